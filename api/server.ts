@@ -1,0 +1,48 @@
+/**
+ * API process: serves the Hono app on PORT. Connects to the given Postgres and Temporal; starts nothing else.
+ * On SIGTERM/SIGINT readiness turns false, the listener closes, in-flight requests finish, then it exits 0.
+ */
+import { serve } from '@hono/node-server';
+import { loadConfig, requireDatabaseUrl, temporalAddress } from '../config.js';
+import { migrate } from '../db/migrate.js';
+import { createPool } from '../db/pool.js';
+import { createLogger } from '../logger.js';
+import { runMain } from '../platform/run-main.js';
+import { connectClient } from '../platform/temporal.js';
+import { createApp } from './app.js';
+
+runMain(async () => {
+  const config = loadConfig();
+  const logger = createLogger(config, 'api');
+  const pool = createPool(requireDatabaseUrl(config), { max: config.database.poolSize, logger, application: 'api' });
+  await migrate(pool, { logger });
+  const temporal = await connectClient(temporalAddress(config), config.temporal.namespace);
+  const lifecycle = { shuttingDown: false };
+  const app = createApp({ config, logger, pool, temporal, lifecycle });
+
+  const server = serve({ fetch: app.fetch, hostname: config.api.host, port: config.api.port }, (info) =>
+    logger.info({ port: info.port, url: config.api.publicUrl }, 'API listening'),
+  );
+
+  await new Promise<void>((resolve) => {
+    const shutdown = (signal: string) => {
+      if (lifecycle.shuttingDown) return;
+      lifecycle.shuttingDown = true;
+      logger.info({ signal }, 'shutting down: refusing new connections, finishing in-flight requests');
+      const force = setTimeout(() => {
+        logger.warn('in-flight requests did not finish within 10 s; closing them');
+        if ('closeAllConnections' in server) server.closeAllConnections();
+      }, 10_000);
+      server.close(() => {
+        clearTimeout(force);
+        resolve();
+      });
+      if ('closeIdleConnections' in server) server.closeIdleConnections();
+    };
+    process.once('SIGTERM', () => shutdown('SIGTERM'));
+    process.once('SIGINT', () => shutdown('SIGINT'));
+  });
+  await temporal.connection.close();
+  await pool.end();
+  logger.info('API stopped');
+});

@@ -1,0 +1,149 @@
+/**
+ * The one place that reads the environment. `loadConfig(env)` validates every variable with zod and reports all
+ * bad fields at once, so a typo fails loudly at start-up instead of deep inside a request.
+ */
+import { z } from 'zod';
+
+const port = (fallback: number) =>
+  z.coerce
+    .number({ error: 'must be a number' })
+    .int('must be a whole number')
+    .min(1, 'must be between 1 and 65535')
+    .max(65535, 'must be between 1 and 65535')
+    .default(fallback);
+
+const positiveInt = (fallback: number) =>
+  z.coerce.number({ error: 'must be a number' }).int('must be a whole number').positive('must be > 0').default(fallback);
+
+const onOff = (fallback: boolean) =>
+  z
+    .enum(['on', 'off', 'true', 'false', '1', '0'], { error: 'must be one of on|off|true|false|1|0' })
+    .transform((v) => v === 'on' || v === 'true' || v === '1')
+    .default(fallback);
+
+const emptyToUndefined = (v: unknown) => (v === '' ? undefined : v);
+
+const schema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LOG_FORMAT: z.preprocess(emptyToUndefined, z.enum(['pretty', 'json']).optional()),
+
+  DATABASE_URL: z.preprocess(
+    emptyToUndefined,
+    z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
+      .optional(),
+  ),
+  DATABASE_POOL_SIZE: positiveInt(10),
+  EMBEDDED_PG_PORT: port(54329),
+
+  TEMPORAL_ADDRESS: z.preprocess(
+    emptyToUndefined,
+    z
+      .string()
+      .regex(/^[^\s:/]+:\d{1,5}$/, 'must be host:port, e.g. localhost:7233')
+      .optional(),
+  ),
+  TEMPORAL_PORT: port(7233),
+  TEMPORAL_UI_PORT: port(8233),
+  TEMPORAL_UI_URL: z.preprocess(emptyToUndefined, z.url('must be a URL').optional()),
+  TEMPORAL_NAMESPACE: z.string().min(1, 'must not be empty').default('default'),
+  TEMPORAL_TASK_QUEUE: z.string().min(1, 'must not be empty').default('ride-duration'),
+  WORKFLOW_BUNDLE: z.preprocess(emptyToUndefined, z.string().optional()),
+
+  HOST: z.string().min(1).default('0.0.0.0'),
+  PORT: port(3000),
+  PUBLIC_URL: z.preprocess(emptyToUndefined, z.url('must be a URL').optional()),
+  API_KEY: z.preprocess(emptyToUndefined, z.string().min(16, 'must be at least 16 characters').optional()),
+
+  MODEL_DIR: z.string().min(1, 'must not be empty').default('models'),
+  ORT_INTRA_OP_THREADS: positiveInt(1),
+  PREDICTION_LOG: onOff(false),
+  NOTIFY_WEBHOOK_URL: z.preprocess(emptyToUndefined, z.url('must be a URL').optional()),
+
+  DATA_DIR: z.string().min(1).default('.data'),
+  TOOLS_DIR: z.string().min(1).default('.tools'),
+});
+
+export type Env = z.infer<typeof schema>;
+
+/** Derived, ready-to-use settings. */
+export interface Config {
+  env: Env['NODE_ENV'];
+  log: { level: Env['LOG_LEVEL']; format: 'pretty' | 'json' };
+  database: { url: string | undefined; poolSize: number; embeddedPort: number };
+  temporal: {
+    address: string | undefined;
+    port: number;
+    uiPort: number;
+    uiUrl: string;
+    namespace: string;
+    taskQueue: string;
+    workflowBundle: string | undefined;
+  };
+  api: { host: string; port: number; publicUrl: string; apiKey: string | undefined };
+  models: { dir: string; intraOpThreads: number; predictionLog: boolean };
+  notify: { webhookUrl: string | undefined };
+  paths: { data: string; tools: string };
+}
+
+/** A configuration error that lists every bad variable. */
+export class ConfigError extends Error {
+  constructor(readonly issues: { variable: string; message: string }[]) {
+    super(
+      `Invalid environment:\n${issues.map((i) => `  - ${i.variable}: ${i.message}`).join('\n')}\n` +
+        'See .env.example for every variable and its default.',
+    );
+    this.name = 'ConfigError';
+  }
+}
+
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => ({
+        variable: String(issue.path[0] ?? '(environment)'),
+        message: `${issue.message} (got ${JSON.stringify(env[String(issue.path[0])] ?? null)})`,
+      })),
+    );
+  }
+  const e = parsed.data;
+  return {
+    env: e.NODE_ENV,
+    log: { level: e.LOG_LEVEL, format: e.LOG_FORMAT ?? (e.NODE_ENV === 'development' ? 'pretty' : 'json') },
+    database: { url: e.DATABASE_URL, poolSize: e.DATABASE_POOL_SIZE, embeddedPort: e.EMBEDDED_PG_PORT },
+    temporal: {
+      address: e.TEMPORAL_ADDRESS,
+      port: e.TEMPORAL_PORT,
+      uiPort: e.TEMPORAL_UI_PORT,
+      uiUrl: e.TEMPORAL_UI_URL ?? `http://localhost:${e.TEMPORAL_UI_PORT}`,
+      namespace: e.TEMPORAL_NAMESPACE,
+      taskQueue: e.TEMPORAL_TASK_QUEUE,
+      workflowBundle: e.WORKFLOW_BUNDLE,
+    },
+    api: {
+      host: e.HOST,
+      port: e.PORT,
+      publicUrl: e.PUBLIC_URL ?? `http://localhost:${e.PORT}`,
+      apiKey: e.API_KEY,
+    },
+    models: { dir: e.MODEL_DIR, intraOpThreads: e.ORT_INTRA_OP_THREADS, predictionLog: e.PREDICTION_LOG },
+    notify: { webhookUrl: e.NOTIFY_WEBHOOK_URL },
+    paths: { data: e.DATA_DIR, tools: e.TOOLS_DIR },
+  };
+}
+
+/** The address of the Temporal frontend, defaulting to the local dev server's port. */
+export function temporalAddress(config: Config): string {
+  return config.temporal.address ?? `localhost:${config.temporal.port}`;
+}
+
+/** Production entry points connect to given servers only; they never start embedded ones. */
+export function requireDatabaseUrl(config: Config): string {
+  if (!config.database.url) {
+    throw new ConfigError([{ variable: 'DATABASE_URL', message: 'is required for this process (no embedded Postgres)' }]);
+  }
+  return config.database.url;
+}

@@ -1,0 +1,112 @@
+/**
+ * `npm start`: the whole stack on embedded defaults. Supervises Temporal, Postgres, one worker and the API with
+ * per-process log prefixes; Ctrl-C or SIGTERM stops everything in order; a second start reuses `.data/`.
+ */
+import { randomUUID } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { Client, Connection } from '@temporalio/client';
+import { loadConfig, type Config } from '../config.js';
+import { PING_WORKFLOW, type PingResult } from '../contracts/temporal.js';
+import { migrate } from '../db/migrate.js';
+import { createPool } from '../db/pool.js';
+import { createLogger } from '../logger.js';
+import type { ping } from '../workflows/ping.js';
+import { runMain } from '../platform/run-main.js';
+import { prefixer, startProcess, waitFor, type Managed } from './process.js';
+import { startStackDeps } from './stack.js';
+
+const entry = (file: string) => fileURLToPath(new URL(`../${file}`, import.meta.url));
+
+runMain(async () => {
+  const config = loadConfig();
+  const logger = createLogger(config, 'start');
+  const sinks = { postgres: prefixer('postgres'), temporal: prefixer('temporal'), setup: prefixer('setup') };
+  const started = Date.now();
+  const deps = await startStackDeps({ config, log: (source, line) => sinks[source](line) });
+
+  const children: Managed[] = [];
+  let stopping = false;
+  const stopAll = async (code: number) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info('stopping: API and worker first, then Temporal and Postgres');
+    await Promise.all(children.map((child) => child.stop(20_000)));
+    await deps.stop();
+    logger.info('everything stopped');
+    process.exit(code);
+  };
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => void stopAll(0));
+
+  try {
+    const pool = createPool(deps.databaseUrl, { max: 1, logger });
+    await migrate(pool, { logger }).finally(() => pool.end());
+
+    const env = childEnv(config, deps);
+    for (const [name, file] of [
+      ['worker', 'workers/main.ts'],
+      ['api', 'api/server.ts'],
+    ] as const) {
+      const child = startProcess(name, process.execPath, ['--import', 'tsx', entry(file)], { env, ipc: true });
+      children.push(child);
+      void child.exited.then((code) => {
+        if (!stopping) {
+          logger.error({ process: name, code }, `${name} exited unexpectedly; stopping the stack`);
+          void stopAll(1);
+        }
+      });
+    }
+
+    const apiUrl = `http://localhost:${config.api.port}`;
+    await waitFor('the API to be ready', async () => (await fetch(`${apiUrl}/ready`)).ok, 60_000, 300);
+    const ping = await pingThroughWorker(deps.temporalAddress, config);
+    logger.info({ ping }, 'a ping workflow ran through the worker and wrote to Postgres');
+
+    const lines = [
+      '',
+      `Ready in ${((Date.now() - started) / 1000).toFixed(1)} s.`,
+      `  API              ${apiUrl}`,
+      `  API docs         ${apiUrl}/docs`,
+      `  Health           ${apiUrl}/ready`,
+      deps.temporalUiUrl ? `  Temporal Web UI  ${deps.temporalUiUrl}` : `  Temporal         ${deps.temporalAddress}`,
+      `  Temporal gRPC    ${deps.temporalAddress} (namespace ${config.temporal.namespace}, task queue ${config.temporal.taskQueue})`,
+      config.database.url ? '  Postgres         DATABASE_URL' : `  Postgres         ${redact(deps.databaseUrl)}`,
+      deps.temporalBinary ? `  Temporal CLI     ${deps.temporalBinary}` : '',
+      'Press Ctrl-C to stop everything.',
+      '',
+    ];
+    process.stdout.write(lines.filter((l) => l !== '').join('\n') + '\n');
+  } catch (err) {
+    logger.error({ err }, 'start-up failed');
+    await stopAll(1);
+  }
+});
+
+function childEnv(config: Config, deps: { databaseUrl: string; temporalAddress: string }): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    DATABASE_URL: deps.databaseUrl,
+    TEMPORAL_ADDRESS: deps.temporalAddress,
+    LOG_FORMAT: config.log.format,
+    FORCE_COLOR: process.stdout.isTTY ? '1' : '0',
+  };
+}
+
+async function pingThroughWorker(address: string, config: Config): Promise<PingResult> {
+  const connection = await Connection.connect({ address });
+  try {
+    const client = new Client({ connection, namespace: config.temporal.namespace });
+    const id = `ping-${randomUUID()}`;
+    return await client.workflow.execute<typeof ping>(PING_WORKFLOW, {
+      taskQueue: config.temporal.taskQueue,
+      workflowId: id,
+      args: [{ id, message: 'npm start self-check' }],
+      workflowExecutionTimeout: '60 seconds',
+    });
+  } finally {
+    await connection.close();
+  }
+}
+
+function redact(url: string): string {
+  return url.replace(/:\/\/([^:]+):[^@]+@/, '://$1:***@');
+}

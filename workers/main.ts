@@ -1,0 +1,43 @@
+/**
+ * Worker process: polls the project's task queue for batch, streaming and ping work. Connects to the given
+ * Temporal and Postgres servers and starts nothing else.
+ */
+import { Connection } from '@temporalio/client';
+import { NativeConnection } from '@temporalio/worker';
+import { createActivities } from '../activities/index.js';
+import { loadConfig, requireDatabaseUrl, temporalAddress } from '../config.js';
+import { migrate } from '../db/migrate.js';
+import { createPool } from '../db/pool.js';
+import { createLogger } from '../logger.js';
+import { runMain } from '../platform/run-main.js';
+import { ensureSearchAttributes } from '../platform/temporal.js';
+import { createWorker } from './create-worker.js';
+import { installRuntimeLogger } from './runtime.js';
+
+runMain(async () => {
+  const config = loadConfig();
+  const logger = createLogger(config, 'worker');
+  installRuntimeLogger(logger);
+  const pool = createPool(requireDatabaseUrl(config), { max: config.database.poolSize, logger, application: 'worker' });
+  const address = temporalAddress(config);
+  const connection = await NativeConnection.connect({ address });
+  try {
+    await migrate(pool, { logger });
+    const admin = await Connection.connect({ address });
+    await ensureSearchAttributes(admin, config.temporal.namespace, logger).finally(() => admin.close());
+    const worker = await createWorker({
+      connection,
+      namespace: config.temporal.namespace,
+      taskQueue: config.temporal.taskQueue,
+      activities: createActivities({ pool }),
+      workflowBundle: config.temporal.workflowBundle,
+    });
+    logger.info({ taskQueue: config.temporal.taskQueue, namespace: config.temporal.namespace, address }, 'worker started');
+    // Worker.run() resolves after SIGINT/SIGTERM: the SDK stops polling and lets running tasks finish.
+    await worker.run();
+    logger.info('worker stopped');
+  } finally {
+    await connection.close();
+    await pool.end();
+  }
+});
