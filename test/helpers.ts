@@ -1,0 +1,104 @@
+/**
+ * Per-file test resources on the shared real servers: a fresh database cloned from the migrated template,
+ * Temporal clients, unique task queues and ids, and a real in-process worker.
+ */
+import { randomBytes } from 'node:crypto';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, type Worker } from '@temporalio/worker';
+import pg from 'pg';
+import { inject } from 'vitest';
+import { createActivities, type Activities } from '../activities/index.js';
+import { createPool, type Pool } from '../db/pool.js';
+import { createWorker } from '../workers/create-worker.js';
+
+export function uniqueId(prefix: string): string {
+  return `${prefix}-${randomBytes(5).toString('hex')}`;
+}
+
+export function databaseUrl(database: string): string {
+  return inject('pgUrlTemplate').replace('__DB__', database);
+}
+
+export interface TestDatabase {
+  name: string;
+  url: string;
+  pool: Pool;
+  drop(): Promise<void>;
+}
+
+/** A new database for one test file, with every migration applied (cloned from the template). */
+export async function createTestDatabase(): Promise<TestDatabase> {
+  const name = uniqueId('t').replace('-', '_');
+  const admin = new pg.Client(databaseUrl('postgres'));
+  await admin.connect();
+  try {
+    await admin.query(`CREATE DATABASE ${name} TEMPLATE ${pg.escapeIdentifier(inject('templateDb'))}`);
+  } finally {
+    await admin.end();
+  }
+  const url = databaseUrl(name);
+  const pool = createPool(url, { max: 8 });
+  return {
+    name,
+    url,
+    pool,
+    async drop() {
+      await pool.end();
+      const c = new pg.Client(databaseUrl('postgres'));
+      await c.connect();
+      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).finally(() => c.end());
+    },
+  };
+}
+
+export interface TestTemporal {
+  address: string;
+  client: Client;
+  close(): Promise<void>;
+}
+
+export async function connectTestTemporal(): Promise<TestTemporal> {
+  const address = inject('temporalAddress');
+  const connection = await Connection.connect({ address });
+  return { address, client: new Client({ connection, namespace: 'default' }), close: () => connection.close() };
+}
+
+export interface TestWorker {
+  taskQueue: string;
+  worker: Worker;
+  /** Resolves when the worker has shut down. */
+  stop(): Promise<void>;
+}
+
+/** Starts a real worker on its own task queue with the prebuilt workflow bundle. */
+export async function startTestWorker(options: {
+  activities?: Activities;
+  pool?: Pool;
+  taskQueue?: string;
+}): Promise<TestWorker> {
+  const taskQueue = options.taskQueue ?? uniqueId('tq');
+  const connection = await NativeConnection.connect({ address: inject('temporalAddress') });
+  const activities = options.activities ?? createActivities({ pool: requirePool(options.pool) });
+  const worker = await createWorker({
+    connection,
+    namespace: 'default',
+    taskQueue,
+    activities,
+    workflowBundle: inject('workflowBundle'),
+  });
+  const running = worker.run();
+  return {
+    taskQueue,
+    worker,
+    async stop() {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await running;
+      await connection.close();
+    },
+  };
+}
+
+function requirePool(pool: Pool | undefined): Pool {
+  if (!pool) throw new Error('startTestWorker needs either activities or a pool');
+  return pool;
+}
