@@ -13,7 +13,11 @@ const port = (fallback: number) =>
     .default(fallback);
 
 const positiveInt = (fallback: number) =>
-  z.coerce.number({ error: 'must be a number' }).int('must be a whole number').positive('must be > 0').default(fallback);
+  z.coerce
+    .number({ error: 'must be a number' })
+    .int('must be a whole number')
+    .positive('must be > 0')
+    .default(fallback);
 
 const onOff = (fallback: boolean) =>
   z
@@ -143,7 +147,9 @@ export function temporalAddress(config: Config): string {
 /** Production entry points connect to given servers only; they never start embedded ones. */
 export function requireDatabaseUrl(config: Config): string {
   if (!config.database.url) {
-    throw new ConfigError([{ variable: 'DATABASE_URL', message: 'is required for this process (no embedded Postgres)' }]);
+    throw new ConfigError([
+      { variable: 'DATABASE_URL', message: 'is required for this process (no embedded Postgres)' },
+    ]);
   }
   return config.database.url;
 }

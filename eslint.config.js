@@ -22,7 +22,11 @@ export default tseslint.config(
       'import-x/no-cycle': 'error',
       'no-restricted-properties': [
         'error',
-        { object: 'process', property: 'env', message: 'Read the environment only in config.ts (loadConfig).' },
+        {
+          object: 'process',
+          property: 'env',
+          message: 'Read the environment only in config.ts (loadConfig).',
+        },
       ],
     },
   },
@@ -38,7 +42,10 @@ export default tseslint.config(
         'error',
         {
           paths: [
-            ...nodeBuiltins.map((name) => ({ name, message: 'Node built-ins are not allowed in workflow code.' })),
+            ...nodeBuiltins.map((name) => ({
+              name,
+              message: 'Node built-ins are not allowed in workflow code.',
+            })),
             { name: 'pg', message: 'Database access belongs in activities.' },
             { name: 'pg-copy-streams', message: 'Database access belongs in activities.' },
             { name: 'onnxruntime-node', message: 'Model inference belongs in activities.' },
@@ -48,7 +55,14 @@ export default tseslint.config(
           ],
           patterns: [
             {
-              group: ['**/activities', '**/activities/**', '**/scoring/**', '**/db/**', '**/config', '**/logger'],
+              group: [
+                '**/activities',
+                '**/activities/**',
+                '**/scoring/**',
+                '**/db/**',
+                '**/config',
+                '**/logger',
+              ],
               allowTypeImports: true,
               message: 'Workflows may import activities (and other side-effecting modules) as types only.',
             },

@@ -9,14 +9,26 @@ import type { Config } from './config.js';
 export type { Logger };
 
 const redact = {
-  paths: ['apiKey', '*.apiKey', 'authorization', '*.authorization', 'headers.authorization', '*.headers.authorization', 'password', '*.password'],
+  paths: [
+    'apiKey',
+    '*.apiKey',
+    'authorization',
+    '*.authorization',
+    'headers.authorization',
+    '*.headers.authorization',
+    'password',
+    '*.password',
+  ],
   censor: '[redacted]',
 };
 
 export function createLogger(config: Pick<Config, 'log'>, name?: string): Logger {
   const options = { level: config.log.level, redact, ...(name ? { name } : {}) };
   if (config.log.format === 'pretty') {
-    return pino(options, pretty({ translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname', singleLine: true, sync: true }));
+    return pino(
+      options,
+      pretty({ translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname', singleLine: true, sync: true }),
+    );
   }
   return pino(options);
 }

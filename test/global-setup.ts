@@ -37,7 +37,9 @@ export default async function setup(project: TestProject) {
 
   const temporalBinary = await ensureTemporalBinary(config.paths.tools, (m) => console.log(`[setup] ${m}`));
   const [pg, temporal, workflowBundle] = await Promise.all([
-    freePort().then((port) => startEmbeddedPostgres({ dataDir: path.join(runDir, 'pg'), port, ephemeral: true, onLine: quiet })),
+    freePort().then((port) =>
+      startEmbeddedPostgres({ dataDir: path.join(runDir, 'pg'), port, ephemeral: true, onLine: quiet }),
+    ),
     freePort().then((port) =>
       startTemporalDevServer({ binary: temporalBinary, port, namespace: 'default', onLine: quiet }),
     ),

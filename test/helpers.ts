@@ -60,7 +60,11 @@ export interface TestTemporal {
 export async function connectTestTemporal(): Promise<TestTemporal> {
   const address = inject('temporalAddress');
   const connection = await Connection.connect({ address });
-  return { address, client: new Client({ connection, namespace: 'default' }), close: () => connection.close() };
+  return {
+    address,
+    client: new Client({ connection, namespace: 'default' }),
+    close: () => connection.close(),
+  };
 }
 
 export interface TestWorker {

@@ -42,7 +42,9 @@ describe('smoke: workflow -> worker -> activity -> Postgres', () => {
 
     const history = await temporal.client.workflow.getHandle(id).fetchHistory();
     const activityTypes = (history.events ?? []).flatMap((e) =>
-      e.activityTaskScheduledEventAttributes?.activityType?.name ? [e.activityTaskScheduledEventAttributes.activityType.name] : [],
+      e.activityTaskScheduledEventAttributes?.activityType?.name
+        ? [e.activityTaskScheduledEventAttributes.activityType.name]
+        : [],
     );
     expect(activityTypes).toEqual(['storePing']);
   });

@@ -14,7 +14,8 @@ export const BUNDLE_PATH = fileURLToPath(new URL('../dist/workflow-bundle.js', i
 /** Options that point a worker at its workflow code: the given prebuilt bundle, else the sources. */
 export function workflowSource(bundlePath?: string): Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'> {
   if (bundlePath) {
-    if (!existsSync(bundlePath)) throw new Error(`WORKFLOW_BUNDLE ${bundlePath} does not exist (run npm run build)`);
+    if (!existsSync(bundlePath))
+      throw new Error(`WORKFLOW_BUNDLE ${bundlePath} does not exist (run npm run build)`);
     return { workflowBundle: { codePath: bundlePath } };
   }
   return { workflowsPath: WORKFLOWS_PATH };

@@ -18,7 +18,11 @@ runMain(async () => {
   const config = loadConfig();
   const logger = createLogger(config, 'worker');
   installRuntimeLogger(logger);
-  const pool = createPool(requireDatabaseUrl(config), { max: config.database.poolSize, logger, application: 'worker' });
+  const pool = createPool(requireDatabaseUrl(config), {
+    max: config.database.poolSize,
+    logger,
+    application: 'worker',
+  });
   const address = temporalAddress(config);
   const connection = await NativeConnection.connect({ address });
   try {
@@ -32,7 +36,10 @@ runMain(async () => {
       activities: createActivities({ pool }),
       workflowBundle: config.temporal.workflowBundle,
     });
-    logger.info({ taskQueue: config.temporal.taskQueue, namespace: config.temporal.namespace, address }, 'worker started');
+    logger.info(
+      { taskQueue: config.temporal.taskQueue, namespace: config.temporal.namespace, address },
+      'worker started',
+    );
     // Worker.run() resolves after SIGINT/SIGTERM: the SDK stops polling and lets running tasks finish.
     await worker.run();
     logger.info('worker stopped');
