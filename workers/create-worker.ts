@@ -1,5 +1,5 @@
 /** Builds a worker over injected dependencies; used by the worker process and by tests. */
-import type { NativeConnection} from '@temporalio/worker';
+import type { NativeConnection } from '@temporalio/worker';
 import { Worker } from '@temporalio/worker';
 import type { Activities } from '../activities/index.js';
 import { workflowSource } from './bundle.js';
