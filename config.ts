@@ -64,6 +64,22 @@ const schema = z.object({
   MODEL_DIR: z.string().min(1, 'must not be empty').default('models'),
   ORT_INTRA_OP_THREADS: positiveInt(1),
   PREDICTION_LOG: onOff(false),
+
+  // Online service (api/): dynamic batching, limits, auth of /predict, SSE bound, request timeout.
+  DYNAMIC_BATCHING: onOff(true),
+  BATCH_MAX_SIZE: positiveInt(64),
+  BATCH_MAX_DELAY_US: z.coerce
+    .number({ error: 'must be a number' })
+    .int()
+    .min(0, 'must be >= 0')
+    .default(2000),
+  BATCH_MAX_QUEUE: positiveInt(20_000),
+  BATCH_MODEL_OVERRIDES: z.preprocess(emptyToUndefined, z.string().optional()),
+  BODY_LIMIT_BYTES: positiveInt(8 * 1024 * 1024),
+  PREDICT_MAX_BATCH: positiveInt(10_000),
+  REQUIRE_API_KEY_FOR_PREDICT: onOff(false),
+  SSE_MAX_CONNECTIONS: positiveInt(100),
+  REQUEST_TIMEOUT_MS: positiveInt(30_000),
   NOTIFY_WEBHOOK_URL: z.preprocess(emptyToUndefined, z.url('must be a URL').optional()),
 
   DATA_DIR: z.string().min(1).default('.data'),
@@ -86,10 +102,52 @@ export interface Config {
     taskQueue: string;
     workflowBundle: string | undefined;
   };
-  api: { host: string; port: number; publicUrl: string; apiKey: string | undefined };
+  api: {
+    host: string;
+    port: number;
+    publicUrl: string;
+    apiKey: string | undefined;
+    bodyLimitBytes: number;
+    maxBatchRides: number;
+    requireKeyForPredict: boolean;
+    sseMaxConnections: number;
+    requestTimeoutMs: number;
+  };
+  /** Dynamic batching of online requests; `perModel` overrides by `name` or `name@version`. */
+  batching: BatchingConfig;
   models: { dir: string; intraOpThreads: number; predictionLog: boolean };
   notify: { webhookUrl: string | undefined };
   paths: { data: string; tools: string };
+}
+
+export interface BatchLimits {
+  maxSize: number;
+  maxDelayUs: number;
+}
+export interface BatchingConfig extends BatchLimits {
+  enabled: boolean;
+  maxQueue: number;
+  perModel: Record<string, Partial<BatchLimits>>;
+}
+
+const batchOverrides = z.record(
+  z.string(),
+  z.strictObject({
+    maxSize: z.number().int().positive().optional(),
+    maxDelayUs: z.number().int().min(0).optional(),
+  }),
+);
+
+function parseOverrides(text: string | undefined): Record<string, Partial<BatchLimits>> | string {
+  if (!text) return {};
+  try {
+    const parsed = batchOverrides.safeParse(JSON.parse(text));
+    return parsed.success
+      ? parsed.data
+      : parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+  } catch {
+    return 'must be JSON, e.g. {"ride-duration@2": {"maxSize": 128, "maxDelayUs": 1000}}';
+  }
 }
 
 /** A configuration error that lists every bad variable. */
@@ -114,6 +172,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     );
   }
   const e = parsed.data;
+  const perModel = parseOverrides(e.BATCH_MODEL_OVERRIDES);
+  if (typeof perModel === 'string') {
+    throw new ConfigError([{ variable: 'BATCH_MODEL_OVERRIDES', message: perModel }]);
+  }
   return {
     env: e.NODE_ENV,
     log: { level: e.LOG_LEVEL, format: e.LOG_FORMAT ?? (e.NODE_ENV === 'development' ? 'pretty' : 'json') },
@@ -132,6 +194,18 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       port: e.PORT,
       publicUrl: e.PUBLIC_URL ?? `http://localhost:${e.PORT}`,
       apiKey: e.API_KEY,
+      bodyLimitBytes: e.BODY_LIMIT_BYTES,
+      maxBatchRides: e.PREDICT_MAX_BATCH,
+      requireKeyForPredict: e.REQUIRE_API_KEY_FOR_PREDICT,
+      sseMaxConnections: e.SSE_MAX_CONNECTIONS,
+      requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
+    },
+    batching: {
+      enabled: e.DYNAMIC_BATCHING,
+      maxSize: e.BATCH_MAX_SIZE,
+      maxDelayUs: e.BATCH_MAX_DELAY_US,
+      maxQueue: e.BATCH_MAX_QUEUE,
+      perModel,
     },
     models: { dir: e.MODEL_DIR, intraOpThreads: e.ORT_INTRA_OP_THREADS, predictionLog: e.PREDICTION_LOG },
     notify: { webhookUrl: e.NOTIFY_WEBHOOK_URL },
