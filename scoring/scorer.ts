@@ -1,0 +1,201 @@
+/**
+ * The scorer every mode shares: resolves `name`, `name@version` or `name@alias` once per call, validates rows,
+ * and scores the valid ones with that single version (sub-batched by the model's `maxBatchRows`).
+ */
+import ort from 'onnxruntime-node';
+import {
+  DEFAULT_ALIAS,
+  type ResolvedModel,
+  type RideInput,
+  type ScoreOutput,
+  type Scorer,
+} from '../contracts/scoring.js';
+import type { Pool } from '../db/pool.js';
+import type { Logger } from '../logger.js';
+import {
+  ALIAS_PATTERN,
+  createPgAliases,
+  createStaticAliases,
+  type AliasEntry,
+  type AliasStore,
+} from './aliases.js';
+import { AliasError, ModelNotFoundError } from './errors.js';
+import { buildFeatures, prepareRows } from './features.js';
+import type { ModelCard } from './model-card.js';
+import { loadRegistry, type LoadedModel, type LoadFailure, type ModelRegistry } from './registry.js';
+
+export interface ScorerOptions {
+  modelDir: string;
+  /** Aliases come from the `model_aliases` table (kept in sync across processes). */
+  pool?: Pool;
+  /** Without a pool: fixed aliases, e.g. `{ 'ride-duration': { production: '2' } }`. */
+  aliases?: Record<string, Record<string, string>>;
+  intraOpThreads?: number;
+  /** Overrides every model's rows per ONNX run (benchmarks). */
+  maxBatchRows?: number;
+  logger?: Logger;
+  aliasRefreshIntervalMs?: number;
+}
+
+/** One loaded version as the API and CLI list it. */
+export interface ModelSummary {
+  name: string;
+  version: string;
+  ref: string;
+  aliases: string[];
+  inputs: string[];
+  output: string;
+  maxBatchRows: number;
+  card: ModelCard;
+}
+
+export interface ModelScorer extends Scorer {
+  registry: ModelRegistry;
+  aliasStore: AliasStore;
+  /** Points `name@alias` at a loaded `version` for every process; throws AliasError otherwise. */
+  setAlias(name: string, alias: string, version: string): Promise<void>;
+  listModels(): ModelSummary[];
+  listAliases(): AliasEntry[];
+  /** Versions that were refused at load, with the reason. */
+  failures(): LoadFailure[];
+  /** The loaded model a ref points to right now (resolves the alias). */
+  describe(ref: string | ResolvedModel): Promise<ModelSummary>;
+  close(): Promise<void>;
+}
+
+export async function createScorer(options: ScorerOptions): Promise<ModelScorer> {
+  const { logger } = options;
+  const registry = await loadRegistry(options);
+  let aliasStore: AliasStore;
+  try {
+    aliasStore = options.pool
+      ? await createPgAliases({
+          pool: options.pool,
+          logger,
+          refreshIntervalMs: options.aliasRefreshIntervalMs,
+        })
+      : createStaticAliases(options.aliases);
+  } catch (err) {
+    await registry.close();
+    throw err;
+  }
+
+  const available = (name?: string): string[] => {
+    const refs = registry
+      .list()
+      .filter((m) => name === undefined || m.name === name)
+      .map((m) => m.ref);
+    const aliases = aliasStore
+      .list()
+      .filter((a) => name === undefined || a.name === name)
+      .map((a) => `${a.name}@${a.alias} -> ${a.version}`);
+    return [...refs, ...aliases];
+  };
+
+  const lookup = (ref: string | ResolvedModel): LoadedModel => {
+    if (typeof ref !== 'string') {
+      const model = registry.get(ref.name, ref.version);
+      if (!model) throw new ModelNotFoundError(`${ref.name}@${ref.version}`, available(ref.name));
+      return model;
+    }
+    const at = ref.indexOf('@');
+    const name = at < 0 ? ref : ref.slice(0, at);
+    const tag = at < 0 ? DEFAULT_ALIAS : ref.slice(at + 1);
+    if (!registry.names().includes(name))
+      throw new ModelNotFoundError(ref, available(), `unknown model "${name}"`);
+    const direct = registry.get(name, tag);
+    if (direct) return direct;
+    const version = aliasStore.get(name, tag);
+    if (version === undefined)
+      throw new ModelNotFoundError(ref, available(name), `"${tag}" is neither a loaded version nor an alias`);
+    const target = registry.get(name, version);
+    if (!target) {
+      const failure = registry.failures().find((f) => f.name === name && f.version === version);
+      const why = failure ? `refused at load: ${failure.reason}` : 'not loaded';
+      throw new ModelNotFoundError(
+        ref,
+        available(name),
+        `alias "${tag}" points to version ${version}, which is ${why}`,
+      );
+    }
+    return target;
+  };
+
+  const summary = (m: LoadedModel): ModelSummary => ({
+    name: m.name,
+    version: m.version,
+    ref: m.ref,
+    aliases: aliasStore
+      .list()
+      .filter((a) => a.name === m.name && a.version === m.version)
+      .map((a) => a.alias)
+      .sort(),
+    inputs: [...m.features],
+    output: m.output,
+    maxBatchRows: m.maxBatchRows,
+    card: m.card,
+  });
+
+  return {
+    registry,
+    aliasStore,
+    resolve: (ref) =>
+      Promise.resolve(ref).then((r) => {
+        const m = lookup(r);
+        return { name: m.name, version: m.version };
+      }),
+    async score(ref, rows) {
+      const model = lookup(ref); // once per call: every row of this call is scored by this version
+      return scoreRows(model, rows);
+    },
+    async setAlias(name, alias, version) {
+      if (!ALIAS_PATTERN.test(alias))
+        throw new AliasError(
+          name,
+          alias,
+          'an alias is lower-case letters, digits, "_" or "-" and starts with a letter',
+        );
+      if (!registry.get(name, version)) {
+        const loaded = registry.versions(name);
+        throw new AliasError(
+          name,
+          alias,
+          `version "${version}" is not loaded (loaded: ${loaded.length > 0 ? loaded.join(', ') : 'none'})`,
+        );
+      }
+      await aliasStore.set(name, alias, version);
+      logger?.info({ model: name, alias, version }, 'model alias set');
+    },
+    listModels: () => registry.list().map(summary),
+    listAliases: () =>
+      aliasStore.list().sort((a, b) => `${a.name}@${a.alias}`.localeCompare(`${b.name}@${b.alias}`)),
+    failures: () => registry.failures(),
+    describe: (ref) => Promise.resolve(ref).then((r) => summary(lookup(r))),
+    async close() {
+      await aliasStore.close();
+      await registry.close();
+    },
+  };
+}
+
+/** Scores `rows` with one loaded version; exported for tests and benchmarks that bypass alias resolution. */
+export async function scoreRows(model: LoadedModel, rows: readonly RideInput[]): Promise<ScoreOutput> {
+  const prepared = prepareRows(rows, model.needsPickup);
+  const predictions = new Array<number | null>(rows.length).fill(null);
+  for (let from = 0; from < prepared.count; from += model.maxBatchRows) {
+    const to = Math.min(prepared.count, from + model.maxBatchRows);
+    const arrays = buildFeatures(rows, prepared, model.features, from, to);
+    const feeds: Record<string, ort.Tensor> = {};
+    for (const [name, data] of arrays) feeds[name] = new ort.Tensor(data, [to - from, 1]);
+    const result = await model.session.run(feeds);
+    const out = result[model.output];
+    if (!out) throw new Error(`${model.ref}: the graph returned no "${model.output}"`);
+    const values = out.data as Float32Array | Float64Array;
+    for (let k = 0; k < to - from; k++) predictions[prepared.valid[from + k] ?? 0] = values[k] ?? null;
+  }
+  return {
+    model: { name: model.name, version: model.version },
+    predictions,
+    rejections: prepared.rejections,
+  };
+}
