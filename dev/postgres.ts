@@ -5,7 +5,7 @@
  */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, rm, stat } from 'node:fs/promises';
+import { chmod, mkdir, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -53,6 +53,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPgOptions): Promise
   };
 
   await mkdir(path.dirname(dataDir), { recursive: true });
+  if (isRoot) await ensureTraversable(path.dirname(dataDir));
   if (!existsSync(path.join(dataDir, 'PG_VERSION'))) {
     await rm(dataDir, { recursive: true, force: true });
     const cluster = new EmbeddedPostgres({
@@ -102,6 +103,22 @@ export async function startEmbeddedPostgres(options: EmbeddedPgOptions): Promise
       if (options.ephemeral) await rm(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * As root, Postgres runs as the `postgres` user, which must be able to walk down to its data folder. The folder
+ * that holds it (ours) gets the execute bit for others; a locked ancestor elsewhere is reported by name.
+ */
+async function ensureTraversable(parent: string): Promise<void> {
+  const mode = (await stat(parent)).mode;
+  if ((mode & 0o001) === 0) await chmod(parent, mode | 0o011);
+  for (let dir = path.dirname(parent); dir !== path.dirname(dir); dir = path.dirname(dir)) {
+    if (((await stat(dir)).mode & 0o001) === 0) {
+      throw new Error(
+        `The postgres user cannot enter ${dir} (no execute permission for others); choose another DATA_DIR`,
+      );
+    }
+  }
 }
 
 async function canConnect(url: string): Promise<boolean> {

@@ -9,7 +9,9 @@ import pg from 'pg';
 import { inject } from 'vitest';
 import { createActivities, type Activities } from '../activities/index.js';
 import { createPool, type Pool } from '../db/pool.js';
+import { createLogger } from '../logger.js';
 import { createWorker } from '../workers/create-worker.js';
+import { installRuntimeLogger } from '../workers/runtime.js';
 
 export function uniqueId(prefix: string): string {
   return `${prefix}-${randomBytes(5).toString('hex')}`;
@@ -81,6 +83,7 @@ export async function startTestWorker(options: {
   taskQueue?: string;
 }): Promise<TestWorker> {
   const taskQueue = options.taskQueue ?? uniqueId('tq');
+  installRuntimeLogger(createLogger({ log: { level: 'warn', format: 'json' } }), 'WARN');
   const connection = await NativeConnection.connect({ address: inject('temporalAddress') });
   const activities = options.activities ?? createActivities({ pool: requirePool(options.pool) });
   const worker = await createWorker({

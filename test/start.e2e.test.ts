@@ -1,0 +1,130 @@
+/**
+ * `npm start` as a user runs it: the supervisor brings up Temporal (with Web UI), Postgres, a worker and the API
+ * on embedded defaults; SIGINT stops everything and frees the ports; a second start finds the same data.
+ */
+import { execFile, spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import pg from 'pg';
+import { afterAll, describe, expect, it } from 'vitest';
+import { inject } from 'vitest';
+import { freePort, isPortOpen } from '../dev/process.js';
+
+const run = promisify(execFile);
+const root = path.resolve(import.meta.dirname, '..');
+
+interface Started {
+  exit: Promise<number | null>;
+  output: () => string;
+  interrupt: () => void;
+}
+
+function startStack(env: Record<string, string>): Started {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'dev/start.ts')], {
+    cwd: root,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+  const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return { exit, output: () => output, interrupt: () => child.kill('SIGINT') };
+}
+
+async function untilReady(stack: Started, timeoutMs = 90_000): Promise<number> {
+  const started = Date.now();
+  while (!stack.output().includes('Ready in')) {
+    if (Date.now() - started > timeoutMs)
+      throw new Error(`not ready after ${timeoutMs} ms:\n${stack.output()}`);
+    const exited = await Promise.race([
+      stack.exit.then(() => true),
+      new Promise((r) => setTimeout(() => r(false), 200)),
+    ]);
+    if (exited) throw new Error(`npm start exited before ready:\n${stack.output()}`);
+  }
+  return Date.now() - started;
+}
+
+describe('npm start (dev/start.ts)', () => {
+  let dataDir = '';
+  afterAll(async () => {
+    if (dataDir) await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it('exits non-zero naming the variable when the environment is bad', async () => {
+    const stack = startStack({ PORT: 'abc' });
+    expect(await stack.exit).toBe(1);
+    expect(stack.output()).toMatch(/PORT: must be a number \(got "abc"\)/);
+  });
+
+  it(
+    'starts everything, stops cleanly on SIGINT, and a second start finds the same data',
+    { timeout: 240_000 },
+    async () => {
+      dataDir = await mkdtemp(path.join(root, '.data', 'test-start-'));
+      const ports = {
+        api: await freePort(),
+        temporal: await freePort(),
+        ui: await freePort(),
+        pg: await freePort(),
+      };
+      const env = {
+        NODE_ENV: 'development',
+        LOG_FORMAT: 'json',
+        LOG_LEVEL: 'warn',
+        DATA_DIR: dataDir,
+        TOOLS_DIR: path.join(root, '.tools'),
+        PORT: String(ports.api),
+        TEMPORAL_PORT: String(ports.temporal),
+        TEMPORAL_UI_PORT: String(ports.ui),
+        EMBEDDED_PG_PORT: String(ports.pg),
+        DATABASE_URL: '',
+        TEMPORAL_ADDRESS: '',
+      };
+      const temporal = inject('temporalBinary');
+      const address = `127.0.0.1:${ports.temporal}`;
+      const dbUrl = `postgres://postgres:postgres@127.0.0.1:${ports.pg}/rides`;
+
+      const first = startStack(env);
+      const readyMs = await untilReady(first);
+      expect(readyMs).toBeLessThan(90_000);
+      expect(first.output()).toContain(`Temporal Web UI  http://localhost:${ports.ui}`);
+      const ready = await fetch(`http://127.0.0.1:${ports.api}/ready`);
+      expect(ready.status).toBe(200);
+      expect(await ready.json()).toMatchObject({
+        status: 'ready',
+        dependencies: { postgres: { ok: true }, temporal: { ok: true } },
+      });
+      expect((await fetch(`http://127.0.0.1:${ports.ui}/`)).status).toBe(200);
+      const listed = await run(temporal, ['workflow', 'list', '--address', address, '--output', 'json']);
+      expect(listed.stdout).toMatch(/"type":\s*\{\s*"name":\s*"ping"/);
+
+      first.interrupt();
+      expect(await first.exit).toBe(0);
+      for (const port of Object.values(ports))
+        expect(await isPortOpen('127.0.0.1', port), `port ${port} freed`).toBe(false);
+      const leftovers = await run('pgrep', ['-f', dataDir]).then(
+        (r) => r.stdout.trim(),
+        () => '',
+      );
+      expect(leftovers, 'no process of the stack is left').toBe('');
+
+      const second = startStack(env);
+      await untilReady(second);
+      const client = new pg.Client(dbUrl);
+      await client.connect();
+      const { rows } = await client.query<{ n: number }>('SELECT count(*)::int AS n FROM pings');
+      await client.end();
+      expect(rows[0]?.n, 'the first run’s ping row survived, plus the second run’s').toBe(2);
+      const history = await run(temporal, ['workflow', 'list', '--address', address, '--output', 'json']);
+      expect(
+        history.stdout.match(/"name":\s*"ping"/g)?.length,
+        'Temporal kept the first run’s workflow',
+      ).toBe(2);
+      second.interrupt();
+      expect(await second.exit).toBe(0);
+    },
+  );
+});
