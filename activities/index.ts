@@ -1,11 +1,14 @@
 /**
  * All activities, built over their dependencies so the worker injects real ones and tests may inject others.
  */
+import type { Scorer } from '../contracts/scoring.js';
 import type { Pool } from '../db/pool.js';
 import { createPingActivities } from './ping.js';
 
 export interface ActivityDeps {
   pool: Pool;
+  /** The shared model core (scoring/scorer.ts createScorer), one per process. */
+  scorer: Scorer;
 }
 
 export function createActivities(deps: ActivityDeps) {

@@ -3,13 +3,16 @@
  * Temporal clients, unique task queues and ids, and a real in-process worker.
  */
 import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import pg from 'pg';
 import { inject } from 'vitest';
 import { createActivities, type Activities } from '../activities/index.js';
+import type { Scorer } from '../contracts/scoring.js';
 import { createPool, type Pool } from '../db/pool.js';
 import { createLogger } from '../logger.js';
+import { createScorer, type ModelScorer, type ScorerOptions } from '../scoring/scorer.js';
 import { createWorker } from '../workers/create-worker.js';
 import { installRuntimeLogger } from '../workers/runtime.js';
 
@@ -76,16 +79,40 @@ export interface TestWorker {
   stop(): Promise<void>;
 }
 
-/** Starts a real worker on its own task queue with the prebuilt workflow bundle. */
+/** The repository's models (ride-duration 1 and 2). */
+export const TEST_MODEL_DIR = fileURLToPath(new URL('../models/', import.meta.url));
+
+/** A real scorer over the repository's models; aliases from `pool`'s model_aliases table (static when no pool). */
+export function createTestScorer(pool?: Pool, options: Partial<ScorerOptions> = {}): Promise<ModelScorer> {
+  return createScorer({
+    modelDir: TEST_MODEL_DIR,
+    intraOpThreads: 1,
+    aliases: { 'ride-duration': { production: '2', staging: '1' } },
+    ...(pool ? { pool } : {}),
+    ...options,
+  });
+}
+
+/**
+ * Starts a real worker on its own task queue with the prebuilt workflow bundle. Without `activities`, they are
+ * built over `pool` and `scorer` (a scorer made with createTestScorer(pool) and closed on stop when not given).
+ */
 export async function startTestWorker(options: {
   activities?: Activities;
   pool?: Pool;
+  scorer?: Scorer;
   taskQueue?: string;
 }): Promise<TestWorker> {
   const taskQueue = options.taskQueue ?? uniqueId('tq');
   installRuntimeLogger(createLogger({ log: { level: 'warn', format: 'json' } }), 'WARN');
   const connection = await NativeConnection.connect({ address: inject('temporalAddress') });
-  const activities = options.activities ?? createActivities({ pool: requirePool(options.pool) });
+  let ownScorer: ModelScorer | undefined;
+  let activities = options.activities;
+  if (!activities) {
+    const pool = requirePool(options.pool);
+    const scorer = options.scorer ?? (ownScorer = await createTestScorer(pool));
+    activities = createActivities({ pool, scorer });
+  }
   const worker = await createWorker({
     connection,
     namespace: 'default',
@@ -101,6 +128,7 @@ export async function startTestWorker(options: {
       if (worker.getState() === 'RUNNING') worker.shutdown();
       await running;
       await connection.close();
+      await ownScorer?.close();
     },
   };
 }

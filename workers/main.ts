@@ -11,6 +11,7 @@ import { createPool } from '../db/pool.js';
 import { createLogger } from '../logger.js';
 import { runMain } from '../platform/run-main.js';
 import { ensureSearchAttributes } from '../platform/temporal.js';
+import { createScorer, type ModelScorer } from '../scoring/scorer.js';
 import { createWorker } from './create-worker.js';
 import { installRuntimeLogger } from './runtime.js';
 
@@ -25,15 +26,22 @@ runMain(async () => {
   });
   const address = temporalAddress(config);
   const connection = await NativeConnection.connect({ address });
+  let scorer: ModelScorer | undefined;
   try {
     await migrate(pool, { logger });
+    scorer = await createScorer({
+      modelDir: config.models.dir,
+      pool,
+      intraOpThreads: config.models.intraOpThreads,
+      logger,
+    });
     const admin = await Connection.connect({ address });
     await ensureSearchAttributes(admin, config.temporal.namespace, logger).finally(() => admin.close());
     const worker = await createWorker({
       connection,
       namespace: config.temporal.namespace,
       taskQueue: config.temporal.taskQueue,
-      activities: createActivities({ pool }),
+      activities: createActivities({ pool, scorer }),
       workflowBundle: config.temporal.workflowBundle,
     });
     logger.info(
@@ -44,6 +52,7 @@ runMain(async () => {
     await worker.run();
     logger.info('worker stopped');
   } finally {
+    await scorer?.close();
     await connection.close();
     await pool.end();
   }
