@@ -1,0 +1,120 @@
+/** Pure logic of the dynamic batcher, driven with a controllable scorer (the real one is exercised in api tests). */
+import { describe, expect, it } from 'vitest';
+import type { ResolvedModel, RideInput, ScoreOutput } from '../contracts/scoring.js';
+import { createBatcher, QueueFullError, type BatcherOptions } from './batcher.js';
+
+const model: ResolvedModel = { name: 'm', version: '1' };
+const tick = () => new Promise((r) => setImmediate(r));
+const ride = (d: number): RideInput => ({ PULocationID: 1, DOLocationID: 2, trip_distance: d });
+
+/** A scorer whose calls stay pending until released; prediction = trip_distance * 10, negative rejected. */
+function gatedScorer() {
+  const calls: { rows: readonly RideInput[]; release(): void; fail(err: Error): void }[] = [];
+  return {
+    calls,
+    score(_ref: ResolvedModel | string, rows: readonly RideInput[]): Promise<ScoreOutput> {
+      return new Promise((resolve, reject) => {
+        calls.push({
+          rows,
+          fail: reject,
+          release: () =>
+            resolve({
+              model,
+              predictions: rows.map((r) => (r.trip_distance < 0 ? null : r.trip_distance * 10)),
+              rejections: rows.flatMap((r, index) =>
+                r.trip_distance < 0 ? [{ index, field: 'trip_distance', reason: 'negative' }] : [],
+              ),
+            }),
+        });
+      });
+    },
+  };
+}
+
+function options(over: Partial<BatcherOptions> = {}): BatcherOptions & { batches: number[] } {
+  const batches: number[] = [];
+  return {
+    enabled: true,
+    maxQueue: 100,
+    limits: () => ({ maxSize: 8, maxDelayUs: 50_000 }),
+    onBatch: (_m, rows) => batches.push(rows),
+    batches,
+    ...over,
+  };
+}
+
+describe('createBatcher', () => {
+  it('dispatches a lone request immediately, then coalesces arrivals while a run is in flight', async () => {
+    const scorer = gatedScorer();
+    const opts = options();
+    const batcher = createBatcher(scorer, opts);
+    const first = batcher.score(model, [ride(1)]);
+    expect(scorer.calls).toHaveLength(1);
+    const rest = [
+      batcher.score(model, [ride(2)]),
+      batcher.score(model, [ride(-1), ride(3)]),
+      batcher.score(model, [ride(4)]),
+    ];
+    expect(scorer.calls).toHaveLength(1);
+    expect(batcher.queued()).toBe(4);
+    scorer.calls[0]?.release();
+    expect(await first).toEqual({ model, predictions: [10], rejections: [] });
+    await tick();
+    expect(scorer.calls).toHaveLength(2);
+    expect(scorer.calls[1]?.rows).toHaveLength(4);
+    scorer.calls[1]?.release();
+    expect(await Promise.all(rest)).toEqual([
+      { model, predictions: [20], rejections: [] },
+      {
+        model,
+        predictions: [null, 30],
+        rejections: [{ index: 0, field: 'trip_distance', reason: 'negative' }],
+      },
+      { model, predictions: [40], rejections: [] },
+    ]);
+    expect(opts.batches).toEqual([1, 4]);
+  });
+
+  it('dispatches when maxSize rows are waiting, without waiting for the run in flight', () => {
+    const scorer = gatedScorer();
+    const batcher = createBatcher(scorer, options({ limits: () => ({ maxSize: 3, maxDelayUs: 50_000 }) }));
+    void batcher.score(model, [ride(1)]);
+    void batcher.score(model, [ride(1), ride(2)]);
+    expect(scorer.calls).toHaveLength(1);
+    void batcher.score(model, [ride(3)]);
+    expect(scorer.calls.map((c) => c.rows.length)).toEqual([1, 3]);
+  });
+
+  it('dispatches after maxDelayUs when the run in flight is slow', async () => {
+    const scorer = gatedScorer();
+    const batcher = createBatcher(scorer, options({ limits: () => ({ maxSize: 8, maxDelayUs: 2000 }) }));
+    void batcher.score(model, [ride(1)]);
+    void batcher.score(model, [ride(2)]);
+    expect(scorer.calls).toHaveLength(1);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(scorer.calls).toHaveLength(2);
+  });
+
+  it('rejects with QueueFullError when the lane is full, and every waiter when the scorer fails', async () => {
+    const scorer = gatedScorer();
+    const batcher = createBatcher(scorer, options({ maxQueue: 2 }));
+    void batcher.score(model, [ride(1)]);
+    const a = batcher.score(model, [ride(1), ride(2)]);
+    await expect(batcher.score(model, [ride(3)])).rejects.toBeInstanceOf(QueueFullError);
+    scorer.calls[0]?.release();
+    await tick();
+    scorer.calls[1]?.fail(new Error('onnx failed'));
+    await expect(a).rejects.toThrow('onnx failed');
+  });
+
+  it('passes straight through when disabled', async () => {
+    const scorer = gatedScorer();
+    const batcher = createBatcher(scorer, options({ enabled: false }));
+    const a = batcher.score(model, [ride(1)]);
+    const b = batcher.score(model, [ride(2)]);
+    expect(scorer.calls).toHaveLength(2);
+    scorer.calls.forEach((c) => c.release());
+    expect((await a).predictions).toEqual([10]);
+    expect((await b).predictions).toEqual([20]);
+  });
+});
