@@ -34,30 +34,51 @@ export class QueueFullError extends Error {
   }
 }
 
-interface Pending {
-  rows: readonly RideInput[];
-  resolve(out: ScoreOutput): void;
+interface Pending<I, O> {
+  input: I;
+  resolve(out: O): void;
   reject(err: unknown): void;
 }
 
-interface Lane {
+interface Lane<I, O> {
   model: ResolvedModel;
-  queue: Pending[];
+  queue: Pending<I, O>[];
   queuedRows: number;
   inFlight: number;
   timer: NodeJS.Timeout | undefined;
 }
 
-export interface Batcher {
-  score(model: ResolvedModel, rows: readonly RideInput[]): Promise<ScoreOutput>;
+export interface Batcher<I = readonly RideInput[], O = ScoreOutput> {
+  score(model: ResolvedModel, input: I): Promise<O>;
   /** Rows waiting across all lanes. */
   queued(): number;
 }
 
-export function createBatcher(scorer: Pick<Scorer, 'score'>, options: BatcherOptions): Batcher {
-  const lanes = new Map<string, Lane>();
+/** How one kind of request is sized, run together, and handed back (one output per input, in order). */
+export interface BatchRunner<I, O> {
+  rows(input: I): number;
+  run(model: ResolvedModel, inputs: I[]): Promise<O[]>;
+}
 
-  const laneFor = (model: ResolvedModel): Lane => {
+/** Rides through the shared scorer: the rows are concatenated, the output split back per request. */
+export function createBatcher(scorer: Pick<Scorer, 'score'>, options: BatcherOptions): Batcher {
+  return createLaneBatcher<readonly RideInput[], ScoreOutput>(
+    {
+      rows: (input) => input.length,
+      async run(model, inputs) {
+        if (inputs.length === 1) return [await scorer.score(model, inputs[0] ?? [])];
+        return split(await scorer.score(model, inputs.flat()), inputs);
+      },
+    },
+    options,
+  );
+}
+
+/** The batching core, generic over what a request carries (rides here, raw tensors for the V2 protocol). */
+export function createLaneBatcher<I, O>(runner: BatchRunner<I, O>, options: BatcherOptions): Batcher<I, O> {
+  const lanes = new Map<string, Lane<I, O>>();
+
+  const laneFor = (model: ResolvedModel): Lane<I, O> => {
     const key = `${model.name}@${model.version}`;
     let lane = lanes.get(key);
     if (!lane) {
@@ -67,14 +88,16 @@ export function createBatcher(scorer: Pick<Scorer, 'score'>, options: BatcherOpt
     return lane;
   };
 
-  const run = (lane: Lane, batch: Pending[], rows: number) => {
+  const run = (lane: Lane<I, O>, batch: Pending<I, O>[], rows: number) => {
     lane.inFlight++;
     options.onBatch?.(lane.model, rows, batch.length);
-    const all = batch.length === 1 ? (batch[0]?.rows ?? []) : batch.flatMap((p) => p.rows);
-    scorer
-      .score(lane.model, all)
+    runner
+      .run(
+        lane.model,
+        batch.map((p) => p.input),
+      )
       .then(
-        (out) => split(out, batch),
+        (outs) => batch.forEach((p, i) => p.resolve(outs[i] as O)),
         (err: unknown) => batch.forEach((p) => p.reject(err)),
       )
       .finally(() => {
@@ -84,20 +107,21 @@ export function createBatcher(scorer: Pick<Scorer, 'score'>, options: BatcherOpt
       .catch(() => undefined);
   };
 
-  const flush = (lane: Lane) => {
+  const flush = (lane: Lane<I, O>) => {
     clearTimeout(lane.timer);
     lane.timer = undefined;
     const { maxSize } = options.limits(lane.model);
     while (lane.queue.length > 0) {
-      const batch: Pending[] = [];
+      const batch: Pending<I, O>[] = [];
       let rows = 0;
       // Always take at least one request, even one larger than maxSize.
       while (lane.queue.length > 0) {
-        const next = lane.queue[0] as Pending;
-        if (batch.length > 0 && rows + next.rows.length > maxSize) break;
+        const next = lane.queue[0] as Pending<I, O>;
+        const size = runner.rows(next.input);
+        if (batch.length > 0 && rows + size > maxSize) break;
         lane.queue.shift();
         batch.push(next);
-        rows += next.rows.length;
+        rows += size;
       }
       lane.queuedRows -= rows;
       run(lane, batch, rows);
@@ -108,25 +132,27 @@ export function createBatcher(scorer: Pick<Scorer, 'score'>, options: BatcherOpt
     if (lane.queue.length > 0) arm(lane);
   };
 
-  const arm = (lane: Lane) => {
+  const arm = (lane: Lane<I, O>) => {
     if (lane.timer) return;
     const { maxDelayUs } = options.limits(lane.model);
     lane.timer = setTimeout(() => flush(lane), Math.ceil(maxDelayUs / 1000));
   };
 
   return {
-    score(model, rows) {
+    async score(model, input) {
+      const size = runner.rows(input);
       if (!options.enabled) {
-        options.onBatch?.(model, rows.length, 1);
-        return scorer.score(model, rows);
+        options.onBatch?.(model, size, 1);
+        const [out] = await runner.run(model, [input]);
+        return out as O;
       }
       const lane = laneFor(model);
-      if (lane.queuedRows + rows.length > options.maxQueue && lane.queue.length > 0) {
-        return Promise.reject(new QueueFullError(model, lane.queuedRows, options.maxQueue));
+      if (lane.queuedRows + size > options.maxQueue && lane.queue.length > 0) {
+        throw new QueueFullError(model, lane.queuedRows, options.maxQueue);
       }
-      return new Promise<ScoreOutput>((resolve, reject) => {
-        lane.queue.push({ rows, resolve, reject });
-        lane.queuedRows += rows.length;
+      return new Promise<O>((resolve, reject) => {
+        lane.queue.push({ input, resolve, reject });
+        lane.queuedRows += size;
         const { maxSize, maxDelayUs } = options.limits(model);
         if (lane.inFlight === 0 || lane.queuedRows >= maxSize || maxDelayUs === 0) flush(lane);
         else {
@@ -144,22 +170,20 @@ export function createBatcher(scorer: Pick<Scorer, 'score'>, options: BatcherOpt
 }
 
 /** Hands each request its slice of a coalesced result, with rejection indices made relative to its own rows. */
-function split(out: ScoreOutput, batch: Pending[]): void {
-  if (batch.length === 1) {
-    batch[0]?.resolve(out);
-    return;
-  }
+function split(out: ScoreOutput, inputs: (readonly RideInput[])[]): ScoreOutput[] {
+  const results: ScoreOutput[] = [];
   let offset = 0;
   let r = 0;
   const rejections = [...out.rejections].sort((a, b) => a.index - b.index);
-  for (const pending of batch) {
-    const end = offset + pending.rows.length;
+  for (const rows of inputs) {
+    const end = offset + rows.length;
     const mine = [];
     while (r < rejections.length && (rejections[r]?.index ?? end) < end) {
       const rej = rejections[r++];
       if (rej) mine.push({ ...rej, index: rej.index - offset });
     }
-    pending.resolve({ model: out.model, predictions: out.predictions.slice(offset, end), rejections: mine });
+    results.push({ model: out.model, predictions: out.predictions.slice(offset, end), rejections: mine });
     offset = end;
   }
+  return results;
 }
