@@ -4,6 +4,7 @@
 import type { Scorer } from '../contracts/scoring.js';
 import type { Pool } from '../db/pool.js';
 import { createPingActivities } from './ping.js';
+import { createStreamActivities } from './stream.js';
 
 export interface ActivityDeps {
   pool: Pool;
@@ -14,6 +15,7 @@ export interface ActivityDeps {
 export function createActivities(deps: ActivityDeps) {
   return {
     ...createPingActivities(deps),
+    ...createStreamActivities(deps),
   };
 }
 

@@ -1,2 +1,3 @@
 // The workflow bundle's entry: every workflow type the worker registers.
 export { ping } from './ping.js';
+export { streamScoring } from './stream-scoring.js';

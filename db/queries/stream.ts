@@ -1,0 +1,172 @@
+/** SQL of the streaming mode: predictions (durable record + NOTIFY), dead letters, and reads for consumers. */
+import {
+  STREAM_PREDICTIONS_CHANNEL,
+  type QueuedEvent,
+  type StreamPrediction,
+} from '../../contracts/stream.js';
+import type { Pool, PoolClient } from '../pool.js';
+
+type Queryable = Pool | PoolClient;
+
+export interface PredictionRow {
+  eventId: string;
+  rideId: string | number;
+  model: string;
+  version: string;
+  rideDuration: number;
+  attempts: number;
+  receivedAt: string;
+}
+
+export interface StoredPrediction {
+  id: string;
+  stream_id: string;
+  event_id: string;
+  ride_id: string;
+  ride_duration: number;
+  payload: StreamPrediction;
+  attempts: number;
+  received_at: Date;
+  scored_at: Date;
+}
+
+/** Rows already persisted for these event ids (the table's dedup guard, and proof of an earlier attempt). */
+export async function findPersisted(
+  db: Queryable,
+  streamId: string,
+  eventIds: string[],
+): Promise<Map<string, { receivedAt: number; rideDuration: number }>> {
+  const { rows } = await db.query<{ event_id: string; received_at: Date; ride_duration: number }>(
+    `SELECT event_id, received_at, ride_duration FROM stream_predictions
+      WHERE stream_id = $1 AND event_id = ANY($2::text[])`,
+    [streamId, eventIds],
+  );
+  return new Map(
+    rows.map((r) => [r.event_id, { receivedAt: r.received_at.getTime(), rideDuration: r.ride_duration }]),
+  );
+}
+
+/** Inserts in the given order (so ids follow arrival order); a conflicting event id is skipped. Returns inserted ids. */
+export async function insertPredictions(
+  db: Queryable,
+  streamId: string,
+  rows: PredictionRow[],
+): Promise<string[]> {
+  if (rows.length === 0) return [];
+  const payloads = rows.map((r) =>
+    JSON.stringify({
+      model: r.model,
+      version: r.version,
+      prediction: { ride_duration: r.rideDuration, ride_id: r.rideId },
+    } satisfies StreamPrediction),
+  );
+  const { rows: inserted } = await db.query<{ event_id: string }>(
+    `INSERT INTO stream_predictions
+       (stream_id, event_id, ride_id, model, version, ride_duration, payload, attempts, received_at)
+     SELECT $1, e, r, m, v, d, p::jsonb, a, t
+       FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::float8[], $7::text[], $8::int[], $9::timestamptz[])
+            WITH ORDINALITY AS x(e, r, m, v, d, p, a, t, ord)
+      ORDER BY ord
+     ON CONFLICT (stream_id, event_id) DO NOTHING
+     RETURNING event_id`,
+    [
+      streamId,
+      rows.map((r) => r.eventId),
+      rows.map((r) => String(r.rideId)),
+      rows.map((r) => r.model),
+      rows.map((r) => r.version),
+      rows.map((r) => r.rideDuration),
+      payloads,
+      rows.map((r) => r.attempts),
+      rows.map((r) => r.receivedAt),
+    ],
+  );
+  return inserted.map((r) => r.event_id);
+}
+
+/** Wakes every consumer of the stream (delivered at commit). */
+export async function notifyPredictions(db: Queryable, streamId: string): Promise<void> {
+  await db.query('SELECT pg_notify($1, $2)', [
+    STREAM_PREDICTIONS_CHANNEL,
+    JSON.stringify({ stream_id: streamId }),
+  ]);
+}
+
+/** Records failed events; a dead letter that fails again after a replay is updated, not duplicated. */
+export async function insertDeadLetters(
+  db: Queryable,
+  streamId: string,
+  letters: { event: QueuedEvent; error: string; attempts: number }[],
+): Promise<void> {
+  if (letters.length === 0) return;
+  await db.query(
+    `INSERT INTO dead_letters (stream_id, event_id, payload, error, attempts)
+     SELECT $1, e, p::jsonb, err, a FROM unnest($2::text[], $3::text[], $4::text[], $5::int[]) AS x(e, p, err, a)
+     ON CONFLICT (stream_id, event_id) DO UPDATE
+       SET payload = EXCLUDED.payload, error = EXCLUDED.error,
+           attempts = dead_letters.attempts + EXCLUDED.attempts, replayed_at = NULL`,
+    [
+      streamId,
+      letters.map((l) => l.event.event_id),
+      letters.map((l) => {
+        const { replay: _replay, invalid: _invalid, ...event } = l.event;
+        return JSON.stringify(event);
+      }),
+      letters.map((l) => l.error),
+      letters.map((l) => l.attempts),
+    ],
+  );
+}
+
+/** Marks a dead letter replayed and returns its event; undefined when there is none (or it is already replayed). */
+export async function takeDeadLetter(
+  db: Queryable,
+  streamId: string,
+  eventId: string,
+): Promise<QueuedEvent | undefined> {
+  const { rows } = await db.query<{ payload: QueuedEvent }>(
+    `UPDATE dead_letters SET replayed_at = now()
+      WHERE stream_id = $1 AND event_id = $2 AND replayed_at IS NULL
+      RETURNING payload`,
+    [streamId, eventId],
+  );
+  return rows[0]?.payload;
+}
+
+export interface DeadLetterRow {
+  stream_id: string;
+  event_id: string;
+  payload: QueuedEvent;
+  error: string;
+  attempts: number;
+  created_at: Date;
+  replayed_at: Date | null;
+}
+
+export async function listDeadLetters(
+  db: Queryable,
+  streamId: string,
+  limit = 100,
+): Promise<DeadLetterRow[]> {
+  const { rows } = await db.query<DeadLetterRow>(
+    `SELECT stream_id, event_id, payload, error, attempts, created_at, replayed_at
+       FROM dead_letters WHERE stream_id = $1 ORDER BY id LIMIT $2`,
+    [streamId, limit],
+  );
+  return rows;
+}
+
+/** Predictions of one stream after `afterId` (exclusive), oldest first: how SSE consumers catch up. */
+export async function readPredictionsAfter(
+  db: Queryable,
+  streamId: string,
+  afterId: string,
+  limit = 500,
+): Promise<StoredPrediction[]> {
+  const { rows } = await db.query<StoredPrediction>(
+    `SELECT id::text, stream_id, event_id, ride_id, ride_duration, payload, attempts, received_at, scored_at
+       FROM stream_predictions WHERE stream_id = $1 AND id > $2::bigint ORDER BY id LIMIT $3`,
+    [streamId, afterId, limit],
+  );
+  return rows;
+}
