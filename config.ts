@@ -81,6 +81,18 @@ const schema = z.object({
   SSE_MAX_CONNECTIONS: positiveInt(100),
   REQUEST_TIMEOUT_MS: positiveInt(30_000),
   NOTIFY_WEBHOOK_URL: z.preprocess(emptyToUndefined, z.url('must be a URL').optional()),
+  // Batch mode (workflows/batch-scoring.ts): the daily schedule and the chunking of a run.
+  BATCH_SCHEDULE_CRON: z
+    .string()
+    .regex(/^\S+( \S+){4}$/, 'must be a 5-field cron expression, e.g. "0 3 * * *"')
+    .default('0 3 * * *'),
+  BATCH_SCHEDULE_TZ: z.string().min(1, 'must not be empty').default('UTC'),
+  BATCH_CATCHUP_WINDOW: z
+    .string()
+    .regex(/^\d+(ms|s|m|h|d)$/, 'must be a duration such as 30m, 6h or 2d')
+    .default('1d'),
+  BATCH_CHUNK_SIZE: positiveInt(50_000),
+  BATCH_MAX_PARALLEL_CHUNKS: positiveInt(2),
 
   DATA_DIR: z.string().min(1).default('.data'),
   TOOLS_DIR: z.string().min(1).default('.tools'),
@@ -117,6 +129,8 @@ export interface Config {
   batching: BatchingConfig;
   models: { dir: string; intraOpThreads: number; predictionLog: boolean };
   notify: { webhookUrl: string | undefined };
+  /** Batch scoring: the daily schedule's spec and the default chunking of a run. */
+  batch: { cron: string; timeZone: string; catchupWindow: string; chunkSize: number; maxParallelChunks: number };
   paths: { data: string; tools: string };
 }
 
@@ -209,6 +223,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     models: { dir: e.MODEL_DIR, intraOpThreads: e.ORT_INTRA_OP_THREADS, predictionLog: e.PREDICTION_LOG },
     notify: { webhookUrl: e.NOTIFY_WEBHOOK_URL },
+    batch: {
+      cron: e.BATCH_SCHEDULE_CRON,
+      timeZone: e.BATCH_SCHEDULE_TZ,
+      catchupWindow: e.BATCH_CATCHUP_WINDOW,
+      chunkSize: e.BATCH_CHUNK_SIZE,
+      maxParallelChunks: e.BATCH_MAX_PARALLEL_CHUNKS,
+    },
     paths: { data: e.DATA_DIR, tools: e.TOOLS_DIR },
   };
 }

@@ -3,6 +3,8 @@
  */
 import type { Scorer } from '../contracts/scoring.js';
 import type { Pool } from '../db/pool.js';
+import { createBatchActivities } from './batch.js';
+import { createNotifyActivities } from './notify.js';
 import { createPingActivities } from './ping.js';
 import { createStreamActivities } from './stream.js';
 
@@ -10,11 +12,15 @@ export interface ActivityDeps {
   pool: Pool;
   /** The shared model core (scoring/scorer.ts createScorer), one per process. */
   scorer: Scorer;
+  /** Batch run summaries are POSTed here when set (config.notify.webhookUrl). */
+  webhookUrl?: string;
 }
 
 export function createActivities(deps: ActivityDeps) {
   return {
     ...createPingActivities(deps),
+    ...createBatchActivities(deps),
+    ...createNotifyActivities(deps),
     ...createStreamActivities(deps),
   };
 }

@@ -12,8 +12,57 @@ export interface BatchScoringInput {
   to?: string;
   /** Model reference; defaults to `ride-duration@production`. Resolved once and pinned for the run. */
   model?: string;
+  /** Rows per chunk activity (default 50 000; the starters pass BATCH_CHUNK_SIZE). */
   chunkSize?: number;
+  /** Send the summary to `NOTIFY batch_runs` and the webhook (default true). The batch_runs row is always written. */
   notify?: boolean;
+  /** Chunks of one partition scored at once (default 2; the starters pass BATCH_MAX_PARALLEL_CHUNKS). */
+  maxParallelChunks?: number;
+  /** IANA zone of the starting schedule: a scheduled run scores the previous day there (default UTC). */
+  timeZone?: string;
+  /** Chunks per workflow run before it continues as new (default 400), bounding history; tests lower it. */
+  maxChunksPerRun?: number;
+  /** Internal: state carried across continue-as-new and from a multi-day parent to its day children. */
+  carry?: BatchCarry;
+}
+
+/** A position in the (pickup_datetime, ride_id) order; `ts` is the naive `YYYY-MM-DDTHH:MM:SS` text. */
+export interface RideKey {
+  ts: string;
+  id: string;
+}
+
+/** One chunk: rows with key >= start and < end (end null = the partition's `to`). */
+export interface ChunkPlan {
+  index: number;
+  start: RideKey;
+  end: RideKey | null;
+  rows: number;
+}
+
+/** Additive totals of scored rows; RMSE/MAE are derived from the sums, so totals combine across chunks. */
+export interface BatchTotals {
+  scored: number;
+  rejected: number;
+  /** Rows with a known actual_duration (the error metrics cover these). */
+  compared: number;
+  sumSquaredError: number;
+  sumAbsError: number;
+}
+
+export interface BatchCarry {
+  /** The logical run id (`<workflow id>/<first run id>`), kept across continue-as-new. */
+  runId?: string;
+  /** The pinned version; a child or a continued run never resolves the alias again. */
+  model?: { name: string; version: string };
+  startedAt?: string;
+  parentRunId?: string;
+  /** Set after the first run planned: where the next run continues. */
+  cursor?: RideKey;
+  rowsTotal?: number;
+  chunksTotal?: number;
+  chunksDone?: number;
+  totals?: BatchTotals;
 }
 
 export type BatchRunStatus = 'running' | 'completed' | 'failed' | 'cancelled';
@@ -36,9 +85,22 @@ export interface BatchRunSummary {
   rowsRejected: number;
   rmse: number | null;
   mae: number | null;
+  /** Rows with a known actual_duration that RMSE/MAE cover. */
+  rowsCompared?: number;
   startedAt: string;
   finishedAt: string;
   error?: string;
 }
 
 export const BATCH_PROGRESS_QUERY = 'progress';
+
+/** What `getBatchRun` returns: Temporal's status plus live progress or the final summary. */
+export interface BatchRunView {
+  workflowId: string;
+  runId: string;
+  status: BatchRunStatus | 'terminated' | 'timed_out';
+  progress?: BatchProgress;
+  summary?: BatchRunSummary;
+  error?: string;
+  webUiUrl: string;
+}

@@ -1,3 +1,4 @@
 // The workflow bundle's entry: every workflow type the worker registers.
 export { ping } from './ping.js';
+export { batchScoring } from './batch-scoring.js';
 export { streamScoring } from './stream-scoring.js';

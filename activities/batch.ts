@@ -1,0 +1,163 @@
+/**
+ * Activities of batch scoring: pin the model, plan a partition into key-range chunks, and score + load one chunk.
+ * Only bounds, counts and totals cross Temporal; rows go Postgres -> scorer -> Postgres inside `scoreChunk`.
+ */
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import type { BatchTotals, ChunkPlan, RideKey } from '../contracts/batch.js';
+import type { ResolvedModel, RideInput, Scorer } from '../contracts/scoring.js';
+import type { Pool } from '../db/pool.js';
+import { missingTables, planKeys, readRides, writeScoredBatch, type Rejected } from '../db/queries/batch.js';
+import { ModelNotFoundError } from '../scoring/errors.js';
+
+export const BATCH_TABLES = ['rides', 'predictions', 'rejected_rows', 'batch_runs'] as const;
+/** Rows read, scored and written per transaction inside a chunk (also the heartbeat/resume granularity). */
+export const DEFAULT_BATCH_ROWS = 25_000;
+
+export interface ChunkInput {
+  runId: string;
+  from: string;
+  to: string;
+  chunk: ChunkPlan;
+  model: ResolvedModel;
+  batchRows?: number;
+}
+
+/** Checkpoint heartbeated after every committed batch; a retried attempt resumes after `after`. */
+export interface ChunkCheckpoint {
+  after: RideKey;
+  totals: BatchTotals;
+}
+
+export const emptyTotals = (): BatchTotals => ({
+  scored: 0,
+  rejected: 0,
+  compared: 0,
+  sumSquaredError: 0,
+  sumAbsError: 0,
+});
+
+// Null columns go to the scorer as-is so it rejects the row naming the field.
+const toRide = (r: {
+  pu_location_id: number | null;
+  do_location_id: number | null;
+  trip_distance: number | null;
+  pickup_datetime: string;
+}): RideInput =>
+  ({
+    PULocationID: r.pu_location_id,
+    DOLocationID: r.do_location_id,
+    trip_distance: r.trip_distance,
+    pickup_datetime: r.pickup_datetime,
+  }) as RideInput;
+
+const copyEscape = (s: string) =>
+  /[\\\t\n\r]/.test(s)
+    ? s.replace(/[\\\t\n\r]/g, (c) => `\\${c === '\\' ? '\\' : c === '\t' ? 't' : c === '\n' ? 'n' : 'r'}`)
+    : s;
+
+export function createBatchActivities(deps: { pool: Pool; scorer: Scorer }) {
+  const { pool, scorer } = deps;
+  return {
+    /** Resolves the model once for the whole run; unknown models and missing tables fail without retries. */
+    async resolveBatchModel(input: { ref: string }): Promise<ResolvedModel> {
+      const missing = await missingTables(pool, BATCH_TABLES);
+      if (missing.length > 0)
+        throw ApplicationFailure.create({
+          type: 'MissingTable',
+          message: `table ${missing.join(', ')} does not exist (run npm run migrate)`,
+          nonRetryable: true,
+        });
+      try {
+        return await scorer.resolve(input.ref);
+      } catch (err) {
+        if (err instanceof ModelNotFoundError)
+          throw ApplicationFailure.create({
+            type: 'ModelNotFound',
+            message: err.message,
+            nonRetryable: true,
+          });
+        throw err;
+      }
+    },
+
+    /** Counts the rows from `start` on and cuts up to `maxChunks` chunks of `chunkSize` rows by key. */
+    async planChunks(input: {
+      from: string;
+      to: string;
+      start?: RideKey;
+      chunkSize: number;
+      maxChunks: number;
+      firstIndex: number;
+    }): Promise<{ remainingRows: number; chunks: ChunkPlan[]; next: RideKey | null }> {
+      const { rows, starts } = await planKeys(
+        pool,
+        { from: input.from, to: input.to, start: input.start },
+        input.chunkSize,
+        input.maxChunks,
+      );
+      const planned = starts.slice(0, input.maxChunks);
+      const next = starts[input.maxChunks] ?? null;
+      const chunks = planned.map((start, i) => ({
+        index: input.firstIndex + i,
+        start,
+        end: starts[i + 1] ?? null,
+        rows: Math.min(input.chunkSize, rows - i * input.chunkSize),
+      }));
+      return { remainingRows: rows, chunks, next };
+    },
+
+    /** Scores one chunk in batches, committing each batch and heartbeating its last key; idempotent by key. */
+    async scoreChunk(input: ChunkInput): Promise<BatchTotals> {
+      const ctx = Context.current();
+      const resumed = ctx.info.heartbeatDetails as ChunkCheckpoint | undefined;
+      let after = resumed?.after;
+      const totals = resumed?.totals ?? emptyTotals();
+      const batchRows = input.batchRows ?? DEFAULT_BATCH_ROWS;
+      const meta = { modelName: input.model.name, modelVersion: input.model.version, runId: input.runId };
+      const client = await pool.connect();
+      try {
+        for (;;) {
+          if (ctx.cancellationSignal.aborted) throw new CancelledFailure('chunk cancelled');
+          const rows = await readRides(
+            client,
+            { from: input.from, to: input.to, start: input.chunk.start, end: input.chunk.end, after },
+            batchRows,
+          );
+          if (rows.length === 0) break;
+          const out = await scorer.score(input.model, rows.map(toRide));
+          let copy = '';
+          for (let i = 0; i < rows.length; i++) {
+            const predicted = out.predictions[i];
+            if (predicted === null || predicted === undefined) continue;
+            const row = rows[i] as (typeof rows)[number];
+            const actual = row.actual_duration;
+            let diff: number | null = null;
+            if (actual !== null) {
+              diff = predicted - actual;
+              totals.compared++;
+              totals.sumSquaredError += diff * diff;
+              totals.sumAbsError += Math.abs(diff);
+            }
+            copy += `${copyEscape(row.ride_id)}\t${predicted}\t${actual ?? '\\N'}\t${diff ?? '\\N'}\n`;
+            totals.scored++;
+          }
+          const rejected: Rejected[] = out.rejections.map((r) => ({
+            rideId: rows[r.index]?.ride_id ?? '',
+            field: r.field,
+            reason: r.reason,
+          }));
+          totals.rejected += rejected.length;
+          await writeScoredBatch(client, meta, copy, rejected);
+          const last = rows[rows.length - 1];
+          if (last) after = { ts: last.pickup_datetime, id: last.ride_id };
+          if (after) ctx.heartbeat({ after, totals } satisfies ChunkCheckpoint);
+          if (rows.length < batchRows) break;
+        }
+        return totals;
+      } finally {
+        client.release();
+      }
+    },
+  };
+}
