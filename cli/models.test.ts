@@ -1,0 +1,69 @@
+/** The models CLI against a real database: list, show, promote (and its failures). */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, createTestScorer, type TestDatabase } from '../test/helpers.js';
+import type { ModelScorer } from '../scoring/scorer.js';
+import { runModelsCommand, type CliIo } from './models.js';
+
+function capture(): CliIo & { out_: string[]; err_: string[] } {
+  const out_: string[] = [];
+  const err_: string[] = [];
+  return { out_, err_, out: (l) => out_.push(l), err: (l) => err_.push(l) };
+}
+
+describe('npm run models', () => {
+  let db: TestDatabase;
+  let scorer: ModelScorer;
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    scorer = await createTestScorer(db.pool);
+  });
+  afterAll(async () => {
+    await scorer?.close();
+    await db?.drop();
+  });
+
+  it('list shows both versions with their aliases and metrics', async () => {
+    const io = capture();
+    expect(await runModelsCommand(['list'], scorer, io)).toBe(0);
+    expect(io.out_[0]).toMatch(/^MODEL\s+VERSION\s+ALIASES\s+KIND\s+VAL_RMSE/);
+    expect(io.out_[1]).toMatch(
+      /^ride-duration\s+1\s+staging\s+baseline\s+7\.7587\s+5\.3397\s+PULocationID,DOLocationID,trip_distance$/,
+    );
+    expect(io.out_[2]).toMatch(/^ride-duration\s+2\s+production\s+gbm\s+5\.4664/);
+    expect(io.out_).toHaveLength(3);
+  });
+
+  it('promote moves the alias in the table, and list/show reflect it', async () => {
+    const io = capture();
+    expect(
+      await runModelsCommand(['promote', 'ride-duration', '1', '--alias', 'production'], scorer, io),
+    ).toBe(0);
+    expect(io.out_).toEqual(['ride-duration@production -> 1 (was 2)']);
+    const { rows } = await db.pool.query(
+      "SELECT version FROM model_aliases WHERE model_name = 'ride-duration' AND alias = 'production'",
+    );
+    expect(rows).toEqual([{ version: '1' }]);
+
+    const shown = capture();
+    expect(await runModelsCommand(['show', 'ride-duration'], scorer, shown)).toBe(0);
+    expect(shown.out_[0]).toBe('ride-duration@1 (production, staging)');
+    expect(shown.out_).toContain('  validation:  RMSE 7.7587  MAE 5.3397');
+
+    expect(await runModelsCommand(['promote', 'ride-duration', '2'], scorer, capture())).toBe(0);
+    expect(await scorer.resolve('ride-duration')).toEqual({ name: 'ride-duration', version: '2' });
+  });
+
+  it('fails clearly on an unloaded version, an unknown ref or bad usage', async () => {
+    const bad = capture();
+    expect(await runModelsCommand(['promote', 'ride-duration', '5'], scorer, bad)).toBe(1);
+    expect(bad.err_).toEqual([
+      'Cannot set ride-duration@production: version "5" is not loaded (loaded: 1, 2)',
+    ]);
+    const unknown = capture();
+    expect(await runModelsCommand(['show', 'taxi-fare'], scorer, unknown)).toBe(1);
+    expect(unknown.err_[0]).toMatch(/^Model "taxi-fare" not found: unknown model "taxi-fare"/);
+    const usage = capture();
+    expect(await runModelsCommand(['frobnicate'], scorer, usage)).toBe(2);
+    expect(usage.err_[0]).toMatch(/^Usage:/);
+  });
+});
