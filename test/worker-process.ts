@@ -1,0 +1,37 @@
+/**
+ * A generic worker in its own process for fault tests (SIGKILL and restart): real Postgres, real scorer over the
+ * repository's models, the prebuilt workflow bundle. Env: DATABASE_URL, TEMPORAL_ADDRESS, TEMPORAL_TASK_QUEUE,
+ * WORKFLOW_BUNDLE (MODEL_DIR optional). Prints `worker ready` once polling.
+ * Run: node --import tsx test/worker-process.ts
+ */
+import { NativeConnection } from '@temporalio/worker';
+import { createActivities } from '../activities/index.js';
+import { loadConfig, requireDatabaseUrl, temporalAddress } from '../config.js';
+import { createPool } from '../db/pool.js';
+import { createLogger } from '../logger.js';
+import { createScorer } from '../scoring/scorer.js';
+import { createWorker } from '../workers/create-worker.js';
+import { installRuntimeLogger } from '../workers/runtime.js';
+
+const config = loadConfig({ ...process.env, NODE_ENV: 'test', LOG_FORMAT: 'json' });
+const logger = createLogger(config, 'test-worker');
+installRuntimeLogger(logger, 'WARN');
+const pool = createPool(requireDatabaseUrl(config), { max: 8, logger, application: 'test-worker' });
+const scorer = await createScorer({ modelDir: config.models.dir, pool, intraOpThreads: 1, logger });
+const connection = await NativeConnection.connect({ address: temporalAddress(config) });
+try {
+  const worker = await createWorker({
+    connection,
+    namespace: config.temporal.namespace,
+    taskQueue: config.temporal.taskQueue,
+    activities: createActivities({ pool, scorer }),
+    workflowBundle: config.temporal.workflowBundle,
+  });
+  const running = worker.run();
+  process.stdout.write('worker ready\n');
+  await running;
+} finally {
+  await connection.close();
+  await scorer.close();
+  await pool.end();
+}
