@@ -1,7 +1,11 @@
 /** batchScoring end to end on the real Temporal dev server, real Postgres and the real ONNX models. */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ApplicationFailure, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import {
+  ApplicationFailure,
+  WorkflowFailedError,
+  type WorkflowHandleWithFirstExecutionRunId,
+} from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createActivities } from '../activities/index.js';
 import { BATCH_WORKFLOW, type BatchRunSummary, type BatchScoringInput } from '../contracts/batch.js';
@@ -18,8 +22,8 @@ import {
   type TestDatabase,
   type TestTemporal,
   type TestWorker,
-} from '../test/helpers.js';
-import { progressQuery } from './batch-scoring.js';
+} from './helpers.js';
+import { progressQuery } from '../workflows/batch-scoring.js';
 
 const DAY = { from: '2030-01-05T00:00:00', to: '2030-01-06T00:00:00' };
 
@@ -43,7 +47,10 @@ describe('batchScoring workflow', () => {
     await db?.drop();
   });
 
-  const start = (input: BatchScoringInput, taskQueue = worker.taskQueue): Promise<WorkflowHandle> =>
+  const start = (
+    input: BatchScoringInput,
+    taskQueue = worker.taskQueue,
+  ): Promise<WorkflowHandleWithFirstExecutionRunId> =>
     temporal.client.workflow.start(BATCH_WORKFLOW, {
       taskQueue,
       workflowId: uniqueId('batch'),
@@ -67,15 +74,12 @@ describe('batchScoring workflow', () => {
     expect(rides.length).toBeGreaterThan(800);
     const direct = await scorer.score(
       { name: 'ride-duration', version: '2' },
-      rides.map(
-        (r) =>
-          ({
-            PULocationID: r.pu_location_id,
-            DOLocationID: r.do_location_id,
-            trip_distance: r.trip_distance,
-            pickup_datetime: r.pickup_datetime,
-          }) as RideInput,
-      ),
+      rides.map((r): RideInput => ({
+        PULocationID: r.pu_location_id,
+        DOLocationID: r.do_location_id,
+        trip_distance: r.trip_distance,
+        pickup_datetime: r.pickup_datetime,
+      })),
     );
     const { rows: stored } = await db.pool.query<{ ride_id: string; predicted_duration: number }>(
       `SELECT ride_id, predicted_duration FROM predictions WHERE run_id = $1 ORDER BY ride_id`,
@@ -227,7 +231,7 @@ describe('batchScoring workflow', () => {
     ];
     for (const [input, message] of cases) {
       const handle = await start(input);
-      const err = await handle.result().catch((e: unknown) => e);
+      const err: unknown = await handle.result().catch((e: unknown) => e);
       expect(err).toBeInstanceOf(WorkflowFailedError);
       const cause = (err as WorkflowFailedError).cause;
       expect(cause).toBeInstanceOf(ApplicationFailure);
@@ -244,11 +248,11 @@ describe('batchScoring workflow', () => {
     await listener.query('LISTEN batch_runs');
     try {
       const handle = await start({ ...DAY, model: 'no-such-model@3' });
-      const err = await handle.result().catch((e: unknown) => e);
+      const err: unknown = await handle.result().catch((e: unknown) => e);
       expect(err).toBeInstanceOf(WorkflowFailedError);
-      const app = (err as WorkflowFailedError).cause?.cause;
+      const app = (err as WorkflowFailedError).cause?.cause as ApplicationFailure | undefined;
       expect(app).toBeInstanceOf(ApplicationFailure);
-      expect((app as ApplicationFailure).type).toBe('ModelNotFound');
+      expect(app?.type).toBe('ModelNotFound');
       expect(app?.message).toContain('no-such-model@3');
       const history = await handle.fetchHistory();
       const attempts = (history.events ?? []).filter((e) => e.activityTaskStartedEventAttributes);
