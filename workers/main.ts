@@ -2,10 +2,11 @@
  * Worker process: polls the project's task queue for batch, streaming and ping work. Connects to the given
  * Temporal and Postgres servers and starts nothing else.
  */
-import { Connection } from '@temporalio/client';
+import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { createActivities } from '../activities/index.js';
 import { loadConfig, requireDatabaseUrl, temporalAddress } from '../config.js';
+import { ensureDailySchedule } from '../control/schedules.js';
 import { migrate } from '../db/migrate.js';
 import { createPool } from '../db/pool.js';
 import { createLogger } from '../logger.js';
@@ -36,12 +37,19 @@ runMain(async () => {
       logger,
     });
     const admin = await Connection.connect({ address });
-    await ensureSearchAttributes(admin, config.temporal.namespace, logger).finally(() => admin.close());
+    try {
+      await ensureSearchAttributes(admin, config.temporal.namespace, logger);
+      // Create or update the daily batch schedule; a paused schedule stays paused.
+      const client = new Client({ connection: admin, namespace: config.temporal.namespace });
+      await ensureDailySchedule(client, config, {}, logger);
+    } finally {
+      await admin.close();
+    }
     const worker = await createWorker({
       connection,
       namespace: config.temporal.namespace,
       taskQueue: config.temporal.taskQueue,
-      activities: createActivities({ pool, scorer }),
+      activities: createActivities({ pool, scorer, webhookUrl: config.notify.webhookUrl }),
       workflowBundle: config.temporal.workflowBundle,
     });
     logger.info(
