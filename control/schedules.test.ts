@@ -1,0 +1,147 @@
+/** The daily schedule on the real Temporal server, driven by trigger and backfill (no wall-clock waits). */
+import { type Client, type ScheduleDescription } from '@temporalio/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { BatchRunSummary } from '../contracts/batch.js';
+import { PARTITION_KEY } from '../contracts/temporal.js';
+import { loadConfig } from '../config.js';
+import { generateIntoDb } from '../data/generate-db.js';
+import {
+  connectTestTemporal,
+  createTestDatabase,
+  startTestWorker,
+  uniqueId,
+  type TestDatabase,
+  type TestTemporal,
+  type TestWorker,
+} from '../test/helpers.js';
+import { dateInZone } from '../workflows/batch-input.js';
+import {
+  backfillSchedule,
+  describeSchedule,
+  ensureDailySchedule,
+  pauseSchedule,
+  triggerSchedule,
+  unpauseSchedule,
+} from './schedules.js';
+
+const config = loadConfig({
+  NODE_ENV: 'test',
+  BATCH_CHUNK_SIZE: '400',
+  BATCH_SCHEDULE_CRON: '0 3 * * *',
+  BATCH_CATCHUP_WINDOW: '6h',
+});
+
+/** Workflow ids of the runs a schedule started, once `n` of them exist. */
+async function runsOf(client: Client, scheduleId: string, n: number): Promise<string[]> {
+  let d: ScheduleDescription = await describeSchedule(client, scheduleId);
+  for (let i = 0; i < 300 && d.info.recentActions.length < n; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    d = await describeSchedule(client, scheduleId);
+  }
+  return d.info.recentActions.map((a) => a.action.workflow.workflowId);
+}
+
+describe('daily batch schedule', () => {
+  let db: TestDatabase;
+  let temporal: TestTemporal;
+  let worker: TestWorker;
+  const created: string[] = [];
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    temporal = await connectTestTemporal();
+    worker = await startTestWorker({ pool: db.pool });
+    await generateIntoDb(db.pool, { month: '2030-03', rows: 6_000, seed: 3 });
+  });
+  afterAll(async () => {
+    for (const id of created)
+      await temporal.client.schedule
+        .getHandle(id)
+        .delete()
+        .catch(() => undefined);
+    await worker?.stop();
+    await temporal?.close();
+    await db?.drop();
+  });
+
+  const newSchedule = async () => {
+    const scheduleId = uniqueId('daily');
+    created.push(scheduleId);
+    expect(
+      await ensureDailySchedule(temporal.client, config, { scheduleId, taskQueue: worker.taskQueue }),
+    ).toBe('created');
+    return scheduleId;
+  };
+
+  it('creates the schedule with the configured spec and policies, and keeps it paused across updates', async () => {
+    const scheduleId = await newSchedule();
+    const d = await describeSchedule(temporal.client, scheduleId);
+    expect(d.spec.timezone).toBe('UTC');
+    expect(d.spec.calendars?.[0]).toMatchObject({ hour: [{ start: 3, end: 3, step: 1 }] });
+    expect(d.policies.overlap).toBe('BUFFER_ONE');
+    expect(d.policies.catchupWindow).toBe(6 * 3600 * 1000);
+    expect(d.memo?.description).toContain('previous day');
+    expect(d.state.paused).toBe(false);
+
+    await pauseSchedule(temporal.client, 'data late upstream', scheduleId);
+    const other = { ...config, batch: { ...config.batch, cron: '30 4 * * *' } };
+    expect(
+      await ensureDailySchedule(temporal.client, other, { scheduleId, taskQueue: worker.taskQueue }),
+    ).toBe('updated');
+    const after = await describeSchedule(temporal.client, scheduleId);
+    expect(after.state).toMatchObject({ paused: true, note: 'data late upstream' });
+    expect(after.spec.calendars?.[0]).toMatchObject({ hour: [{ start: 4, end: 4, step: 1 }] });
+    await unpauseSchedule(temporal.client, 'resumed', scheduleId);
+    expect((await describeSchedule(temporal.client, scheduleId)).state.paused).toBe(false);
+  });
+
+  it('a triggered run scores the day before its scheduled time', async () => {
+    const scheduleId = await newSchedule();
+    await triggerSchedule(temporal.client, scheduleId);
+    const [workflowId] = await runsOf(temporal.client, scheduleId, 1);
+    const handle = temporal.client.workflow.getHandle(workflowId ?? '');
+    const summary = (await handle.result()) as BatchRunSummary;
+    const d = await describeSchedule(temporal.client, scheduleId);
+    const scheduledAt = d.info.recentActions[0]?.scheduledAt ?? new Date(NaN);
+    const today = dateInZone(scheduledAt, 'UTC');
+    const yesterday = dateInZone(new Date(scheduledAt.getTime() - 86_400_000), 'UTC');
+    expect(summary.partition).toEqual({ from: `${yesterday}T00:00:00`, to: `${today}T00:00:00` });
+    const described = await handle.describe();
+    expect(described.typedSearchAttributes.get(PARTITION_KEY)).toBe(yesterday);
+  });
+
+  it('a backfill runs exactly one run per partition, none dropped, each scoring its own day', async () => {
+    const scheduleId = await newSchedule();
+    const result = await backfillSchedule(
+      temporal.client,
+      config,
+      { from: '2030-03-03', to: '2030-03-07' },
+      scheduleId,
+    );
+    expect(result.partitions).toBe(4);
+    const ids = await runsOf(temporal.client, scheduleId, 4);
+    expect(ids).toHaveLength(4);
+    const summaries = await Promise.all(
+      ids.map((id) => temporal.client.workflow.getHandle(id).result() as Promise<BatchRunSummary>),
+    );
+    expect(summaries.map((s) => s.partition.from).sort()).toEqual(
+      ['03', '04', '05', '06'].map((d) => `2030-03-${d}T00:00:00`),
+    );
+    const { rows } = await db.pool.query<{ day: string; n: string }>(
+      `SELECT to_char(pickup_datetime, 'YYYY-MM-DD') AS day, count(*) AS n FROM rides
+       WHERE pickup_datetime >= '2030-03-03' AND pickup_datetime < '2030-03-07' GROUP BY 1 ORDER BY 1`,
+    );
+    const byDay = Object.fromEntries(summaries.map((s) => [s.partition.from.slice(0, 10), s.rowsScored]));
+    expect(byDay).toEqual(Object.fromEntries(rows.map((r) => [r.day, Number(r.n)])));
+    const { rows: ledger } = await db.pool.query<{ partition_key: string }>(
+      `SELECT partition_key FROM batch_runs WHERE workflow_id LIKE $1 ORDER BY 1`,
+      [`${scheduleId}-%`],
+    );
+    expect(ledger.map((r) => r.partition_key)).toEqual([
+      '2030-03-03',
+      '2030-03-04',
+      '2030-03-05',
+      '2030-03-06',
+    ]);
+  });
+});
