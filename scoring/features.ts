@@ -85,11 +85,11 @@ export function prepareRows(rows: readonly RideInput[], withPickup: boolean): Pr
     if (hour && dow) {
       const text: unknown = row.pickup_datetime;
       if (typeof text !== 'string') {
-        rejections.push({
-          index: i,
-          field: 'pickup_datetime',
-          reason: 'is required by this model (YYYY-MM-DDTHH:MM:SS)',
-        });
+        const reason =
+          text === undefined || text === null
+            ? 'is required by this model (YYYY-MM-DDTHH:MM:SS)'
+            : `must be a string YYYY-MM-DDTHH:MM:SS (got ${typeof text})`;
+        rejections.push({ index: i, field: 'pickup_datetime', reason });
         continue;
       }
       const local = parsePickup(text);
