@@ -54,8 +54,8 @@ function scoringActivities(options: StreamOptions) {
     nonRetryableErrorTypes: ['ModelNotFoundError'],
   };
   return options.localActivities
-    ? proxyLocalActivities<Activities>({ startToCloseTimeout: '30 seconds', retry })
-    : proxyActivities<Activities>({ startToCloseTimeout: '30 seconds', retry });
+    ? proxyLocalActivities<Activities>({ startToCloseTimeout: '10 seconds', retry })
+    : proxyActivities<Activities>({ startToCloseTimeout: '10 seconds', retry });
 }
 
 const control = proxyActivities<Activities>({

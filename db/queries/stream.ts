@@ -164,8 +164,8 @@ export async function readPredictionsAfter(
   limit = 500,
 ): Promise<StoredPrediction[]> {
   const { rows } = await db.query<StoredPrediction>(
-    `SELECT id::text, stream_id, event_id, ride_id, ride_duration, payload, attempts, received_at, scored_at
-       FROM stream_predictions WHERE stream_id = $1 AND id > $2::bigint ORDER BY id LIMIT $3`,
+    `SELECT p.id::text AS id, stream_id, event_id, ride_id, ride_duration, payload, attempts, received_at, scored_at
+       FROM stream_predictions p WHERE p.stream_id = $1 AND p.id > $2::bigint ORDER BY p.id LIMIT $3`,
     [streamId, afterId, limit],
   );
   return rows;
