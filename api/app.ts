@@ -1,13 +1,74 @@
-/** The Hono application: one sub-app per route group, composed here; tests call `createApp(deps).request()`. */
-import { Hono } from 'hono';
+/**
+ * The Hono application: one sub-app per route group, composed here; tests call `createApp(deps).request()`.
+ * Cross-cutting concerns live here once: request id + metrics, body limit, request timeout, and the API-key
+ * check applied by route prefix and method.
+ */
+import { OpenAPIHono } from '@hono/zod-openapi';
+import type { MiddlewareHandler } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { HTTPException } from 'hono/http-exception';
+import { timeout } from 'hono/timeout';
 import type { AppDeps } from './deps.js';
-import { errorHandler, problem } from './errors.js';
+import type { AppEnv } from './env.js';
+import { errorHandler, PayloadTooLargeError, problem } from './errors.js';
+import { createMetrics, type ApiMetrics } from './metrics.js';
+import { requireApiKey } from './middleware/auth.js';
+import { observe, requestIdentity } from './middleware/observe.js';
+import { createOnline } from './online.js';
+import { batchRunRoutes } from './routes/batch-runs.js';
+import { mountMeta } from './routes/meta.js';
+import { modelRoutes } from './routes/models.js';
 import { opsRoutes } from './routes/ops.js';
+import { predictRoutes } from './routes/predict.js';
+import { scheduleRoutes } from './routes/schedules.js';
+import { streamRoutes } from './routes/streams.js';
+import { v2Routes } from './routes/v2.js';
 
-export function createApp(deps: AppDeps) {
-  const app = new Hono();
+const isEventStream = (path: string) => /^\/streams\/[^/]+\/predictions$/.test(path);
+
+export function createApp(deps: AppDeps, options: { metrics?: ApiMetrics } = {}) {
+  const { config } = deps;
+  const metrics = options.metrics ?? createMetrics();
+  const online = createOnline(config, deps.scorer, metrics);
+  const app = new OpenAPIHono<AppEnv>();
   app.onError(errorHandler(deps.logger));
   app.notFound((c) => problem(c, 404, 'Not found', `No route for ${c.req.method} ${c.req.path}`));
-  app.route('/', opsRoutes(deps));
+
+  app.use('*', requestIdentity(), observe(metrics));
+  app.use(
+    '*',
+    bodyLimit({
+      maxSize: config.api.bodyLimitBytes,
+      onError: () => {
+        throw new PayloadTooLargeError(`the request body is larger than ${config.api.bodyLimitBytes} bytes`);
+      },
+    }),
+  );
+  const limitTime: MiddlewareHandler<AppEnv> = timeout(
+    config.api.requestTimeoutMs,
+    () =>
+      new HTTPException(503, { message: `the request took longer than ${config.api.requestTimeoutMs} ms` }),
+  );
+  const limitUnlessStream: MiddlewareHandler<AppEnv> = (c, next) =>
+    isEventStream(c.req.path) ? next() : limitTime(c, next);
+  app.use('*', limitUnlessStream);
+
+  const auth = requireApiKey(config.api.apiKey);
+  const onPost: MiddlewareHandler = (c, next) => (c.req.method === 'POST' ? auth(c, next) : next());
+  for (const prefix of ['/batch-runs', '/schedules']) app.use(prefix, auth).use(`${prefix}/*`, auth);
+  app.use('/streams/*', onPost).use('/models/*', onPost);
+  if (config.api.requireKeyForPredict) {
+    app.use('/predict', auth).use('/predict/*', auth).use('/v2/models/*', onPost);
+  }
+
+  app
+    .route('/', opsRoutes(deps))
+    .route('/', predictRoutes(deps, online, metrics))
+    .route('/', v2Routes(deps, online, metrics))
+    .route('/', modelRoutes(deps))
+    .route('/', batchRunRoutes(deps))
+    .route('/', scheduleRoutes(deps))
+    .route('/', streamRoutes(deps, metrics));
+  mountMeta(app, metrics, config.api.publicUrl);
   return app;
 }

@@ -3,12 +3,18 @@ import type { Client } from '@temporalio/client';
 import type { Config } from '../config.js';
 import type { Pool } from '../db/pool.js';
 import type { Logger } from '../logger.js';
+import type { ModelScorer } from '../scoring/scorer.js';
+import type { PredictionLog } from './prediction-log.js';
 
 export interface AppDeps {
   config: Config;
   logger: Logger;
   pool: Pool;
   temporal: Client;
+  /** The shared model core (registry, aliases, scoring). */
+  scorer: ModelScorer;
+  /** Async writer of `online_predictions`; present when PREDICTION_LOG is on. The owner closes it. */
+  predictionLog?: PredictionLog;
   /** Flipped by the server on SIGTERM so `/ready` turns false before connections drain. */
   lifecycle: { shuttingDown: boolean };
 }

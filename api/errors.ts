@@ -5,7 +5,12 @@
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { ScheduleNotFoundError } from '@temporalio/client';
+import { BatchInputError, BatchRunNotFoundError } from '../control/batch-runs.js';
+import { InvalidStreamIdError, StreamControlError, StreamNotFoundError } from '../control/streams.js';
 import type { Logger } from '../logger.js';
+import { QueueFullError } from '../scoring/batcher.js';
+import { AliasError, ModelNotFoundError } from '../scoring/errors.js';
 
 export class ApiError extends Error {
   constructor(
@@ -48,22 +53,71 @@ export class UnavailableError extends ApiError {
   }
 }
 
+/** A route group that is switched off by configuration (e.g. control routes without API_KEY). Never open. */
+export class DisabledError extends ApiError {
+  constructor(message: string) {
+    super(503, 'Disabled', message);
+  }
+}
+
+export class PayloadTooLargeError extends ApiError {
+  constructor(message: string) {
+    super(413, 'Payload too large', message);
+  }
+}
+
+export class ConflictError extends ApiError {
+  constructor(message: string, extra: Record<string, unknown> = {}) {
+    super(409, 'Conflict', message, extra);
+  }
+}
+
+/** An Open Inference Protocol (V2) request error; answered as `{"error": "..."}` like Triton and KServe do. */
+export class InferenceError extends ApiError {
+  constructor(status: ContentfulStatusCode, message: string) {
+    super(status, 'Inference error', message);
+  }
+}
+
 export function problem(c: Context, status: ContentfulStatusCode, title: string, detail: string, extra = {}) {
   return c.body(JSON.stringify({ type: 'about:blank', title, status, detail, ...extra }), status, {
     'content-type': 'application/problem+json',
   });
 }
 
-/** The single error handler for the whole app. */
+/** Errors of other layers (model core, batcher) as API errors; anything unknown stays unknown (500). */
+function toApiError(err: Error): Error {
+  if (err instanceof ApiError) return err;
+  if (err instanceof ModelNotFoundError) return new NotFoundError(err.message);
+  if (err instanceof AliasError) return new ApiError(400, 'Invalid alias', err.message);
+  if (err instanceof QueueFullError) return new UnavailableError(err.message, 1);
+  if (err instanceof BatchInputError) return new ValidationError([{ field: err.field, message: err.reason }]);
+  if (err instanceof InvalidStreamIdError)
+    return new ValidationError([{ field: 'streamId', message: err.message }]);
+  if (err instanceof BatchRunNotFoundError || err instanceof StreamNotFoundError)
+    return new NotFoundError(err.message);
+  if (err instanceof ScheduleNotFoundError) return new NotFoundError(err.message);
+  if (err instanceof StreamControlError) return new ConflictError(err.message);
+  return err;
+}
+
+/** The single error handler for the whole app. V2 inference routes answer `{"error"}`, all others problem+json. */
 export function errorHandler(logger: Logger) {
-  return (err: Error, c: Context) => {
+  return (thrown: Error, c: Context) => {
+    const err = toApiError(thrown);
+    const v2 = c.req.path === '/v2' || c.req.path.startsWith('/v2/');
     if (err instanceof UnavailableError) c.header('Retry-After', String(err.retryAfterSeconds));
-    if (err instanceof ApiError) return problem(c, err.status, err.title, err.message, err.extra);
+    if (err instanceof ApiError) {
+      if (v2) return c.json({ error: err.message }, err.status);
+      return problem(c, err.status, err.title, err.message, err.extra);
+    }
     if (err instanceof HTTPException) {
       const status = err.status;
+      if (v2) return c.json({ error: err.message || `HTTP ${status}` }, status);
       return problem(c, status, err.message || 'Error', err.message || `HTTP ${status}`);
     }
     logger.error({ err, path: c.req.path }, 'unhandled error');
+    if (v2) return c.json({ error: 'internal error; see the server log' }, 500);
     return problem(c, 500, 'Internal error', 'The server failed to handle this request; see the server log.');
   };
 }

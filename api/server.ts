@@ -9,7 +9,9 @@ import { createPool } from '../db/pool.js';
 import { createLogger } from '../logger.js';
 import { runMain } from '../platform/run-main.js';
 import { connectClient } from '../platform/temporal.js';
+import { createScorer } from '../scoring/scorer.js';
 import { createApp } from './app.js';
+import { createPredictionLog } from './prediction-log.js';
 
 runMain(async () => {
   const config = loadConfig();
@@ -21,8 +23,23 @@ runMain(async () => {
   });
   await migrate(pool, { logger });
   const temporal = await connectClient(temporalAddress(config), config.temporal.namespace);
+  const scorer = await createScorer({
+    modelDir: config.models.dir,
+    pool,
+    intraOpThreads: config.models.intraOpThreads,
+    logger,
+  });
+  const predictionLog = config.models.predictionLog ? createPredictionLog({ pool, logger }) : undefined;
   const lifecycle = { shuttingDown: false };
-  const app = createApp({ config, logger, pool, temporal, lifecycle });
+  const app = createApp({
+    config,
+    logger,
+    pool,
+    temporal,
+    scorer,
+    lifecycle,
+    ...(predictionLog ? { predictionLog } : {}),
+  });
 
   const server = serve({ fetch: app.fetch, hostname: config.api.host, port: config.api.port }, (info) =>
     logger.info({ port: info.port, url: config.api.publicUrl }, 'API listening'),
@@ -46,6 +63,15 @@ runMain(async () => {
     process.once('SIGTERM', () => shutdown('SIGTERM'));
     process.once('SIGINT', () => shutdown('SIGINT'));
   });
+  // Every response is sent; now the rows they logged reach the table before the pool goes away.
+  if (predictionLog) {
+    await predictionLog.close().catch((err: unknown) => logger.error({ err }, 'prediction log flush failed'));
+    logger.info(
+      { written: predictionLog.written(), dropped: predictionLog.dropped() },
+      'prediction log flushed',
+    );
+  }
+  await scorer.close();
   await temporal.connection.close();
   await pool.end();
   logger.info('API stopped');

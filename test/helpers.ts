@@ -14,6 +14,10 @@ import { createPool, type Pool } from '../db/pool.js';
 import { createLogger } from '../logger.js';
 import { createScorer, type ModelScorer, type ScorerOptions } from '../scoring/scorer.js';
 import { createWorker } from '../workers/create-worker.js';
+import { createApp } from '../api/app.js';
+import type { AppDeps } from '../api/deps.js';
+import { createPredictionLog } from '../api/prediction-log.js';
+import { loadConfig } from '../config.js';
 import { installRuntimeLogger } from '../workers/runtime.js';
 
 export function uniqueId(prefix: string): string {
@@ -136,4 +140,60 @@ export async function startTestWorker(options: {
 function requirePool(pool: Pool | undefined): Pool {
   if (!pool) throw new Error('startTestWorker needs either activities or a pool');
   return pool;
+}
+
+/** A test API key (control routes); pass `env: { API_KEY: '' }` to test the disabled state. */
+export const TEST_API_KEY = 'test-api-key-0123456789abcdef';
+
+export interface TestApp {
+  app: ReturnType<typeof createApp>;
+  deps: AppDeps;
+  db: TestDatabase;
+  temporal: TestTemporal;
+  scorer: ModelScorer;
+  close(): Promise<void>;
+}
+
+/**
+ * The real HTTP app over a fresh database, the shared Temporal server and a real scorer (aliases in Postgres:
+ * production -> 2, staging -> 1). `env` overrides configuration (e.g. `{ PREDICTION_LOG: 'on' }`).
+ */
+export async function createTestApp(
+  options: { env?: Record<string, string>; taskQueue?: string } = {},
+): Promise<TestApp> {
+  const db = await createTestDatabase();
+  const temporal = await connectTestTemporal();
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'silent',
+    API_KEY: TEST_API_KEY,
+    TEMPORAL_TASK_QUEUE: options.taskQueue ?? uniqueId('tq'),
+    ...options.env,
+  });
+  const scorer = await createTestScorer(db.pool);
+  await scorer.setAlias('ride-duration', 'production', '2');
+  await scorer.setAlias('ride-duration', 'staging', '1');
+  const predictionLog = config.models.predictionLog ? createPredictionLog({ pool: db.pool }) : undefined;
+  const deps: AppDeps = {
+    config,
+    logger: createLogger(config),
+    pool: db.pool,
+    temporal: temporal.client,
+    scorer,
+    lifecycle: { shuttingDown: false },
+    ...(predictionLog ? { predictionLog } : {}),
+  };
+  return {
+    app: createApp(deps),
+    deps,
+    db,
+    temporal,
+    scorer,
+    async close() {
+      await predictionLog?.close();
+      await scorer.close();
+      await temporal.close();
+      await db.drop();
+    },
+  };
 }

@@ -1,0 +1,159 @@
+/** Online predictions in the course's format: `POST /predict` (one ride) and `POST /predict/batch` (many). */
+import { createRoute } from '@hono/zod-openapi';
+import type { Context } from 'hono';
+import { DEFAULT_MODEL_REF, type RideInput } from '../../contracts/scoring.js';
+import type { AppDeps } from '../deps.js';
+import { issuesToErrors, routeGroup, type AppEnv } from '../env.js';
+import { PayloadTooLargeError, ValidationError } from '../errors.js';
+import type { ApiMetrics } from '../metrics.js';
+import { newYorkNow } from '../ny-time.js';
+import type { Online } from '../online.js';
+import type { PredictionRecord } from '../prediction-log.js';
+import {
+  BatchBodySchema,
+  BatchResponseSchema,
+  ModelQuerySchema,
+  PredictionSchema,
+  problems,
+  RideSchema,
+  type RideBody,
+} from '../schemas/predict.js';
+
+const json = <T>(schema: T) => ({ content: { 'application/json': { schema } } });
+
+const predictRoute = createRoute({
+  method: 'post',
+  path: '/predict',
+  tags: ['online'],
+  summary: 'Predict the duration of one ride',
+  request: { query: ModelQuerySchema, body: { ...json(RideSchema), required: true } },
+  responses: {
+    200: {
+      description: 'The prediction and the exact model version that made it',
+      ...json(PredictionSchema),
+    },
+    ...problems(400, 401, 404, 413, 415, 503),
+  },
+});
+
+const batchRoute = createRoute({
+  method: 'post',
+  path: '/predict/batch',
+  tags: ['online'],
+  summary:
+    'Predict many rides in one call; invalid rides get an error naming the field, valid ones are scored',
+  request: { query: ModelQuerySchema, body: { ...json(BatchBodySchema), required: true } },
+  responses: {
+    200: { description: 'One entry per ride, in order', ...json(BatchResponseSchema) },
+    ...problems(400, 401, 404, 413, 415, 503),
+  },
+});
+
+/** The scorer's ride: the pickup time from either field name, or now in New York when absent. */
+function toRide(body: RideBody, now: () => string): RideInput {
+  return {
+    PULocationID: body.PULocationID,
+    DOLocationID: body.DOLocationID,
+    trip_distance: body.trip_distance,
+    pickup_datetime: body.lpep_pickup_datetime ?? body.pickup_datetime ?? now(),
+  };
+}
+
+export function predictRoutes(deps: AppDeps, online: Online, metrics: ApiMetrics) {
+  const record = (
+    c: Context<AppEnv>,
+    route: string,
+    model: { name: string; version: string },
+    rowIndex: number,
+    features: Record<string, unknown>,
+    prediction: number,
+  ): PredictionRecord => ({
+    requestId: c.get('requestId'),
+    rowIndex,
+    route,
+    model: model.name,
+    version: model.version,
+    features,
+    prediction,
+    latencyMs: performance.now() - c.get('startedAt'),
+    createdAt: new Date(),
+  });
+
+  return routeGroup()
+    .openapi(predictRoute, async (c) => {
+      const body = c.req.valid('json');
+      const model = await deps.scorer.resolve(c.req.valid('query').model ?? DEFAULT_MODEL_REF);
+      const ride = toRide(body, newYorkNow);
+      const out = await online.rides.score(model, [ride]);
+      const rejection = out.rejections[0];
+      const duration = out.predictions[0];
+      if (rejection || duration === null || duration === undefined) {
+        throw new ValidationError([
+          { field: rejection?.field ?? '(ride)', message: rejection?.reason ?? 'was not scored' },
+        ]);
+      }
+      metrics.predictions.inc({ model: model.name, version: model.version, route: '/predict' });
+      deps.predictionLog?.record([record(c, '/predict', out.model, 0, { ...ride }, duration)]);
+      return c.json({ duration, model_name: out.model.name, model_version: out.model.version }, 200);
+    })
+    .openapi(batchRoute, async (c) => {
+      const { rides } = c.req.valid('json');
+      const limit = deps.config.api.maxBatchRides;
+      if (rides.length > limit) {
+        throw new PayloadTooLargeError(`rides holds ${rides.length} rides; at most ${limit} per call`);
+      }
+      const model = await deps.scorer.resolve(c.req.valid('query').model ?? DEFAULT_MODEL_REF);
+      const now = newYorkNow();
+      const valid: RideInput[] = [];
+      const position: number[] = [];
+      const errors = new Map<number, { field: string; message: string }>();
+      rides.forEach((raw, index) => {
+        const parsed = RideSchema.safeParse(raw);
+        if (!parsed.success) {
+          const first = issuesToErrors(parsed.error)[0] ?? { field: '(ride)', message: 'is invalid' };
+          errors.set(index, first);
+          return;
+        }
+        position.push(index);
+        valid.push(toRide(parsed.data, () => now));
+      });
+      const out = valid.length > 0 ? await online.rides.score(model, valid) : undefined;
+      const durations = new Array<number | null>(rides.length).fill(null);
+      position.forEach((index, k) => (durations[index] = out?.predictions[k] ?? null));
+      for (const rej of out?.rejections ?? []) {
+        const index = position[rej.index];
+        if (index !== undefined) errors.set(index, { field: rej.field, message: rej.reason });
+      }
+      const predictions = durations.map((duration, index) => {
+        const error = errors.get(index);
+        return error || duration === null
+          ? { duration: null, error: error ?? { field: '(ride)', message: 'was not scored' } }
+          : { duration };
+      });
+      const scored = rides.length - errors.size;
+      const resolved = out?.model ?? model;
+      metrics.predictions.inc(
+        { model: resolved.name, version: resolved.version, route: '/predict/batch' },
+        scored,
+      );
+      if (deps.predictionLog && out) {
+        const rows: PredictionRecord[] = [];
+        position.forEach((index, k) => {
+          const d = out.predictions[k];
+          if (d !== null && d !== undefined)
+            rows.push(record(c, '/predict/batch', resolved, index, { ...valid[k] }, d));
+        });
+        deps.predictionLog.record(rows);
+      }
+      return c.json(
+        {
+          model_name: resolved.name,
+          model_version: resolved.version,
+          scored,
+          rejected: errors.size,
+          predictions,
+        },
+        200,
+      );
+    });
+}

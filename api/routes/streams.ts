@@ -1,0 +1,177 @@
+/**
+ * Streaming mode over HTTP: send ride events (one or an array), read a stream's state, follow its predictions as
+ * Server-Sent Events (resumable with Last-Event-ID, bounded by SSE_MAX_CONNECTIONS), replay a dead letter.
+ */
+import { createRoute, z } from '@hono/zod-openapi';
+import { streamSSE } from 'hono/streaming';
+import { getStreamState, replayDeadLetter, sendEvents, streamPredictions } from '../../control/streams.js';
+import type { AppDeps } from '../deps.js';
+import { routeGroup } from '../env.js';
+import { UnavailableError, ValidationError } from '../errors.js';
+import type { ApiMetrics } from '../metrics.js';
+import { problems } from '../schemas/predict.js';
+
+const json = <T>(schema: T) => ({ content: { 'application/json': { schema } } });
+
+const StreamParams = z.object({
+  streamId: z
+    .string()
+    .min(1)
+    .openapi({ param: { name: 'streamId', in: 'path' }, example: 'demo' }),
+});
+const EventSchema = z
+  .looseObject({
+    ride: z
+      .record(z.string(), z.unknown())
+      .openapi({ example: { PULocationID: 10, DOLocationID: 50, trip_distance: 40 } }),
+    ride_id: z.union([z.string(), z.number()]).openapi({ example: 256 }),
+    event_id: z.string().optional(),
+    received_at: z.string().optional(),
+  })
+  .openapi('RideEvent');
+
+const eventsRoute = createRoute({
+  method: 'post',
+  path: '/streams/{streamId}/events',
+  tags: ['streams'],
+  summary: 'Send one ride event or an array of them (starts the stream on first use; requires API key)',
+  security: [{ bearer: [] }],
+  request: {
+    params: StreamParams,
+    // Validated per event by the control layer (bad events are reported, good ones still sent).
+    body: {
+      ...json(
+        z.union([EventSchema, z.array(z.unknown())]).openapi({ description: 'RideEvent or RideEvent[]' }),
+      ),
+      required: true,
+    },
+  },
+  responses: {
+    202: {
+      description: 'Accepted for scoring',
+      ...json(
+        z.object({
+          streamId: z.string(),
+          workflowId: z.string(),
+          accepted: z.number().int(),
+          duplicates: z.number().int(),
+          rejected: z.array(z.object({ index: z.number().int(), field: z.string(), message: z.string() })),
+        }),
+      ),
+    },
+    ...problems(400, 401, 413, 415, 503),
+  },
+});
+
+const stateRoute = createRoute({
+  method: 'get',
+  path: '/streams/{streamId}',
+  tags: ['streams'],
+  summary: "A stream's state (queue, counters, model, prediction summary)",
+  request: { params: StreamParams },
+  responses: {
+    200: {
+      description: 'The state query of the running stream',
+      ...json(z.looseObject({ streamId: z.string() })),
+    },
+    ...problems(400, 404),
+  },
+});
+
+const sseRoute = createRoute({
+  method: 'get',
+  path: '/streams/{streamId}/predictions',
+  tags: ['streams'],
+  summary: 'Predictions as Server-Sent Events (id = persisted id; send Last-Event-ID to resume)',
+  request: {
+    params: StreamParams,
+    query: z.object({ after: z.string().regex(/^\d+$/, 'must be a prediction id').optional() }),
+  },
+  responses: {
+    200: {
+      description: 'text/event-stream of `prediction` events',
+      content: { 'text/event-stream': { schema: z.string() } },
+    },
+    ...problems(400, 503),
+  },
+});
+
+const replayRoute = createRoute({
+  method: 'post',
+  path: '/streams/{streamId}/dead-letters/{eventId}/replay',
+  tags: ['streams'],
+  summary: 'Re-queue a dead letter, optionally with a corrected ride (requires API key)',
+  security: [{ bearer: [] }],
+  request: {
+    params: StreamParams.extend({
+      eventId: z
+        .string()
+        .min(1)
+        .openapi({ param: { name: 'eventId', in: 'path' } }),
+    }),
+    body: { ...json(z.object({ ride: z.record(z.string(), z.unknown()).optional() })), required: false },
+  },
+  responses: {
+    200: {
+      description: 'Re-queued',
+      ...json(z.object({ eventId: z.string(), queueLength: z.number().int() })),
+    },
+    ...problems(400, 401, 404, 503),
+  },
+});
+
+export function streamRoutes(deps: AppDeps, metrics: ApiMetrics) {
+  let open = 0;
+  return routeGroup()
+    .openapi(eventsRoute, async (c) => {
+      const { streamId } = c.req.valid('param');
+      const body = c.req.valid('json');
+      const events: unknown[] = Array.isArray(body) ? body : [body];
+      const result = await sendEvents(deps.temporal, deps.config, streamId, events);
+      if (result.accepted === 0 && result.rejected.length > 0) {
+        throw new ValidationError(
+          result.rejected.map((r) => ({
+            field: Array.isArray(body) ? `[${r.index}].${r.field}` : r.field,
+            message: r.message,
+          })),
+        );
+      }
+      const { accepted, duplicates, rejected, workflowId } = result;
+      return c.json({ streamId, workflowId, accepted, duplicates, rejected }, 202);
+    })
+    .openapi(stateRoute, async (c) =>
+      c.json(await getStreamState(deps.temporal, c.req.valid('param').streamId), 200),
+    )
+    .openapi(replayRoute, async (c) => {
+      const { streamId, eventId } = c.req.valid('param');
+      const { ride } = c.req.valid('json');
+      return c.json(await replayDeadLetter(deps.temporal, streamId, eventId, ride), 200);
+    })
+    .openapi(sseRoute, (c) => {
+      const { streamId } = c.req.valid('param');
+      const max = deps.config.api.sseMaxConnections;
+      if (open >= max)
+        throw new UnavailableError(`${open} prediction streams are open (limit ${max}); retry later`, 5);
+      const afterId = c.req.header('last-event-id') ?? c.req.valid('query').after ?? '0';
+      open++;
+      metrics.sseConnections.inc();
+      return streamSSE(c, async (sse) => {
+        const controller = new AbortController();
+        sse.onAbort(() => controller.abort());
+        // Shutdown ends open streams so the server can drain; clients reconnect elsewhere with Last-Event-ID.
+        const watch = setInterval(() => deps.lifecycle.shuttingDown && controller.abort(), 250);
+        try {
+          for await (const event of streamPredictions(deps.pool, streamId, {
+            afterId,
+            signal: controller.signal,
+          })) {
+            await sse.writeSSE({ id: event.id, event: 'prediction', data: JSON.stringify(event.data) });
+          }
+        } finally {
+          clearInterval(watch);
+          open--;
+          metrics.sseConnections.dec();
+        }
+      });
+    });
+}

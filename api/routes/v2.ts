@@ -1,0 +1,226 @@
+/**
+ * Open Inference Protocol V2 (KServe / Triton REST) over the model repository: server and model metadata, health,
+ * readiness, and infer with JSON tensors or the binary tensor data extension, so `tritonclient.http` works with its
+ * defaults. Errors answer `{"error": "..."}` (see the app's onError).
+ */
+import { createRoute, z } from '@hono/zod-openapi';
+import type { Context } from 'hono';
+import { DEFAULT_ALIAS, type ResolvedModel } from '../../contracts/scoring.js';
+import type { AppDeps } from '../deps.js';
+import { routeGroup, type AppEnv } from '../env.js';
+import { ApiError, InferenceError } from '../errors.js';
+import { productionModels } from '../model-health.js';
+import type { ApiMetrics } from '../metrics.js';
+import type { Online } from '../online.js';
+import type { PredictionRecord } from '../prediction-log.js';
+import { DATATYPES, HEADER_LENGTH, InferRequestSchema, parseBody, toColumns } from '../v2/request.js';
+
+const SERVER = { name: 'ride-duration-serving', version: '0.1.0', extensions: ['binary_tensor_data'] };
+
+const ModelMetadataSchema = z
+  .object({
+    name: z.string(),
+    versions: z.array(z.string()),
+    platform: z.string(),
+    inputs: z.array(z.object({ name: z.string(), datatype: z.string(), shape: z.array(z.number()) })),
+    outputs: z.array(z.object({ name: z.string(), datatype: z.string(), shape: z.array(z.number()) })),
+  })
+  .openapi('ModelMetadata');
+
+const V2ErrorSchema = z.object({ error: z.string() }).openapi('V2Error');
+const jsonOf = <T>(schema: T) => ({ content: { 'application/json': { schema } } });
+const notFound = { 404: { description: 'Unknown model or version', ...jsonOf(V2ErrorSchema) } };
+
+const InferResponseSchema = z
+  .object({
+    model_name: z.string(),
+    model_version: z.string(),
+    id: z.string().optional(),
+    outputs: z.array(
+      z.object({
+        name: z.string(),
+        datatype: z.string(),
+        shape: z.array(z.number()),
+        data: z.array(z.number()).optional(),
+        parameters: z.object({ binary_data_size: z.number() }).optional(),
+      }),
+    ),
+  })
+  .openapi('InferResponse');
+
+/** Documentation of the routes registered by hand below (their bodies are not plain JSON). */
+function documented(app: ReturnType<typeof routeGroup>) {
+  const paths = ['/v2/models/{name}', '/v2/models/{name}/versions/{version}'];
+  for (const base of paths) {
+    app.openAPIRegistry.registerPath(
+      createRoute({
+        method: 'get',
+        path: base,
+        tags: ['v2'],
+        summary: 'Model metadata (V2)',
+        responses: {
+          200: { description: 'Metadata from the model card', ...jsonOf(ModelMetadataSchema) },
+          ...notFound,
+        },
+      }),
+    );
+    app.openAPIRegistry.registerPath(
+      createRoute({
+        method: 'post',
+        path: `${base}/infer`,
+        tags: ['v2'],
+        summary:
+          'Inference (V2): JSON tensors, or JSON header + binary tensors (Inference-Header-Content-Length)',
+        request: {
+          body: {
+            content: {
+              'application/json': { schema: InferRequestSchema },
+              'application/octet-stream': { schema: z.string().openapi({ format: 'binary' }) },
+            },
+          },
+        },
+        responses: {
+          200: {
+            description: 'Outputs (binary ones follow the JSON header)',
+            ...jsonOf(InferResponseSchema),
+          },
+          400: { description: 'Names the input and the problem', ...jsonOf(V2ErrorSchema) },
+          ...notFound,
+        },
+      }),
+    );
+  }
+  return app;
+}
+
+export function v2Routes(deps: AppDeps, online: Online, metrics: ApiMetrics) {
+  const { scorer } = deps;
+
+  const resolve = async (name: string, version: string | undefined): Promise<ResolvedModel> => {
+    if (!scorer.registry.names().includes(name)) throw new InferenceError(404, `unknown model "${name}"`);
+    try {
+      return await scorer.resolve(`${name}@${version ?? DEFAULT_ALIAS}`);
+    } catch {
+      throw new InferenceError(
+        404,
+        `model "${name}" has no version "${version ?? DEFAULT_ALIAS}" (loaded: ${scorer.registry.versions(name).join(', ')})`,
+      );
+    }
+  };
+
+  const metadata = async (c: Context<AppEnv>) => {
+    const name = c.req.param('name') ?? '';
+    const model = await resolve(name, c.req.param('version'));
+    const card = (await scorer.describe(model)).card;
+    const tensor = (t: { name: string; dtype: keyof typeof DATATYPES }) => ({
+      name: t.name,
+      datatype: DATATYPES[t.dtype],
+      shape: [-1, 1],
+    });
+    return c.json({
+      name,
+      versions: c.req.param('version') ? [model.version] : scorer.registry.versions(name),
+      platform: 'onnxruntime_onnx',
+      inputs: card.inputs.map(tensor),
+      outputs: card.outputs.map(tensor),
+    });
+  };
+
+  const ready = async (c: Context<AppEnv>) => {
+    const model = await resolve(c.req.param('name') ?? '', c.req.param('version'));
+    return c.json({ name: model.name, version: model.version, ready: true });
+  };
+
+  const infer = async (c: Context<AppEnv>) => {
+    const type = c.req.header('content-type');
+    if (type && !/^application\/(json|octet-stream)\b/i.test(type))
+      throw new InferenceError(
+        415,
+        `Content-Type ${type} is not supported; use application/json or application/octet-stream`,
+      );
+    const name = c.req.param('name') ?? '';
+    const model = await resolve(name, c.req.param('version'));
+    const { card } = await scorer.describe(model);
+    const body = new Uint8Array(await c.req.arrayBuffer());
+    const { request, binary } = parseBody(body, c.req.header(HEADER_LENGTH));
+    const ref = `${model.name}@${model.version}`;
+    const input = toColumns(card, ref, request, binary, deps.config.api.maxBatchRides);
+    const wanted = request.outputs ?? card.outputs.map((o) => ({ name: o.name, parameters: undefined }));
+    for (const o of wanted) {
+      if (!card.outputs.some((spec) => spec.name === o.name))
+        throw new InferenceError(
+          400,
+          `unknown output "${o.name}"; ${ref} outputs ${card.outputs.map((s) => s.name).join(', ')}`,
+        );
+    }
+    const values = await online.tensors.score(model, input);
+    metrics.predictions.inc({ model: model.name, version: model.version, route: '/v2/infer' }, input.rows);
+    if (deps.predictionLog) deps.predictionLog.record(logRows(c, model, input, values));
+
+    const binaryDefault = request.parameters?.binary_data_output === true;
+    const chunks: Uint8Array[] = [];
+    const outputs = wanted.map((o) => {
+      const spec = card.outputs.find((s) => s.name === o.name);
+      const datatype = spec ? DATATYPES[spec.dtype] : 'FP32';
+      const flag = o.parameters?.binary_data;
+      const asBinary = typeof flag === 'boolean' ? flag : binaryDefault;
+      const shape = [input.rows, 1];
+      if (!asBinary) return { name: o.name, datatype, shape, data: Array.from(values) };
+      const data = datatype === 'FP64' ? Float64Array.from(values) : Float32Array.from(values);
+      chunks.push(new Uint8Array(data.buffer));
+      return { name: o.name, datatype, shape, parameters: { binary_data_size: data.byteLength } };
+    });
+    const response = {
+      model_name: model.name,
+      model_version: model.version,
+      ...(request.id !== undefined ? { id: request.id } : {}),
+      outputs,
+    };
+    if (chunks.length === 0) return c.json(response);
+    const header = Buffer.from(JSON.stringify(response), 'utf8');
+    const payload = Buffer.concat([header, ...chunks]);
+    return c.body(payload, 200, {
+      'content-type': 'application/octet-stream',
+      [HEADER_LENGTH]: String(header.length),
+    });
+  };
+
+  const logRows = (
+    c: Context<AppEnv>,
+    model: ResolvedModel,
+    input: ReturnType<typeof toColumns>,
+    values: Float32Array | Float64Array,
+  ): PredictionRecord[] => {
+    const latencyMs = performance.now() - c.get('startedAt');
+    const createdAt = new Date();
+    return Array.from({ length: input.rows }, (_, i) => ({
+      requestId: c.get('requestId'),
+      rowIndex: i,
+      route: '/v2/infer',
+      model: model.name,
+      version: model.version,
+      features: Object.fromEntries([...input.columns].map(([k, col]) => [k, Number(col[i])])),
+      prediction: values[i] ?? Number.NaN,
+      latencyMs,
+      createdAt,
+    }));
+  };
+
+  const app = documented(routeGroup());
+  return app
+    .get('/v2', (c) => c.json(SERVER))
+    .get('/v2/health/live', (c) => c.json({ live: true }))
+    .get('/v2/health/ready', async (c) => {
+      const ok = !deps.lifecycle.shuttingDown && (await productionModels(scorer)).ok;
+      return c.json({ ready: ok }, ok ? 200 : 503);
+    })
+    .get('/v2/models/:name', metadata)
+    .get('/v2/models/:name/versions/:version', metadata)
+    .get('/v2/models/:name/ready', ready)
+    .get('/v2/models/:name/versions/:version/ready', ready)
+    .post('/v2/models/:name/infer', infer)
+    .post('/v2/models/:name/versions/:version/infer', infer)
+    .all('/v2/*', () => {
+      throw new ApiError(404, 'Not found', 'no such V2 endpoint');
+    });
+}

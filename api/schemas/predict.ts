@@ -1,0 +1,118 @@
+/** Request/response schemas of /predict and /predict/batch; the OpenAPI document is generated from these. */
+import { z } from '@hono/zod-openapi';
+import { MAX_LOCATION_ID, MAX_TRIP_DISTANCE } from '../../scoring/features.js';
+import { parsePickup } from '../../scoring/pickup-time.js';
+
+const required = (kind: string) => ({
+  error: (issue: { input: unknown }) => (issue.input === undefined ? 'is required' : `must be ${kind}`),
+});
+
+const locationId = (what: string) =>
+  z
+    .number(required('an integer'))
+    .int('must be an integer')
+    .min(1, `must be from 1 to ${MAX_LOCATION_ID}`)
+    .max(MAX_LOCATION_ID, `must be from 1 to ${MAX_LOCATION_ID}`)
+    .openapi({ description: `${what} NYC TLC taxi zone id (1..265)`, example: 10 });
+
+const pickup = z
+  .string(required('a string'))
+  .superRefine((text, ctx) => {
+    const parsed = parsePickup(text);
+    if (typeof parsed === 'string') ctx.addIssue({ code: 'custom', message: parsed });
+  })
+  .optional();
+
+export const RideSchema = z
+  .looseObject({
+    PULocationID: locationId('pickup'),
+    DOLocationID: locationId('dropoff'),
+    trip_distance: z
+      .number(required('a number'))
+      .min(0, `must be from 0 to ${MAX_TRIP_DISTANCE} miles`)
+      .max(MAX_TRIP_DISTANCE, `must be from 0 to ${MAX_TRIP_DISTANCE} miles`)
+      .openapi({ description: 'miles', example: 40 }),
+    lpep_pickup_datetime: pickup.openapi({
+      description:
+        'Pickup time. Naive `YYYY-MM-DDTHH:MM:SS` is New York local time; with `Z`/`±HH:MM` it is converted. ' +
+        'Absent: now, in America/New_York.',
+      example: '2021-02-02T09:00:30',
+    }),
+    pickup_datetime: pickup.openapi({ description: 'Alias of lpep_pickup_datetime' }),
+  })
+  .openapi('Ride');
+export type RideBody = z.infer<typeof RideSchema>;
+
+export const ModelQuerySchema = z.object({
+  model: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9._-]*(@[0-9A-Za-z._-]+)?$/, 'must be <name>, <name>@<version> or <name>@<alias>')
+    .optional()
+    .openapi({ description: 'Model ref (default ride-duration@production)', example: 'ride-duration@1' }),
+});
+
+export const PredictionSchema = z
+  .object({
+    duration: z.number().openapi({ description: 'predicted ride duration, minutes', example: 43.7 }),
+    model_name: z.string().openapi({ example: 'ride-duration' }),
+    model_version: z.string().openapi({ example: '2' }),
+  })
+  .openapi('Prediction');
+
+export const BatchBodySchema = z
+  .object({
+    rides: z
+      .array(z.unknown())
+      .min(1, 'must hold at least one ride')
+      .openapi({ type: 'array', items: { $ref: '#/components/schemas/Ride' } }),
+  })
+  .openapi('BatchRequest');
+
+const RowError = z.object({ field: z.string(), message: z.string() });
+
+export const BatchResponseSchema = z
+  .object({
+    model_name: z.string(),
+    model_version: z.string(),
+    scored: z.number().int(),
+    rejected: z.number().int(),
+    predictions: z.array(
+      z.union([z.object({ duration: z.number() }), z.object({ duration: z.null(), error: RowError })]),
+    ),
+  })
+  .openapi('BatchPrediction');
+
+export const ProblemSchema = z
+  .looseObject({
+    type: z.string(),
+    title: z.string(),
+    status: z.number().int(),
+    detail: z.string(),
+    errors: z.array(RowError).optional(),
+  })
+  .openapi('Problem');
+
+/** Response entries for the error statuses a route can answer. */
+export function problems(...statuses: number[]) {
+  const out: Record<
+    number,
+    { description: string; content: { 'application/problem+json': { schema: typeof ProblemSchema } } }
+  > = {};
+  for (const status of statuses) {
+    out[status] = {
+      description: DESCRIPTIONS[status] ?? `HTTP ${status}`,
+      content: { 'application/problem+json': { schema: ProblemSchema } },
+    };
+  }
+  return out;
+}
+
+const DESCRIPTIONS: Record<number, string> = {
+  400: 'Invalid request: names each field and the reason',
+  401: 'Missing or wrong Authorization: Bearer <API_KEY>',
+  404: 'Unknown model, version, alias or resource',
+  409: 'Conflict with the current state',
+  413: 'Body or batch larger than the limit',
+  415: 'Content-Type is not application/json',
+  503: 'Unavailable (queue full, disabled, shutting down); see Retry-After',
+};
