@@ -1,0 +1,112 @@
+/**
+ * Fault test: the worker process is SIGKILLed mid-stream and restarted. No event may be lost and none scored twice.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import readline from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { inject } from 'vitest';
+import { loadConfig } from '../config.js';
+import {
+  connectTestTemporal,
+  createTestDatabase,
+  TEST_MODEL_DIR,
+  uniqueId,
+  type TestDatabase,
+  type TestTemporal,
+} from '../test/helpers.js';
+import { makeEvents, TEST_STREAM_OPTIONS, waitForState, waitUntil } from '../test/stream-kit.js';
+import { getStreamState, sendEvents } from './streams.js';
+
+const WORKER = fileURLToPath(new URL('../test/worker-process.ts', import.meta.url));
+
+function startWorker(env: Record<string, string>): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', WORKER], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const lines: string[] = [];
+  child.stderr?.on('data', (d: Buffer) => lines.push(d.toString()));
+  return new Promise((resolve, reject) => {
+    const rl = readline.createInterface({ input: child.stdout ?? process.stdin });
+    rl.on('line', (line) => {
+      if (line === 'worker ready') resolve(child);
+    });
+    child.once('exit', (code) => reject(new Error(`worker exited with ${code}: ${lines.join('')}`)));
+  });
+}
+
+describe('stream survives a worker SIGKILL', () => {
+  let db: TestDatabase;
+  let temporal: TestTemporal;
+  let worker: ChildProcess | undefined;
+  const taskQueue = uniqueId('tq-kill');
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    temporal = await connectTestTemporal();
+  });
+  afterAll(async () => {
+    worker?.kill('SIGKILL');
+    await temporal?.close();
+    await db?.drop();
+  });
+
+  it('loses no event and scores none twice across kill and restart', { timeout: 120_000 }, async () => {
+    const env = {
+      DATABASE_URL: db.url,
+      TEMPORAL_ADDRESS: inject('temporalAddress'),
+      TEMPORAL_TASK_QUEUE: taskQueue,
+      WORKFLOW_BUNDLE: inject('workflowBundle'),
+      MODEL_DIR: TEST_MODEL_DIR,
+      LOG_LEVEL: 'warn',
+    };
+    worker = await startWorker(env);
+    const base = loadConfig({ NODE_ENV: 'test' });
+    const config = {
+      temporal: { ...base.temporal, taskQueue },
+      stream: { ...base.stream, ...TEST_STREAM_OPTIONS, maxRun: 50 },
+    };
+    const id = uniqueId('kill');
+    const events = makeEvents(2000);
+    const state = () => getStreamState(temporal.client, id);
+
+    // Producer keeps sending while the worker dies and comes back.
+    const producer = (async () => {
+      for (let i = 0; i < events.length; i += 50) {
+        await sendEvents(temporal.client, config, id, events.slice(i, i + 50));
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    })();
+    await waitUntil('some predictions', async () => {
+      const { rows } = await db.pool.query<{ n: number }>(
+        'SELECT count(*)::int AS n FROM stream_predictions WHERE stream_id = $1',
+        [id],
+      );
+      return (rows[0]?.n ?? 0) >= 300;
+    });
+    worker.kill('SIGKILL');
+    await new Promise((r) => worker?.once('exit', r));
+    await producer; // signals are accepted by the server while no worker runs
+    worker = await startWorker(env);
+
+    const final = await waitForState(state, (s) => s.processed + s.duplicates >= 2000, 90_000);
+    expect(final).toMatchObject({
+      received: 2000,
+      processed: 2000,
+      failed: 0,
+      duplicates: 0,
+      queueLength: 0,
+    });
+    const { rows } = await db.pool.query<{ n: number; distinct_ids: number; max_attempts: number }>(
+      `SELECT count(*)::int AS n, count(DISTINCT event_id)::int AS distinct_ids, max(attempts)::int AS max_attempts
+         FROM stream_predictions WHERE stream_id = $1`,
+      [id],
+    );
+    expect(rows[0]).toMatchObject({ n: 2000, distinct_ids: 2000 });
+    const order = await db.pool.query<{ event_id: string }>(
+      'SELECT event_id FROM stream_predictions WHERE stream_id = $1 ORDER BY id',
+      [id],
+    );
+    expect(order.rows.map((r) => Number(r.event_id))).toEqual(events.map((e) => e.ride_id));
+  });
+});
