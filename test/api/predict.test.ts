@@ -80,7 +80,7 @@ describe('POST /predict', () => {
     expect(unknown.status).toBe(404);
     expect(await unknown.json()).toMatchObject({
       title: 'Not found',
-      detail: expect.stringContaining('ride-duration@9'),
+      detail: expect.stringContaining('ride-duration@9') as unknown,
     });
     const text = await t.app.request('/predict', {
       method: 'POST',
