@@ -102,7 +102,12 @@ export async function createPgAliases(options: PgAliasOptions): Promise<AliasSto
       logger?.warn({ err }, 'model alias refresh failed; keeping the last aliases'),
     );
 
-  await refresh();
+  await refresh().catch((err: unknown) => {
+    const missing = (err as { code?: string }).code === '42P01'; // undefined_table
+    throw missing
+      ? new Error('table model_aliases does not exist: run the migrations (npm run migrate)', { cause: err })
+      : err;
+  });
 
   let listener: pg.Client | null = null;
   let reconnectTimer: NodeJS.Timeout | null = null;
