@@ -42,10 +42,8 @@ describe('stream file readers', () => {
       const batches = [];
       for await (const b of readEventBatches(SHARED_PARQUET, { batchSize: 40, limit: 100 })) batches.push(b);
       expect(batches.map((b) => b.length)).toEqual([40, 40, 20]);
-      expect(batches[0]?.[0]).toMatchObject({
-        ride_id: '2021/02_0',
-        ride: { pickup_datetime: expect.stringMatching(/^2021-0/) },
-      });
+      expect(batches[0]?.[0]?.ride_id).toBe('2021/02_0');
+      expect(String(batches[0]?.[0]?.ride.pickup_datetime)).toMatch(/^202\d-\d\d-\d\dT\d\d:\d\d:\d\d$/);
     },
   );
 });
@@ -121,6 +119,8 @@ describe('npm run stream -- send (real process)', () => {
   );
 
   it('prints usage and exits 2 without a command', async () => {
-    await expect(cli(['send'])).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining('Usage:') });
+    const failure: unknown = await cli(['send']).catch((err: unknown) => err);
+    expect(failure).toMatchObject({ code: 2 });
+    expect((failure as { stderr: string }).stderr).toContain('Usage:');
   });
 });
