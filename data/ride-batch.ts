@@ -51,14 +51,26 @@ export function toFloat64(values: ArrayLike<unknown>): Float64Array {
   return out;
 }
 
+const PAD2 = Array.from({ length: 60 }, (_, i) => String(i).padStart(2, '0'));
+let cachedDay = NaN;
+let cachedDate = '';
+
 /** `YYYY-MM-DD HH:MM:SS[.ffffff]` for naive microseconds; null when not a finite year 0000-9999 time. */
 export function formatMicros(us: number): string | null {
   if (!Number.isFinite(us)) return null;
   const seconds = Math.floor(us / 1e6);
-  const iso = new Date(seconds * 1000).toISOString();
-  if (iso.length !== 24) return null; // extended years (+010000-...) do not fit the column
+  const day = Math.floor(seconds / 86400);
+  if (day !== cachedDay) {
+    const iso = new Date(day * 86_400_000).toISOString();
+    if (iso.length !== 24) return null; // extended years (+010000-...) do not fit the column
+    cachedDay = day;
+    cachedDate = iso.slice(0, 10);
+  }
+  const inDay = seconds - day * 86400;
+  const hh = Math.floor(inDay / 3600);
+  const mm = Math.floor((inDay - hh * 3600) / 60);
+  const base = `${cachedDate} ${PAD2[hh] ?? ''}:${PAD2[mm] ?? ''}:${PAD2[inDay - hh * 3600 - mm * 60] ?? ''}`;
   const frac = Math.round(us - seconds * 1e6);
-  const base = `${iso.slice(0, 10)} ${iso.slice(11, 19)}`;
   return frac === 0 ? base : `${base}.${String(frac).padStart(6, '0')}`;
 }
 
@@ -98,10 +110,27 @@ export const COPY_COLUMNS = [
 ] as const;
 
 export interface EncodedBatch {
-  text: string;
+  bytes: Buffer;
   stored: number;
   /** Rows that cannot be stored: pickup or dropoff null (or outside years 0000-9999). */
   skipped: number;
+}
+
+/** Appends latin1 text to a growable buffer: no per-row string concatenation, so little garbage to collect. */
+class ByteSink {
+  buf: Buffer;
+  pos = 0;
+  constructor(size: number) {
+    this.buf = Buffer.allocUnsafe(size);
+  }
+  put(text: string): void {
+    if (this.pos + text.length * 3 > this.buf.length) {
+      const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.pos + text.length * 3));
+      this.buf.copy(next, 0, 0, this.pos);
+      this.buf = next;
+    }
+    this.pos += this.buf.write(text, this.pos, 'utf8');
+  }
 }
 
 /**
@@ -109,9 +138,11 @@ export interface EncodedBatch {
  * become NULL rather than failing the file: bad records are kept and rejected later by the batch mode.
  */
 export function encodeCopyText(batch: RideBatch, monthPrefix: string, sourceFile: string): EncodedBatch {
-  const source = escapeCopy(sourceFile);
-  const lines: string[] = [];
+  const tail = `\t${escapeCopy(sourceFile)}\n`;
+  const idPrefix = rideId(monthPrefix, 0).slice(0, -1);
+  const out = new ByteSink(batch.length * 160 + 1024);
   let skipped = 0;
+  let stored = 0;
   for (let i = 0; i < batch.length; i++) {
     const pu = batch.pickup[i] ?? NaN;
     const dof = batch.dropoff[i] ?? NaN;
@@ -121,14 +152,16 @@ export function encodeCopyText(batch: RideBatch, monthPrefix: string, sourceFile
       skipped++;
       continue;
     }
-    lines.push(
-      `${rideId(monthPrefix, batch.rowStart + i)}\t${intText(batch.vendorId[i] ?? NaN, -32768, 32767)}\t${pickup}\t${dropoff}\t` +
+    stored++;
+    // One flat row string per put: short-lived, so it dies young instead of piling up for the collector.
+    out.put(
+      `${idPrefix}${batch.rowStart + i}\t${intText(batch.vendorId[i] ?? NaN, -32768, 32767)}\t${pickup}\t${dropoff}\t` +
         `${intText(batch.puLocationId[i] ?? NaN, -2147483648, 2147483647)}\t` +
         `${intText(batch.doLocationId[i] ?? NaN, -2147483648, 2147483647)}\t` +
         `${intText(batch.passengerCount[i] ?? NaN, -32768, 32767)}\t${floatText(batch.tripDistance[i] ?? NaN)}\t` +
         `${floatText(batch.fareAmount[i] ?? NaN)}\t${floatText(batch.totalAmount[i] ?? NaN)}\t` +
-        `${durationMinutes(pu, dof)}\t${source}\n`,
+        `${durationMinutes(pu, dof)}${tail}`,
     );
   }
-  return { text: lines.join(''), stored: lines.length, skipped };
+  return { bytes: out.buf.subarray(0, out.pos), stored, skipped };
 }
