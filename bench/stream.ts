@@ -1,0 +1,215 @@
+/**
+ * `npm run bench:stream`: on its own embedded Postgres + Temporal dev server + in-process worker, measures sustained
+ * events/s for one stream and for 8 streams in parallel, and producer-request -> persisted-prediction latency
+ * (p50/p99) at a fixed offered rate. Prints a table and writes bench/results/stream-<timestamp>.json.
+ *
+ *   npm run bench:stream -- [--events 20000] [--streams 8] [--per-signal 100] [--rate 100] [--seconds 30]
+ *                           [--local on|off] [--max-run 200] [--only throughput|latency]
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { loadConfig } from '../config.js';
+import { drainStream, sendEvents, streamPredictions } from '../control/streams.js';
+import type { RideEvent, StreamOptions } from '../contracts/stream.js';
+import { startBenchStack, type BenchStack } from './stream-stack.js';
+
+const { values } = parseArgs({
+  options: {
+    events: { type: 'string', default: '20000' },
+    streams: { type: 'string', default: '8' },
+    'per-signal': { type: 'string', default: '100' },
+    producers: { type: 'string', default: '4' },
+    rate: { type: 'string', default: '100' },
+    seconds: { type: 'string', default: '30' },
+    local: { type: 'string', default: 'off' },
+    'max-run': { type: 'string', default: '200' },
+    'can-after': { type: 'string', default: '5000' },
+    only: { type: 'string' },
+  },
+});
+const EVENTS = Number(values.events);
+const STREAMS = Number(values.streams);
+const PER_SIGNAL = Number(values['per-signal']);
+const PRODUCERS = Number(values.producers);
+const RATE = Number(values.rate);
+const SECONDS = Number(values.seconds);
+const STREAM_OPTIONS: Partial<StreamOptions> = {
+  localActivities: values.local === 'on',
+  maxRun: Number(values['max-run']),
+  canAfterEvents: Number(values['can-after']),
+};
+const log = (line: string) => process.stderr.write(`[bench:stream] ${line}\n`);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function rides(count: number, prefix: string): RideEvent[] {
+  let seed = 42;
+  const next = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+  return Array.from({ length: count }, (_, i) => ({
+    ride_id: `${prefix}-${i}`,
+    ride: {
+      PULocationID: 1 + Math.floor(next() * 265),
+      DOLocationID: 1 + Math.floor(next() * 265),
+      trip_distance: Math.round(next() * 1500) / 100,
+      pickup_datetime: `2021-02-0${1 + (i % 7)}T${String(i % 24).padStart(2, '0')}:15:00`,
+    },
+  }));
+}
+
+function quantile(sorted: number[], q: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] ?? NaN;
+}
+
+async function persisted(stack: BenchStack, streamIds: string[]): Promise<number> {
+  const { rows } = await stack.pool.query<{ n: number }>(
+    'SELECT count(*)::int AS n FROM stream_predictions WHERE stream_id = ANY($1::text[])',
+    [streamIds],
+  );
+  return rows[0]?.n ?? 0;
+}
+
+/** All streams fed at once by `PRODUCERS` concurrent producers each; measured until every event is persisted. */
+async function throughput(stack: BenchStack, streams: number, total: number, perSignal: number) {
+  const config = {
+    temporal: { ...loadConfig().temporal, taskQueue: stack.taskQueue },
+    stream: loadConfig().stream,
+  };
+  const tag = `tp${streams}x${perSignal}-${Date.now()}`;
+  const ids = Array.from({ length: streams }, (_, s) => `${tag}-${s}`);
+  const perStream = Math.floor(total / streams);
+  const started = performance.now();
+  let producedAt = 0;
+  const producing = Promise.all(
+    ids.flatMap((id) => {
+      const events = rides(perStream, id);
+      const chunks: RideEvent[][] = [];
+      for (let i = 0; i < events.length; i += perSignal) chunks.push(events.slice(i, i + perSignal));
+      let next = 0;
+      return Array.from({ length: PRODUCERS }, async () => {
+        while (next < chunks.length) {
+          const chunk = chunks[next++];
+          if (chunk) await sendEvents(stack.client, config, id, chunk, { streamOptions: STREAM_OPTIONS });
+        }
+      });
+    }),
+  ).then(() => (producedAt = performance.now()));
+  let done = 0;
+  while (done < perStream * streams) {
+    await sleep(200);
+    done = await persisted(stack, ids);
+    if (performance.now() - started > 900_000) throw new Error(`only ${done} persisted after 15 min`);
+  }
+  const seconds = (performance.now() - started) / 1000;
+  await producing;
+  await Promise.all(ids.map((id) => drainStream(stack.client, id)));
+  return {
+    streams,
+    events: perStream * streams,
+    eventsPerSignal: perSignal,
+    seconds: Math.round(seconds * 100) / 100,
+    eventsPerSecond: Math.round((perStream * streams) / seconds),
+    producerSeconds: Math.round(((producedAt - started) / 1000) * 100) / 100,
+  };
+}
+
+/** One event per request at a fixed offered rate; latency = request start -> prediction seen by a consumer. */
+async function latency(stack: BenchStack, rate: number, seconds: number) {
+  const config = {
+    temporal: { ...loadConfig().temporal, taskQueue: stack.taskQueue },
+    stream: loadConfig().stream,
+  };
+  const id = `lat-${Date.now()}`;
+  const events = rides(Math.round(rate * seconds), id);
+  const sentAt = new Map<string, number>();
+  const latencies: number[] = [];
+  // Warm the stream (first run, model resolution) before timing.
+  await sendEvents(stack.client, config, id, rides(5, `${id}-warm`), { streamOptions: STREAM_OPTIONS });
+  await sleep(1000);
+  const abort = new AbortController();
+  const consumer = (async () => {
+    for await (const p of streamPredictions(stack.pool, id, { signal: abort.signal })) {
+      const t0 = sentAt.get(p.eventId);
+      if (t0 !== undefined) latencies.push(performance.now() - t0);
+      if (latencies.length === events.length) abort.abort();
+    }
+  })();
+  const start = performance.now();
+  const inFlight: Promise<unknown>[] = [];
+  for (let i = 0; i < events.length; i++) {
+    const due = start + (i * 1000) / rate;
+    const wait = due - performance.now();
+    if (wait > 0) await sleep(wait);
+    const event = events[i];
+    if (!event) continue;
+    sentAt.set(String(event.ride_id), performance.now());
+    inFlight.push(sendEvents(stack.client, config, id, [event]));
+  }
+  await Promise.all(inFlight);
+  const deadline = performance.now() + 60_000;
+  while (latencies.length < events.length && performance.now() < deadline) await sleep(100);
+  abort.abort();
+  await consumer;
+  await drainStream(stack.client, id);
+  const sorted = [...latencies].sort((a, b) => a - b);
+  const r = (x: number) => Math.round(x * 10) / 10;
+  return {
+    offeredRate: rate,
+    seconds,
+    events: events.length,
+    received: latencies.length,
+    p50Ms: r(quantile(sorted, 0.5)),
+    p90Ms: r(quantile(sorted, 0.9)),
+    p99Ms: r(quantile(sorted, 0.99)),
+    maxMs: r(sorted[sorted.length - 1] ?? NaN),
+  };
+}
+
+async function main() {
+  const stack = await startBenchStack(log);
+  const results: Record<string, unknown> = {};
+  try {
+    if (values.only !== 'latency') {
+      log(`one stream: ${EVENTS} events, ${PER_SIGNAL} per signal`);
+      results.oneStream = await throughput(stack, 1, EVENTS, PER_SIGNAL);
+      log(JSON.stringify(results.oneStream));
+      log(`one stream: ${Math.min(EVENTS, 5000)} events, 1 per signal (one request per event)`);
+      results.oneStreamPerEventSignals = await throughput(stack, 1, Math.min(EVENTS, 5000), 1);
+      log(JSON.stringify(results.oneStreamPerEventSignals));
+      log(`${STREAMS} streams: ${EVENTS} events in all, ${PER_SIGNAL} per signal`);
+      results.parallelStreams = await throughput(stack, STREAMS, EVENTS, PER_SIGNAL);
+      log(JSON.stringify(results.parallelStreams));
+    }
+    if (values.only !== 'throughput') {
+      log(`latency at ${RATE} events/s for ${SECONDS} s (one event per request)`);
+      results.latency = await latency(stack, RATE, SECONDS);
+      log(JSON.stringify(results.latency));
+    }
+  } finally {
+    await stack.stop();
+  }
+  const cpus = os.cpus();
+  const report = {
+    bench: 'stream',
+    at: new Date().toISOString(),
+    machine: {
+      cpu: cpus[0]?.model,
+      cores: cpus.length,
+      memoryGb: Math.round(os.totalmem() / 2 ** 30),
+      node: process.version,
+      platform: `${os.platform()} ${os.release()}`,
+    },
+    options: { ...STREAM_OPTIONS, producersPerStream: PRODUCERS },
+    results,
+  };
+  const dir = fileURLToPath(new URL('./results/', import.meta.url));
+  await mkdir(dir, { recursive: true });
+  const file = `${dir}stream-${report.at.replace(/[:.]/g, '-')}.json`;
+  await writeFile(file, JSON.stringify(report, null, 2) + '\n');
+  console.table(
+    Object.entries(results).map(([name, r]) => ({ scenario: name, ...(r as Record<string, unknown>) })),
+  );
+  log(`written ${file}`);
+}
+
+await main();
