@@ -190,6 +190,7 @@ export async function createTestApp(
     temporal,
     scorer,
     async close() {
+      deps.lifecycle.shuttingDown = true; // ends open SSE streams, which hold pooled connections
       await predictionLog?.close();
       await scorer.close();
       await temporal.close();

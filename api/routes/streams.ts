@@ -41,7 +41,13 @@ const eventsRoute = createRoute({
     // Validated per event by the control layer (bad events are reported, good ones still sent).
     body: {
       ...json(
-        z.union([EventSchema, z.array(z.unknown())]).openapi({ description: 'RideEvent or RideEvent[]' }),
+        z.union([z.array(z.unknown()), z.looseObject({})]).openapi({
+          description: 'One RideEvent or an array of them',
+          oneOf: [
+            { $ref: '#/components/schemas/RideEvent' },
+            { type: 'array', items: { $ref: '#/components/schemas/RideEvent' } },
+          ],
+        }),
       ),
       required: true,
     },
@@ -122,7 +128,9 @@ const replayRoute = createRoute({
 
 export function streamRoutes(deps: AppDeps, metrics: ApiMetrics) {
   let open = 0;
-  return routeGroup()
+  const app = routeGroup();
+  app.openAPIRegistry.register('RideEvent', EventSchema);
+  return app
     .openapi(eventsRoute, async (c) => {
       const { streamId } = c.req.valid('param');
       const body = c.req.valid('json');
