@@ -20,6 +20,8 @@ export interface BatchScoringInput {
   maxParallelChunks?: number;
   /** IANA zone of the starting schedule: a scheduled run scores the previous day there (default UTC). */
   timeZone?: string;
+  /** Rows read, scored and committed per transaction inside a chunk (default 25 000): the resume granularity. */
+  batchRows?: number;
   /** Chunks per workflow run before it continues as new (default 400), bounding history; tests lower it. */
   maxChunksPerRun?: number;
   /** Internal: state carried across continue-as-new and from a multi-day parent to its day children. */

@@ -74,7 +74,7 @@ export function checkBatchInput(input: BatchScoringInput): Checked<Partition | n
     };
   if (raw.chunkSize !== undefined && !(isPositiveInt(raw.chunkSize) && raw.chunkSize <= MAX_CHUNK_SIZE))
     return { ok: false, field: 'chunkSize', reason: `must be a whole number from 1 to ${MAX_CHUNK_SIZE}` };
-  for (const field of ['maxParallelChunks', 'maxChunksPerRun'] as const)
+  for (const field of ['maxParallelChunks', 'maxChunksPerRun', 'batchRows'] as const)
     if (raw[field] !== undefined && !isPositiveInt(raw[field]))
       return { ok: false, field, reason: 'must be a whole number > 0' };
   if (raw.notify !== undefined && typeof raw.notify !== 'boolean')

@@ -91,6 +91,7 @@ export async function batchScoring(input: BatchScoringInput = {}): Promise<Batch
       chunkSize: input.chunkSize ?? DEFAULTS.chunkSize,
       maxParallelChunks: input.maxParallelChunks ?? DEFAULTS.maxParallelChunks,
       maxChunksPerRun: input.maxChunksPerRun ?? DEFAULTS.maxChunksPerRun,
+      ...(input.batchRows ? { batchRows: input.batchRows } : {}),
     };
     if (days.length > 1) {
       totals = await scoreDays({ days, model, runId, options, progress });

@@ -36,6 +36,7 @@ export interface RunOptions {
   chunkSize: number;
   maxParallelChunks: number;
   maxChunksPerRun: number;
+  batchRows?: number;
 }
 
 export const emptyTotals = (): BatchTotals => ({
@@ -102,7 +103,14 @@ export async function scorePartition(args: {
   progress.chunksTotal = done + Math.ceil(plan.remainingRows / options.chunkSize);
   let totals = carry.totals ?? emptyTotals();
   await inLanes(plan.chunks, options.maxParallelChunks, async (chunk: ChunkPlan) => {
-    const t = await chunks.scoreChunk({ runId, from: partition.from, to: partition.to, chunk, model });
+    const t = await chunks.scoreChunk({
+      runId,
+      from: partition.from,
+      to: partition.to,
+      chunk,
+      model,
+      ...(options.batchRows ? { batchRows: options.batchRows } : {}),
+    });
     totals = addTotals(totals, t);
     progress.chunksDone++;
     progress.rowsScored = totals.scored;
