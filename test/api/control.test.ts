@@ -178,7 +178,7 @@ describe('control routes', () => {
     const reader = sse.body?.getReader();
     let text = '';
     while (reader && (text.match(/event: prediction/g) ?? []).length < 2) {
-      const { value, done } = (await reader.read()) as ReadableStreamReadResult<Uint8Array>;
+      const { value, done } = (await reader.read()) as { value?: Uint8Array; done: boolean };
       if (done) break;
       text += new TextDecoder().decode(value);
     }
@@ -194,7 +194,7 @@ describe('control routes', () => {
       headers: { 'last-event-id': firstId },
     });
     const againReader = again.body?.getReader();
-    const chunk = (await againReader?.read()) as ReadableStreamReadResult<Uint8Array> | undefined;
+    const chunk = (await againReader?.read()) as { value?: Uint8Array; done: boolean } | undefined;
     resumed.abort();
     await againReader?.cancel().catch(() => undefined);
     expect(new TextDecoder().decode(chunk?.value)).toContain('"ride_id":2');
