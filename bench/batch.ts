@@ -1,0 +1,290 @@
+/**
+ * `npm run bench:batch -- --rows 1000000 [--chunk-size 50000] [--parallel 2] [--model ride-duration@2]`
+ * End-to-end batch scoring on its own embedded Postgres + Temporal dev server + in-process worker: generates a
+ * one-day partition, runs `batchScoring`, and compares with two references on the same rows and model: the
+ * pandas + to_sql script (bench/batch-pandas.py) and the COPY floor (COPY rows out, COPY as many rows back in).
+ * Prints a table and writes bench/results/batch-<timestamp>.json.
+ */
+import { spawn } from 'node:child_process';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection } from '@temporalio/worker';
+import copyStreams from 'pg-copy-streams';
+import { createActivities } from '../activities/index.js';
+import { loadConfig } from '../config.js';
+import { BATCH_WORKFLOW, type BatchRunSummary } from '../contracts/batch.js';
+import type { Scorer } from '../contracts/scoring.js';
+import { generateIntoDb } from '../data/generate-db.js';
+import { migrate } from '../db/migrate.js';
+import { createPool, type Pool } from '../db/pool.js';
+import { startEmbeddedPostgres } from '../dev/postgres.js';
+import { freePort } from '../dev/process.js';
+import { createDatabaseIfMissing } from '../dev/stack.js';
+import { startTemporalDevServer } from '../dev/temporal.js';
+import { ensureTemporalBinary } from '../dev/tools.js';
+import { createScorer } from '../scoring/scorer.js';
+import { writeWorkflowBundle } from '../workers/bundle.js';
+import { createWorker } from '../workers/create-worker.js';
+import { activityTimings } from './batch-history.js';
+
+const root = fileURLToPath(new URL('../', import.meta.url));
+const { values: args } = parseArgs({
+  options: {
+    rows: { type: 'string', default: '100000' },
+    'chunk-size': { type: 'string', default: '50000' },
+    'batch-rows': { type: 'string', default: '25000' },
+    parallel: { type: 'string', default: '2' },
+    threads: { type: 'string', default: '1' },
+    model: { type: 'string', default: 'ride-duration@2' },
+    'skip-pandas': { type: 'boolean', default: false },
+  },
+});
+const ROWS = Number(args.rows);
+const DAY = { from: '2031-01-15T00:00:00', to: '2031-01-16T00:00:00' };
+const log = (m: string) => process.stdout.write(`[bench] ${m}\n`);
+const secs = (ms: number) => ms / 1000;
+
+/** Generates ROWS rides in January 2031 and folds them into one day, keeping each ride's time of day. */
+async function preparePartition(pool: Pool): Promise<number> {
+  const g = await generateIntoDb(pool, { month: '2031-01', rows: ROWS, seed: 1, badShare: 0.01 });
+  log(`generated ${g.rowsRead} rides in ${g.seconds.toFixed(1)}s`);
+  await pool.query(
+    `UPDATE rides SET pickup_datetime = $1::timestamp + (pickup_datetime - date_trunc('day', pickup_datetime)),
+       dropoff_datetime = $1::timestamp + (dropoff_datetime - date_trunc('day', pickup_datetime))`,
+    [DAY.from],
+  );
+  await pool.query('VACUUM ANALYZE rides');
+  const { rows } = await pool.query<{ n: string }>(
+    'SELECT count(*) AS n FROM rides WHERE pickup_datetime >= $1 AND pickup_datetime < $2',
+    [DAY.from, DAY.to],
+  );
+  return Number(rows[0]?.n);
+}
+
+/** A scorer that adds up the time spent inside `score` (validation + features + ONNX runs). */
+function timedScorer(inner: Scorer): Scorer & { ms: number } {
+  const t = {
+    ms: 0,
+    resolve: (ref: string) => inner.resolve(ref),
+    async score(ref: Parameters<Scorer['score']>[0], rows: Parameters<Scorer['score']>[1]) {
+      const started = performance.now();
+      try {
+        return await inner.score(ref, rows);
+      } finally {
+        t.ms += performance.now() - started;
+      }
+    },
+  };
+  return t;
+}
+
+/** COPY the partition's rows out, then COPY as many prediction-shaped rows into a table like `predictions`. */
+async function copyFloor(pool: Pool): Promise<{ outMs: number; inMs: number; rows: number }> {
+  const client = await pool.connect();
+  try {
+    await client.query('DROP TABLE IF EXISTS predictions_floor');
+    await client.query('CREATE TABLE predictions_floor (LIKE predictions INCLUDING ALL)');
+    const t0 = performance.now();
+    const lines: string[] = [];
+    let rest = '';
+    const source = client.query(
+      copyStreams.to(
+        `COPY (SELECT ride_id, pickup_datetime, pu_location_id, do_location_id, trip_distance, actual_duration
+         FROM rides WHERE pickup_datetime >= '${DAY.from}' AND pickup_datetime < '${DAY.to}') TO STDOUT`,
+      ),
+    );
+    await pipeline(
+      source,
+      new Writable({
+        write(chunk: Buffer, _enc, done) {
+          const parts = (rest + chunk.toString()).split('\n');
+          rest = parts.pop() ?? '';
+          for (const p of parts) lines.push(p);
+          done();
+        },
+      }),
+    );
+    const t1 = performance.now();
+    const out = lines.map((l) => {
+      const cols = l.split('\t');
+      return `${cols[0]}\tride-duration\t2\t12.5\t${cols[5]}\t1.5\tfloor\t2031-01-16 00:00:00+00\n`;
+    });
+    await pipeline(Readable.from(out), client.query(copyStreams.from('COPY predictions_floor FROM STDIN')));
+    const t2 = performance.now();
+    return { outMs: t1 - t0, inMs: t2 - t1, rows: lines.length };
+  } finally {
+    client.release();
+  }
+}
+
+function runPandas(url: string): Promise<Record<string, number>> {
+  const python = path.join(root, '.tools', 'venv-train', 'bin', 'python');
+  return new Promise((resolve, reject) => {
+    const child = spawn(python, ['bench/batch-pandas.py', '--url', url, '--from', DAY.from, '--to', DAY.to], {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+    child.once('exit', (code) =>
+      code === 0
+        ? resolve(JSON.parse(out.trim().split('\n').pop() ?? '{}') as Record<string, number>)
+        : reject(new Error(`pandas script exited ${code}`)),
+    );
+  });
+}
+
+async function main() {
+  const config = loadConfig({ ...process.env, NODE_ENV: 'test' });
+  const dir = path.resolve(config.paths.data, 'bench', `batch-${process.pid}`);
+  await mkdir(dir, { recursive: true });
+  const binary = await ensureTemporalBinary(config.paths.tools, log);
+  const [pg, temporal, bundle] = await Promise.all([
+    freePort().then((port) =>
+      startEmbeddedPostgres({ dataDir: path.join(dir, 'pg'), port, ephemeral: true }),
+    ),
+    freePort().then((port) => startTemporalDevServer({ binary, port, namespace: 'default' })),
+    writeWorkflowBundle(path.join(dir, 'workflow-bundle.js')),
+  ]);
+  const stops: (() => Promise<unknown>)[] = [() => temporal.stop(), () => pg.stop()];
+  try {
+    await createDatabaseIfMissing(pg.url, 'rides');
+    const url = pg.urlFor('rides');
+    const pool = createPool(url, { max: 16 });
+    stops.unshift(() => pool.end());
+    await migrate(pool);
+    const rows = await preparePartition(pool);
+    log(`partition ${DAY.from}..${DAY.to}: ${rows} rows`);
+
+    const inner = await createScorer({
+      intraOpThreads: Number(args.threads),
+      modelDir: path.join(root, 'models'),
+      aliases: { 'ride-duration': { production: '2', staging: '1' } },
+    });
+    const scorer = timedScorer(inner);
+    const nativeConnection = await NativeConnection.connect({ address: temporal.address });
+    const worker = await createWorker({
+      connection: nativeConnection,
+      namespace: 'default',
+      taskQueue: 'bench-batch',
+      activities: createActivities({ pool, scorer }),
+      workflowBundle: bundle,
+    });
+    const running = worker.run();
+    const connection = await Connection.connect({ address: temporal.address });
+    const client = new Client({ connection, namespace: 'default' });
+    stops.unshift(async () => {
+      worker.shutdown();
+      await running;
+      await nativeConnection.close();
+      await connection.close();
+      await inner.close();
+    });
+
+    const input = {
+      ...DAY,
+      model: args.model,
+      chunkSize: Number(args['chunk-size']),
+      batchRows: Number(args['batch-rows']),
+      maxParallelChunks: Number(args.parallel),
+    };
+    log(`running ${BATCH_WORKFLOW} ${JSON.stringify(input)}`);
+    const t0 = performance.now();
+    const handle = await client.workflow.start(BATCH_WORKFLOW, {
+      taskQueue: 'bench-batch',
+      workflowId: `bench-${Date.now()}`,
+      args: [input],
+    });
+    const summary = (await handle.result()) as BatchRunSummary;
+    const e2eMs = performance.now() - t0;
+    const steps = activityTimings(await handle.fetchHistory());
+    const chunkBusyMs = steps.scoreChunk?.busyMs ?? 0;
+    const e2e = {
+      seconds: secs(e2eMs),
+      rowsPerSecond: rows / secs(e2eMs),
+      steps,
+      scoreMs: scorer.ms,
+      postgresInChunksMs: chunkBusyMs - scorer.ms,
+      summary,
+    };
+    log(`workflow: ${e2e.seconds.toFixed(2)}s, ${Math.round(e2e.rowsPerSecond)} rows/s`);
+
+    const floor = await copyFloor(pool);
+    const floorS = secs(floor.outMs + floor.inMs);
+    log(`COPY floor: ${floorS.toFixed(2)}s`);
+    let pandas: Record<string, number> | undefined;
+    if (!args['skip-pandas']) {
+      pandas = await runPandas(url);
+      log(`pandas: ${pandas.total_s?.toFixed(2)}s`);
+    }
+
+    const cpus = os.cpus();
+    const report = {
+      bench: 'batch',
+      at: new Date().toISOString(),
+      machine: {
+        loadAverage1m: os.loadavg()[0],
+        cpu: cpus[0]?.model ?? 'unknown',
+        cores: cpus.length,
+        memoryGb: Math.round(os.totalmem() / 2 ** 30),
+        node: process.version,
+      },
+      rows,
+      input,
+      endToEnd: e2e,
+      copyFloor: {
+        seconds: floorS,
+        rowsPerSecond: rows / floorS,
+        outSeconds: secs(floor.outMs),
+        inSeconds: secs(floor.inMs),
+      },
+      pandas: pandas ? { ...pandas, rowsPerSecond: rows / (pandas.total_s ?? NaN) } : null,
+      targets: {
+        endToEndRowsPerSecond: { target: 100_000, measured: e2e.rowsPerSecond },
+        vsPandas: { target: 5, measured: pandas ? (pandas.total_s ?? NaN) / e2e.seconds : null },
+        vsCopyFloor: { target: 0.4, measured: floorS / e2e.seconds },
+      },
+    };
+    const table = [
+      ['what', 'seconds', 'rows/s'],
+      ['batchScoring end to end', e2e.seconds.toFixed(2), Math.round(e2e.rowsPerSecond).toString()],
+      ...Object.entries(steps).map(([name, s]) => [
+        `  ${name} (x${s.count}, busy)`,
+        secs(s.busyMs).toFixed(2),
+        '',
+      ]),
+      ['  inside chunks: scorer', secs(scorer.ms).toFixed(2), ''],
+      ['  inside chunks: Postgres read+write', secs(e2e.postgresInChunksMs).toFixed(2), ''],
+      ['COPY floor (out + in)', floorS.toFixed(2), Math.round(rows / floorS).toString()],
+      ...(pandas
+        ? [
+            [
+              'pandas read_sql + predict + to_sql',
+              (pandas.total_s ?? NaN).toFixed(2),
+              Math.round(rows / (pandas.total_s ?? NaN)).toString(),
+            ],
+          ]
+        : []),
+    ];
+    for (const r of table)
+      process.stdout.write(
+        `${(r[0] ?? '').padEnd(44)}${(r[1] ?? '').padStart(9)}${(r[2] ?? '').padStart(10)}\n`,
+      );
+    const outDir = path.join(root, 'bench', 'results');
+    await mkdir(outDir, { recursive: true });
+    const file = path.join(outDir, `batch-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+    await writeFile(file, `${JSON.stringify(report, null, 2)}\n`);
+    log(`wrote ${path.relative(root, file)}`);
+  } finally {
+    for (const stop of stops) await stop().catch((err: Error) => log(`stop failed: ${err.message}`));
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+await main();
