@@ -46,8 +46,13 @@ export interface ColumnBatch {
   columns: Map<string, DecodedArray>;
 }
 
-// Timestamps stay raw naive microseconds (a number is exact up to year 2255); a Date would imply UTC.
-const parsers = { timestampFromMicroseconds: (us: bigint) => Number(us) };
+// Timestamps become naive microseconds whatever the file's unit (exact as a number up to year 2255);
+// hyparquet's default Date would imply UTC.
+const parsers = {
+  timestampFromMilliseconds: (ms: bigint) => Number(ms) * 1000,
+  timestampFromMicroseconds: (us: bigint) => Number(us),
+  timestampFromNanoseconds: (ns: bigint) => Number(ns / 1000n),
+};
 
 /** Yields batches of at most `batchSize` rows of the given columns, in file order. */
 export async function* readColumnBatches(

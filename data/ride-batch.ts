@@ -61,7 +61,9 @@ export function formatMicros(us: number): string | null {
   const seconds = Math.floor(us / 1e6);
   const day = Math.floor(seconds / 86400);
   if (day !== cachedDay) {
-    const iso = new Date(day * 86_400_000).toISOString();
+    const date = new Date(day * 86_400_000);
+    if (Number.isNaN(date.getTime())) return null;
+    const iso = date.toISOString();
     if (iso.length !== 24) return null; // extended years (+010000-...) do not fit the column
     cachedDay = day;
     cachedDate = iso.slice(0, 10);

@@ -98,7 +98,7 @@ export class RideSampler {
       return list.ids[Math.min(list.ids.length - 1, Math.max(0, rank))] ?? pu;
     }
     if (list && r < 0.85) return list.ids[p.pick(list.table)] ?? pu;
-    if (r < 0.95) return p.pick(this.anyTable) + 1;
+    if (r < 0.98) return p.pick(this.anyTable) + 1;
     const a = p.next();
     return a < 0.45 ? AIRPORTS.JFK : a < 0.9 ? AIRPORTS.LGA : AIRPORTS.EWR;
   }
