@@ -11,7 +11,7 @@ import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config.js';
-import { drainStream, sendEvents, streamPredictions } from '../control/streams.js';
+import { drainStream, getStreamState, sendEvents, streamPredictions } from '../control/streams.js';
 import type { RideEvent, StreamOptions } from '../contracts/stream.js';
 import { startBenchStack, type BenchStack } from './stream-stack.js';
 
@@ -102,6 +102,7 @@ async function throughput(stack: BenchStack, streams: number, total: number, per
   }
   const seconds = (performance.now() - started) / 1000;
   await producing;
+  const states = await Promise.all(ids.map((id) => getStreamState(stack.client, id)));
   await Promise.all(ids.map((id) => drainStream(stack.client, id)));
   return {
     streams,
@@ -110,6 +111,9 @@ async function throughput(stack: BenchStack, streams: number, total: number, per
     seconds: Math.round(seconds * 100) / 100,
     eventsPerSecond: Math.round((perStream * streams) / seconds),
     producerSeconds: Math.round(((producedAt - started) / 1000) * 100) / 100,
+    processed: states.reduce((n, st) => n + st.processed, 0),
+    duplicates: states.reduce((n, st) => n + st.duplicates, 0),
+    continueAsNew: states.reduce((n, st) => n + st.runs, 0),
   };
 }
 
@@ -166,6 +170,7 @@ async function latency(stack: BenchStack, rate: number, seconds: number) {
 }
 
 async function main() {
+  const loadBefore = os.loadavg();
   const stack = await startBenchStack(log);
   const results: Record<string, unknown> = {};
   try {
@@ -198,6 +203,11 @@ async function main() {
       memoryGb: Math.round(os.totalmem() / 2 ** 30),
       node: process.version,
       platform: `${os.platform()} ${os.release()}`,
+      /** 1-minute load average before and after: other processes share these cores. */
+      loadAvg1m: {
+        before: Math.round((loadBefore[0] ?? 0) * 10) / 10,
+        after: Math.round((os.loadavg()[0] ?? 0) * 10) / 10,
+      },
     },
     options: { ...STREAM_OPTIONS, producersPerStream: PRODUCERS },
     results,

@@ -42,6 +42,8 @@ export interface StreamOptions {
   maxAttempts: number;
   /** First retry delay in ms (doubles per attempt). */
   retryInitialMs: number;
+  /** Most queued events continue-as-new carries in its input; older ones wait in `stream_queue`. */
+  maxCarriedQueue: number;
 }
 
 /** An event as it waits in the workflow's queue: dedup key and accepted time always set. */
@@ -71,7 +73,10 @@ export interface StreamCounters {
 /** What the `state` query returns. */
 export interface StreamState extends StreamCounters {
   streamId: string;
+  /** Events waiting (in the workflow and spilled). */
   queueLength: number;
+  /** Of those, events waiting in Postgres (`stream_queue`) after a continue-as-new with a long queue. */
+  spilled: number;
   /** Events inside the scoring activity right now. */
   inFlight: number;
   lastEventId: string | null;
@@ -93,6 +98,8 @@ export interface StreamState extends StreamCounters {
 /** The carried state a run hands to the next one on continue-as-new. */
 export interface StreamCarry {
   queue: QueuedEvent[];
+  /** Older events waiting in `stream_queue` (scored before `queue`). */
+  spilled?: number;
   recentIds: string[];
   counters: StreamCounters;
   histogram: Record<string, number>;

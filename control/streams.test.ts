@@ -189,6 +189,34 @@ describe('stream control', () => {
       'json',
     ]);
     expect(out).toContain('"processed": 2');
+    const setModel = await temporalCli([
+      'workflow',
+      'update',
+      'execute',
+      '--workflow-id',
+      wf,
+      '--name',
+      'setModel',
+      '--input',
+      '"ride-duration@1"',
+    ]);
+    expect(setModel).toContain('ride-duration@1');
+    await temporalCli([
+      'workflow',
+      'update',
+      'execute',
+      '--workflow-id',
+      wf,
+      '--name',
+      'replayDeadLetter',
+      '--input',
+      JSON.stringify({ eventId: '9', ride: { PULocationID: 43, DOLocationID: 151, trip_distance: 2 } }),
+    ]);
+    const replayed = await waitForState(
+      () => getStreamState(kit.temporal.client, id),
+      (x) => x.processed === 3,
+    );
+    expect(replayed).toMatchObject({ replayed: 1, model: 'ride-duration@1' });
     await drainStream(kit.temporal.client, id);
   });
 });

@@ -274,4 +274,48 @@ describe('streamScoring workflow', () => {
     await drainStream(kit.temporal.client, id);
     await result(id);
   });
+  it('spills a queue too long to carry into stream_queue at continue-as-new, then scores it first, in order', async () => {
+    const id = uniqueId('spill');
+    const options = { streamOptions: { canAfterEvents: 100, maxCarriedQueue: 50, maxRun: 50 } };
+    await sendEvents(kit.temporal.client, kit.config, id, makeEvents(1), options);
+    await waitForState(
+      () => state(id),
+      (x) => x.processed === 1,
+    );
+    await pauseStream(kit.temporal.client, id);
+    await waitForState(
+      () => state(id),
+      (x) => x.paused,
+    );
+    const events = makeEvents(400, { from: 1 });
+    for (let i = 0; i < events.length; i += 100)
+      await sendEvents(kit.temporal.client, kit.config, id, events.slice(i, i + 100), options);
+    const spilled = await waitForState(
+      () => state(id),
+      (x) => x.runs >= 1 && x.queueLength === 400,
+    );
+    expect(spilled.spilled).toBeGreaterThanOrEqual(300);
+    const { rows: queued } = await kit.db.pool.query<{ n: number }>(
+      'SELECT count(*)::int AS n FROM stream_queue WHERE stream_id = $1',
+      [id],
+    );
+    expect(queued[0]?.n).toBe(spilled.spilled);
+
+    await resumeStream(kit.temporal.client, id);
+    const done = await waitForState(
+      () => state(id),
+      (x) => x.processed === 401,
+    );
+    expect(done).toMatchObject({ spilled: 0, queueLength: 0, duplicates: 0, failed: 0, lastEventId: '400' });
+    const { rows } = await kit.db.pool.query<{ event_id: string }>(
+      'SELECT event_id FROM stream_predictions WHERE stream_id = $1 ORDER BY id',
+      [id],
+    );
+    expect(rows.map((r) => Number(r.event_id))).toEqual(Array.from({ length: 401 }, (_, i) => i));
+    expect(await countRows(kit.db.pool, 'stream_predictions', id)).toBe(401);
+    const left = await kit.db.pool.query('SELECT 1 FROM stream_queue WHERE stream_id = $1', [id]);
+    expect(left.rowCount).toBe(0);
+    await drainStream(kit.temporal.client, id);
+    await result(id);
+  });
 });

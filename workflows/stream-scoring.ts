@@ -4,12 +4,9 @@ import {
   condition,
   continueAsNew,
   log,
-  proxyActivities,
-  proxyLocalActivities,
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { Activities } from '../activities/index.js';
 import { DEFAULT_MODEL_REF } from '../contracts/scoring.js';
 import {
   drainSignal,
@@ -27,41 +24,16 @@ import {
   type StreamScoringInput,
   type StreamState,
 } from '../contracts/stream.js';
+import { control, DEFAULT_STREAM_OPTIONS, scoringActivities } from './stream-activities.js';
 import { DedupWindow } from './stream-dedup.js';
 import { toQueuedEvent } from './stream-event.js';
 import { PredictionStats } from './stream-stats.js';
 
-export const DEFAULT_STREAM_OPTIONS: StreamOptions = {
-  canAfterEvents: 5_000,
-  dedupWindow: 10_000,
-  maxRun: 200,
-  localActivities: false,
-  maxAttempts: 5,
-  retryInitialMs: 200,
-};
-
 // The server refuses signals past 10,000 per execution: continue-as-new well before, whatever the queue holds.
 const HARD_SIGNAL_LIMIT = 8_000;
-// A larger queue waits (keeps scoring) before continue-as-new, so the carried input stays far below 2 MB.
-const MAX_CARRIED_QUEUE = 2_000;
-
-function scoringActivities(options: StreamOptions) {
-  const retry = {
-    initialInterval: options.retryInitialMs,
-    backoffCoefficient: 2,
-    maximumInterval: '10 seconds',
-    maximumAttempts: options.maxAttempts,
-    nonRetryableErrorTypes: ['ModelNotFoundError'],
-  };
-  return options.localActivities
-    ? proxyLocalActivities<Activities>({ startToCloseTimeout: '10 seconds', retry })
-    : proxyActivities<Activities>({ startToCloseTimeout: '10 seconds', retry });
-}
-
-const control = proxyActivities<Activities>({
-  startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '500 milliseconds', backoffCoefficient: 2, maximumInterval: '30 seconds' },
-});
+// Continue-as-new carries at most `maxCarriedQueue` queued events in its input (default far below the 2 MB payload
+// limit); the rest is spilled to Postgres (stream_queue) in chunks of this size and scored from there first.
+const SPILL_CHUNK = 2_000;
 
 /** One stream's scorer: consumes signalled ride events one by one in arrival order, forever or until drained. */
 export async function streamScoring(input: StreamScoringInput): Promise<StreamState> {
@@ -77,6 +49,7 @@ export async function streamScoring(input: StreamScoringInput): Promise<StreamSt
   const runStartedAt = new Date().toISOString();
   const startedAt = carried?.startedAt ?? runStartedAt;
   let model = carried?.model;
+  let spilled = carried?.spilled ?? 0;
   let paused = carried?.paused ?? false;
   let draining = carried?.draining ?? false;
   let lastEventId = carried?.lastEventId ?? null;
@@ -118,7 +91,8 @@ export async function streamScoring(input: StreamScoringInput): Promise<StreamSt
   const state = (): StreamState => ({
     streamId: input.streamId,
     ...counters,
-    queueLength: queue.length,
+    queueLength: queue.length + spilled,
+    spilled,
     inFlight,
     lastEventId,
     lastPrediction,
@@ -168,24 +142,30 @@ export async function streamScoring(input: StreamScoringInput): Promise<StreamSt
 
   model ??= await control.resolveStreamModel(input.model ?? DEFAULT_MODEL_REF);
 
+  const waiting = () => queue.length + spilled;
   const suggested = () =>
     eventsThisRun >= options.canAfterEvents ||
     signalsThisRun >= HARD_SIGNAL_LIMIT ||
     workflowInfo().continueAsNewSuggested;
-  const canCarry = () => queue.length <= MAX_CARRIED_QUEUE || paused || signalsThisRun >= HARD_SIGNAL_LIMIT;
-  const canScore = () => queue.length > 0 && (!paused || draining);
+  const canScore = () => waiting() > 0 && (!paused || draining);
 
   for (;;) {
-    await condition(() => canScore() || (draining && queue.length === 0) || (suggested() && canCarry()));
-    if (draining && queue.length === 0) {
+    await condition(() => canScore() || (draining && waiting() === 0) || suggested());
+    if (draining && waiting() === 0) {
       await condition(allHandlersFinished);
-      if (queue.length === 0) return state();
+      if (waiting() === 0) return state();
       continue;
     }
-    if (suggested() && canCarry()) {
+    if (suggested()) {
+      // What the next run's input cannot carry waits in Postgres, behind anything spilled before (order holds).
+      while (queue.length > options.maxCarriedQueue) {
+        const chunk = queue.splice(0, Math.min(SPILL_CHUNK, queue.length - options.maxCarriedQueue));
+        spilled += await control.spillStreamEvents({ streamId: input.streamId, events: chunk });
+      }
       await condition(allHandlersFinished);
       const carry: StreamCarry = {
         queue,
+        spilled,
         recentIds: recent.toArray(),
         counters,
         ...stats.snapshot(),
@@ -206,26 +186,60 @@ export async function streamScoring(input: StreamScoringInput): Promise<StreamSt
     }
     if (!canScore()) continue;
 
+    const pinned = model;
+    if (spilled > 0) {
+      // Spilled events are older than everything in memory: they go first.
+      inFlight = Math.min(spilled, options.maxRun);
+      try {
+        const r = await scoring.scoreSpilledEvents({
+          streamId: input.streamId,
+          model: pinned,
+          limit: options.maxRun,
+        });
+        spilled = r.remaining;
+        apply(pinned, r.scored, r.deadLettered.length, r.duplicates.length, r.lastEventId);
+      } catch (err) {
+        if (!(err instanceof ActivityFailure)) throw err;
+        // Scoring them in place keeps failing: take them back and go event by event.
+        const back = await control.unspillStreamEvents({ streamId: input.streamId, limit: options.maxRun });
+        spilled = back.remaining;
+        const outcome = await scoreWithFallback(back.events, pinned);
+        apply(pinned, outcome.scored, outcome.deadLettered, outcome.duplicates, back.events.at(-1)?.event_id);
+      } finally {
+        inFlight = 0;
+      }
+      continue;
+    }
+
     const run = queue.splice(0, options.maxRun);
     inFlight = run.length;
-    const pinned = model;
     try {
       const outcome = await scoreWithFallback(run, pinned);
-      for (const s of outcome.scored) {
-        stats.add(s.rideDuration);
-        lastPrediction = {
-          model: pinned.name,
-          version: pinned.version,
-          prediction: { ride_duration: s.rideDuration, ride_id: s.rideId },
-        };
-      }
-      counters.processed += outcome.scored.length;
-      counters.failed += outcome.deadLettered;
-      counters.duplicates += outcome.duplicates;
-      lastEventId = run[run.length - 1]?.event_id ?? lastEventId;
+      apply(pinned, outcome.scored, outcome.deadLettered, outcome.duplicates, run.at(-1)?.event_id);
     } finally {
       inFlight = 0;
     }
+  }
+
+  function apply(
+    pinned: { name: string; version: string },
+    scored: { rideId: string | number; rideDuration: number }[],
+    deadLettered: number,
+    duplicates: number,
+    last: string | null | undefined,
+  ) {
+    for (const s of scored) {
+      stats.add(s.rideDuration);
+      lastPrediction = {
+        model: pinned.name,
+        version: pinned.version,
+        prediction: { ride_duration: s.rideDuration, ride_id: s.rideId },
+      };
+    }
+    counters.processed += scored.length;
+    counters.failed += deadLettered;
+    counters.duplicates += duplicates;
+    lastEventId = last ?? lastEventId;
   }
 
   /** Scores a run in one activity; when its retries run out, retries event by event and dead-letters the rest. */

@@ -27,3 +27,12 @@ CREATE TABLE dead_letters (
   replayed_at timestamptz,                          -- set when re-queued; cleared if it fails again
   UNIQUE (stream_id, event_id)
 );
+
+-- Overflow of a stream's in-workflow queue: when a run must continue-as-new with more queued events than its input
+-- can carry, they wait here (in arrival order, by seq) and are scored from here before newer events.
+CREATE TABLE stream_queue (
+  seq       bigserial PRIMARY KEY,
+  stream_id text NOT NULL,
+  event     jsonb NOT NULL
+);
+CREATE INDEX stream_queue_stream_idx ON stream_queue (stream_id, seq);

@@ -170,3 +170,39 @@ export async function readPredictionsAfter(
   );
   return rows;
 }
+
+/** Appends events to the stream's overflow queue, in order. */
+export async function spillEvents(db: Queryable, streamId: string, events: QueuedEvent[]): Promise<void> {
+  if (events.length === 0) return;
+  await db.query(
+    `INSERT INTO stream_queue (stream_id, event)
+     SELECT $1, e::jsonb FROM unnest($2::text[]) WITH ORDINALITY AS x(e, ord) ORDER BY ord`,
+    [streamId, events.map((e) => JSON.stringify(e))],
+  );
+}
+
+/** The oldest spilled events, locked for this transaction. */
+export async function readSpilled(
+  db: Queryable,
+  streamId: string,
+  limit: number,
+): Promise<{ seq: string; event: QueuedEvent }[]> {
+  const { rows } = await db.query<{ seq: string; event: QueuedEvent }>(
+    `SELECT seq::text AS seq, event FROM stream_queue q WHERE q.stream_id = $1 ORDER BY q.seq LIMIT $2 FOR UPDATE`,
+    [streamId, limit],
+  );
+  return rows;
+}
+
+/** Deletes consumed spilled events; returns how many remain for the stream. */
+export async function deleteSpilled(db: Queryable, streamId: string, seqs: string[]): Promise<number> {
+  await db.query('DELETE FROM stream_queue WHERE stream_id = $1 AND seq = ANY($2::bigint[])', [
+    streamId,
+    seqs,
+  ]);
+  const { rows } = await db.query<{ n: number }>(
+    'SELECT count(*)::int AS n FROM stream_queue WHERE stream_id = $1',
+    [streamId],
+  );
+  return rows[0]?.n ?? 0;
+}

@@ -1,0 +1,34 @@
+/** Activity proxies and defaults of the streaming workflow (sandbox-safe: activities imported as types only). */
+import { proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
+import type { Activities } from '../activities/index.js';
+import type { StreamOptions } from '../contracts/stream.js';
+
+export const DEFAULT_STREAM_OPTIONS: StreamOptions = {
+  canAfterEvents: 5_000,
+  dedupWindow: 10_000,
+  maxRun: 200,
+  localActivities: false,
+  maxAttempts: 5,
+  retryInitialMs: 200,
+  maxCarriedQueue: 2_000,
+};
+
+/** Scoring: capped attempts with exponential backoff; a local activity when the stream asks for one. */
+export function scoringActivities(options: StreamOptions) {
+  const retry = {
+    initialInterval: options.retryInitialMs,
+    backoffCoefficient: 2,
+    maximumInterval: '10 seconds',
+    maximumAttempts: options.maxAttempts,
+    nonRetryableErrorTypes: ['ModelNotFoundError'],
+  };
+  return options.localActivities
+    ? proxyLocalActivities<Activities>({ startToCloseTimeout: '10 seconds', retry })
+    : proxyActivities<Activities>({ startToCloseTimeout: '10 seconds', retry });
+}
+
+/** Bookkeeping (model resolution, dead letters, spill): retried until it succeeds. */
+export const control = proxyActivities<Activities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '500 milliseconds', backoffCoefficient: 2, maximumInterval: '30 seconds' },
+});
