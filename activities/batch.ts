@@ -90,12 +90,20 @@ export function createBatchActivities(deps: { pool: Pool; scorer: Scorer }) {
       maxChunks: number;
       firstIndex: number;
     }): Promise<{ remainingRows: number; chunks: ChunkPlan[]; next: RideKey | null }> {
-      const { rows, starts } = await planKeys(
-        pool,
-        { from: input.from, to: input.to, start: input.start },
-        input.chunkSize,
-        input.maxChunks,
-      );
+      const ctx = Context.current();
+      const beat = setInterval(() => ctx.heartbeat(), 2_000); // alive while the index scan runs
+      let keys: Awaited<ReturnType<typeof planKeys>>;
+      try {
+        keys = await planKeys(
+          pool,
+          { from: input.from, to: input.to, start: input.start },
+          input.chunkSize,
+          input.maxChunks,
+        );
+      } finally {
+        clearInterval(beat);
+      }
+      const { rows, starts } = keys;
       const planned = starts.slice(0, input.maxChunks);
       const next = starts[input.maxChunks] ?? null;
       const chunks = planned.map((start, i) => ({

@@ -17,8 +17,15 @@ import type { ResolvedModel } from '../contracts/scoring.js';
 import type { Partition } from './batch-input.js';
 
 const retry = { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' } as const;
+// Quick bookkeeping: a short timeout, so an attempt lost with its worker is retried within seconds.
 const setup = proxyActivities<Activities>({
-  startToCloseTimeout: '5 minutes',
+  startToCloseTimeout: '30 seconds',
+  retry: { ...retry, maximumAttempts: 10 },
+});
+// Planning scans a partition's index (long for huge days), so it heartbeats instead of relying on the timeout.
+const planning = proxyActivities<Activities>({
+  startToCloseTimeout: '30 minutes',
+  heartbeatTimeout: '15 seconds',
   retry: { ...retry, maximumAttempts: 10 },
 });
 const chunks = proxyActivities<Activities>({
@@ -92,7 +99,7 @@ export async function scorePartition(args: {
 }): Promise<{ totals: BatchTotals; next?: BatchCarry }> {
   const { partition, model, runId, options, carry, progress } = args;
   const done = carry.chunksDone ?? 0;
-  const plan = await setup.planChunks({
+  const plan = await planning.planChunks({
     from: partition.from,
     to: partition.to,
     start: carry.cursor,
