@@ -61,6 +61,18 @@ export function createApp(deps: AppDeps, options: { metrics?: ApiMetrics } = {})
     app.use('/predict', auth).use('/predict/*', auth).use('/v2/models/*', onPost);
   }
 
+  // Scoring requests are counted from here until they reach the batcher, so an idle lane can wait for them.
+  const arriving: MiddlewareHandler<AppEnv> = async (c, next) => {
+    const arrived = online.arrivals.enter();
+    c.set('arrived', arrived);
+    try {
+      await next();
+    } finally {
+      arrived();
+    }
+  };
+  app.post('/predict', arriving).post('/predict/batch', arriving).post('/v2/models/*', arriving);
+
   app
     .route('/', opsRoutes(deps))
     .route('/', predictRoutes(deps, online, metrics))

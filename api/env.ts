@@ -8,6 +8,8 @@ export interface AppEnv {
     requestId: string;
     /** performance.now() when the request entered the app. */
     startedAt: number;
+    /** Scoring routes: marks the request as having reached the dynamic batcher (see api/online.ts Arrivals). */
+    arrived: (() => void) | undefined;
   };
 }
 

@@ -17,9 +17,29 @@ export interface TensorRows {
   columns: Map<string, FeatureArray>;
 }
 
+/** Scoring requests between entering the app and reaching a batcher; lets an idle lane wait for them. */
+export interface Arrivals {
+  /** Counts a request in; the returned function (idempotent) counts it out. */
+  enter(): () => void;
+  pending(): number;
+}
+
 export interface Online {
   rides: Batcher;
   tensors: Batcher<TensorRows, Float32Array | Float64Array>;
+  arrivals: Arrivals;
+}
+
+/** Queues `input` first, then counts the request as arrived, so the last expected arrival joins the batch. */
+export function submit<I, O>(
+  batcher: Batcher<I, O>,
+  model: ResolvedModel,
+  input: I,
+  arrived?: () => void,
+): Promise<O> {
+  const result = batcher.score(model, input);
+  arrived?.();
+  return result;
 }
 
 export function batchLimits(config: Config['batching'], model: ResolvedModel): BatchLimits {
@@ -28,7 +48,9 @@ export function batchLimits(config: Config['batching'], model: ResolvedModel): B
 }
 
 export function createOnline(config: Config, scorer: ModelScorer, metrics: ApiMetrics): Online {
+  let pending = 0;
   const options: BatcherOptions = {
+    pendingArrivals: () => pending,
     enabled: config.batching.enabled,
     maxQueue: config.batching.maxQueue,
     limits: (model) => batchLimits(config.batching, model),
@@ -39,13 +61,28 @@ export function createOnline(config: Config, scorer: ModelScorer, metrics: ApiMe
     onQueueDepth: (model, rows) =>
       metrics.queueDepth.set({ model: model.name, version: model.version }, rows),
   };
-  return {
-    rides: createBatcher(scorer, options),
-    tensors: createLaneBatcher<TensorRows, Float32Array | Float64Array>(
-      { rows: (input) => input.rows, run: (model, inputs) => runTensors(scorer, model, inputs) },
-      options,
-    ),
+  const rides = createBatcher(scorer, options);
+  const tensors = createLaneBatcher<TensorRows, Float32Array | Float64Array>(
+    { rows: (input) => input.rows, run: (model, inputs) => runTensors(scorer, model, inputs) },
+    options,
+  );
+  const arrivals: Arrivals = {
+    enter() {
+      pending++;
+      let counted = true;
+      return () => {
+        if (!counted) return;
+        counted = false;
+        pending--;
+        if (pending === 0) {
+          rides.poke();
+          tensors.poke();
+        }
+      };
+    },
+    pending: () => pending,
   };
+  return { rides, tensors, arrivals };
 }
 
 function concat(parts: FeatureArray[], total: number): FeatureArray {

@@ -118,3 +118,28 @@ describe('createBatcher', () => {
     expect((await b).predictions).toEqual([20]);
   });
 });
+
+describe('createBatcher with pendingArrivals', () => {
+  it('holds an idle lane while other requests are on their way, and dispatches when the last arrives', () => {
+    const scorer = gatedScorer();
+    let pending = 2;
+    const batcher = createBatcher(scorer, options({ pendingArrivals: () => pending }));
+    pending--;
+    void batcher.score(model, [ride(1)]);
+    expect(scorer.calls).toHaveLength(0);
+    pending--;
+    void batcher.score(model, [ride(2)]);
+    expect(scorer.calls.map((c) => c.rows.length)).toEqual([2]);
+  });
+
+  it('poke() dispatches a held lane when an expected request gave up', () => {
+    const scorer = gatedScorer();
+    let pending = 1;
+    const batcher = createBatcher(scorer, options({ pendingArrivals: () => pending }));
+    void batcher.score(model, [ride(1)]);
+    expect(scorer.calls).toHaveLength(0);
+    pending = 0;
+    batcher.poke();
+    expect(scorer.calls).toHaveLength(1);
+  });
+});

@@ -1,8 +1,11 @@
 /**
  * Dynamic batching for the online service: concurrent requests for the same model version are coalesced into one
- * `scorer.score` call (one ONNX run). A lane with nothing in flight dispatches at once, so a lone request pays no
- * waiting; while a run is in flight, arrivals queue and go together when it finishes, when `maxSize` rows are
- * waiting, or when the oldest has waited `maxDelayUs` (timers have 1 ms granularity, so it is rounded up to ms).
+ * `scorer.score` call (one ONNX run). onnxruntime-node runs a session synchronously on the main thread (deferred by
+ * setImmediate), so the win is amortising the per-run cost, and a batch only forms from requests that reach the
+ * batcher close together. A lane that is idle, with no other request known to be on its way
+ * (`pendingArrivals`), dispatches at once: a lone request pays no wait. Otherwise requests queue and go together
+ * when the run in flight finishes, when the last expected arrival is in, when `maxSize` rows wait, or when the
+ * oldest has waited `maxDelayUs` (timers have 1 ms granularity, so it is rounded up to whole ms).
  */
 import type { ResolvedModel, RideInput, ScoreOutput, Scorer } from '../contracts/scoring.js';
 
@@ -18,6 +21,12 @@ export interface BatcherOptions {
   limits(model: ResolvedModel): BatchLimits;
   /** Called once per scorer call with the rows and requests it carried. */
   onBatch?(model: ResolvedModel, rows: number, requests: number): void;
+  /**
+   * Requests known to be on their way (e.g. HTTP requests still parsing). While any are, an idle lane holds what
+   * it has (up to maxDelayUs) so they can join; when none are, an idle lane dispatches at once. Call `poke()` when
+   * the count drops.
+   */
+  pendingArrivals?(): number;
   /** Rows waiting (not yet dispatched) in a lane, after every change. */
   onQueueDepth?(model: ResolvedModel, rows: number): void;
 }
@@ -52,6 +61,8 @@ export interface Batcher<I = readonly RideInput[], O = ScoreOutput> {
   score(model: ResolvedModel, input: I): Promise<O>;
   /** Rows waiting across all lanes. */
   queued(): number;
+  /** Dispatches idle lanes that hold requests (call when pendingArrivals() drops to zero). */
+  poke(): void;
 }
 
 /** How one kind of request is sized, run together, and handed back (one output per input, in order). */
@@ -154,7 +165,8 @@ export function createLaneBatcher<I, O>(runner: BatchRunner<I, O>, options: Batc
         lane.queue.push({ input, resolve, reject });
         lane.queuedRows += size;
         const { maxSize, maxDelayUs } = options.limits(model);
-        if (lane.inFlight === 0 || lane.queuedRows >= maxSize || maxDelayUs === 0) flush(lane);
+        const idle = lane.inFlight === 0 && (options.pendingArrivals?.() ?? 0) === 0;
+        if (idle || lane.queuedRows >= maxSize || maxDelayUs === 0) flush(lane);
         else {
           options.onQueueDepth?.(model, lane.queuedRows);
           arm(lane);
@@ -165,6 +177,9 @@ export function createLaneBatcher<I, O>(runner: BatchRunner<I, O>, options: Batc
       let total = 0;
       for (const lane of lanes.values()) total += lane.queuedRows;
       return total;
+    },
+    poke() {
+      for (const lane of lanes.values()) if (lane.inFlight === 0 && lane.queue.length > 0) flush(lane);
     },
   };
 }

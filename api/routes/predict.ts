@@ -7,7 +7,7 @@ import { issuesToErrors, routeGroup, type AppEnv } from '../env.js';
 import { PayloadTooLargeError, ValidationError } from '../errors.js';
 import type { ApiMetrics } from '../metrics.js';
 import { newYorkNow } from '../ny-time.js';
-import type { Online } from '../online.js';
+import { submit, type Online } from '../online.js';
 import type { PredictionRecord } from '../prediction-log.js';
 import {
   BatchBodySchema,
@@ -84,7 +84,7 @@ export function predictRoutes(deps: AppDeps, online: Online, metrics: ApiMetrics
       const body = c.req.valid('json');
       const model = await deps.scorer.resolve(c.req.valid('query').model ?? DEFAULT_MODEL_REF);
       const ride = toRide(body, newYorkNow);
-      const out = await online.rides.score(model, [ride]);
+      const out = await submit(online.rides, model, [ride], c.get('arrived'));
       const rejection = out.rejections[0];
       const duration = out.predictions[0];
       if (rejection || duration === null || duration === undefined) {
@@ -117,7 +117,7 @@ export function predictRoutes(deps: AppDeps, online: Online, metrics: ApiMetrics
         position.push(index);
         valid.push(toRide(parsed.data, () => now));
       });
-      const out = valid.length > 0 ? await online.rides.score(model, valid) : undefined;
+      const out = valid.length > 0 ? await submit(online.rides, model, valid, c.get('arrived')) : undefined;
       const durations = new Array<number | null>(rides.length).fill(null);
       position.forEach((index, k) => (durations[index] = out?.predictions[k] ?? null));
       for (const rej of out?.rejections ?? []) {

@@ -11,7 +11,7 @@ import { routeGroup, type AppEnv } from '../env.js';
 import { ApiError, InferenceError } from '../errors.js';
 import { productionModels } from '../model-health.js';
 import type { ApiMetrics } from '../metrics.js';
-import type { Online } from '../online.js';
+import { submit, type Online } from '../online.js';
 import type { PredictionRecord } from '../prediction-log.js';
 import { DATATYPES, HEADER_LENGTH, InferRequestSchema, parseBody, toColumns } from '../v2/request.js';
 
@@ -153,7 +153,7 @@ export function v2Routes(deps: AppDeps, online: Online, metrics: ApiMetrics) {
           `unknown output "${o.name}"; ${ref} outputs ${card.outputs.map((s) => s.name).join(', ')}`,
         );
     }
-    const values = await online.tensors.score(model, input);
+    const values = await submit(online.tensors, model, input, c.get('arrived'));
     metrics.predictions.inc({ model: model.name, version: model.version, route: '/v2/infer' }, input.rows);
     if (deps.predictionLog) deps.predictionLog.record(logRows(c, model, input, values));
 

@@ -1,0 +1,154 @@
+/**
+ * The real server over real HTTP: graceful shutdown of the `api/server.ts` process (SIGTERM mid-request), and
+ * concurrent /predict load that must be batched, exact, and lose nothing across an alias switch.
+ */
+import http from 'node:http';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { inject } from 'vitest';
+import {
+  createTestApp,
+  createTestDatabase,
+  TEST_API_KEY,
+  type TestApp,
+  type TestDatabase,
+} from '../helpers.js';
+import { spawnApi, type ApiProcess } from './api-process.js';
+
+const ride = {
+  PULocationID: 10,
+  DOLocationID: 50,
+  trip_distance: 40,
+  lpep_pickup_datetime: '2021-02-02T09:00:30',
+};
+
+describe('api/server.ts process', () => {
+  let db: TestDatabase;
+  beforeAll(async () => {
+    db = await createTestDatabase();
+  });
+  afterAll(async () => db?.drop());
+
+  it('on SIGTERM turns unready, refuses new connections, finishes the in-flight request, flushes the log, exits 0', async () => {
+    const api = await spawnApi({
+      databaseUrl: db.url,
+      temporalAddress: inject('temporalAddress'),
+      env: { PREDICTION_LOG: 'on' },
+    });
+    const body = JSON.stringify(ride);
+    // A slow request: headers and half the body now, the rest after SIGTERM.
+    const response = new Promise<{ status: number; text: string }>((resolve, reject) => {
+      const req = http.request(
+        `${api.url}/predict`,
+        {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/json',
+            'content-length': Buffer.byteLength(body),
+            'x-request-id': 'in-flight',
+          },
+        },
+        (res) => {
+          let text = '';
+          res.on('data', (chunk: Buffer) => (text += chunk.toString()));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+        },
+      );
+      req.on('error', reject);
+      req.write(body.slice(0, 20));
+      setTimeout(() => {
+        api.process.child.kill('SIGTERM');
+        setTimeout(() => req.end(body.slice(20)), 500);
+      }, 200);
+    });
+    const refused = new Promise((r) => setTimeout(r, 450)).then(() =>
+      fetch(`${api.url}/health`).then(
+        (res) => `answered ${res.status}`,
+        (err: Error) => (err.cause as { code?: string } | undefined)?.code ?? err.message,
+      ),
+    );
+    const answer = await response;
+    expect(answer.status).toBe(200);
+    expect(JSON.parse(answer.text)).toMatchObject({ model_name: 'ride-duration', model_version: '2' });
+    expect(await refused).toBe('ECONNREFUSED');
+    expect(await api.process.exited).toBe(0);
+    expect(api.lines.some((l) => l.includes('API stopped'))).toBe(true);
+    const { rows } = await db.pool.query('SELECT request_id FROM online_predictions');
+    expect(rows).toEqual([{ request_id: 'in-flight' }]);
+  });
+});
+
+describe('real HTTP server process under concurrent load', () => {
+  let t: TestApp;
+  let api: ApiProcess;
+  let url: string;
+  beforeAll(async () => {
+    t = await createTestApp(); // its database, and a scorer in this process for the direct outputs
+    api = await spawnApi({ databaseUrl: t.db.url, temporalAddress: inject('temporalAddress') });
+    url = api.url;
+  });
+  afterAll(async () => {
+    await api?.process.stop();
+    await t?.close();
+  });
+
+  const rides = Array.from({ length: 400 }, (_, i) => ({
+    PULocationID: 1 + (i % 265),
+    DOLocationID: 1 + ((i * 7) % 265),
+    trip_distance: (i % 50) / 3,
+    lpep_pickup_datetime: `2021-02-0${1 + (i % 7)}T${String(i % 24).padStart(2, '0')}:15:00`,
+  }));
+  const predict = (r: (typeof rides)[number]) =>
+    fetch(`${url}/predict`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(r),
+    }).then(async (res) => ({
+      status: res.status,
+      body: (await res.json()) as { duration: number; model_version: string },
+    }));
+  const direct = async (version: string) =>
+    (
+      await t.scorer.score(
+        `ride-duration@${version}`,
+        rides.map((r) => ({ ...r, pickup_datetime: r.lpep_pickup_datetime })),
+      )
+    ).predictions;
+
+  it('batches concurrent requests and every answer equals the scorer’s direct output', async () => {
+    const answers = await Promise.all([...rides, ...rides].map(predict));
+    const expected = await direct('2');
+    expect(answers.map((a) => a.status)).toEqual(answers.map(() => 200));
+    expect(answers.map((a) => a.body.duration)).toEqual([...expected, ...expected]);
+    const metrics = await (await fetch(`${url}/metrics`)).text();
+    const sum = Number(
+      /inference_batch_rows_sum\{model="ride-duration",version="2"\} (\d+)/.exec(metrics)?.[1],
+    );
+    const count = Number(
+      /inference_batch_rows_count\{model="ride-duration",version="2"\} (\d+)/.exec(metrics)?.[1],
+    );
+    expect(sum).toBe(800);
+    expect(count).toBeLessThan(800); // at least one scoring call carried several requests
+  });
+
+  it('loses no request while the production alias moves under load', async () => {
+    const v1 = await direct('1');
+    const v2 = await direct('2');
+    const switcher = (async () => {
+      for (const version of ['1', '2', '1']) {
+        await new Promise((r) => setTimeout(r, 15));
+        const res = await fetch(`${url}/models/ride-duration/aliases/production`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${TEST_API_KEY}` },
+          body: JSON.stringify({ version }),
+        });
+        expect(res.status).toBe(200);
+      }
+    })();
+    const answers = await Promise.all(rides.map(predict));
+    await switcher;
+    expect(answers.filter((a) => a.status !== 200)).toEqual([]);
+    answers.forEach((a, i) => expect(a.body.duration).toBe((a.body.model_version === '1' ? v1 : v2)[i]));
+    const final = await predict(rides[0] ?? ride);
+    expect(final.body.model_version).toBe('1');
+  });
+});
