@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../helpers.js';
 
 const ride = { PULocationID: 10, DOLocationID: 50, trip_distance: 40 };
-const post = (t: TestApp, path: string, body: unknown, headers: Record<string, string> = {}) =>
+const post = async (t: TestApp, path: string, body: unknown, headers: Record<string, string> = {}) =>
   t.app.request(path, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...headers },
