@@ -1,6 +1,9 @@
 /** The models CLI against a real database: list, show, promote (and its failures). */
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, createTestScorer, type TestDatabase } from '../test/helpers.js';
+import { createTestDatabase, createTestScorer, TEST_MODEL_DIR, type TestDatabase } from '../test/helpers.js';
 import type { ModelScorer } from '../scoring/scorer.js';
 import { runModelsCommand, type CliIo } from './models.js';
 
@@ -65,5 +68,26 @@ describe('npm run models', () => {
     const usage = capture();
     expect(await runModelsCommand(['frobnicate'], scorer, usage)).toBe(2);
     expect(usage.err_[0]).toMatch(/^Usage:/);
+  });
+
+  it('runs as `npm run models` does: a subprocess with DATABASE_URL, and a clear error without it', async () => {
+    const run = promisify(execFile);
+    const cwd = fileURLToPath(new URL('../', import.meta.url));
+    const args = ['--import', 'tsx', 'cli/models.ts'];
+    const env = { ...process.env, MODEL_DIR: TEST_MODEL_DIR, LOG_LEVEL: 'warn' };
+    const ok = await run(process.execPath, [...args, 'show', 'ride-duration@staging'], {
+      cwd,
+      env: { ...env, DATABASE_URL: db.url },
+    });
+    expect(ok.stdout.split('\n')[0]).toBe('ride-duration@1 (staging)');
+    const failed = await run(process.execPath, [...args, 'list'], {
+      cwd,
+      env: { ...env, DATABASE_URL: '' },
+    }).then(
+      () => null,
+      (err: { code: number; stderr: string }) => err,
+    );
+    expect(failed?.code).toBe(1);
+    expect(failed?.stderr).toContain('DATABASE_URL: is required for this process');
   });
 });
