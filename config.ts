@@ -93,6 +93,12 @@ const schema = z.object({
     .default('1d'),
   BATCH_CHUNK_SIZE: positiveInt(50_000),
   BATCH_MAX_PARALLEL_CHUNKS: positiveInt(2),
+  // Streaming mode (workflows/stream-scoring.ts): continue-as-new threshold, dedup window, events per activity.
+  STREAM_CAN_AFTER_EVENTS: positiveInt(5_000),
+  STREAM_DEDUP_WINDOW: positiveInt(10_000),
+  STREAM_MAX_RUN: positiveInt(200),
+  STREAM_LOCAL_ACTIVITIES: onOff(false),
+  STREAM_MAX_ATTEMPTS: positiveInt(5),
 
   DATA_DIR: z.string().min(1).default('.data'),
   TOOLS_DIR: z.string().min(1).default('.tools'),
@@ -131,6 +137,14 @@ export interface Config {
   notify: { webhookUrl: string | undefined };
   /** Batch scoring: the daily schedule's spec and the default chunking of a run. */
   batch: { cron: string; timeZone: string; catchupWindow: string; chunkSize: number; maxParallelChunks: number };
+  /** Streaming scoring: options every new stream workflow starts with (see docs/streaming.md). */
+  stream: {
+    canAfterEvents: number;
+    dedupWindow: number;
+    maxRun: number;
+    localActivities: boolean;
+    maxAttempts: number;
+  };
   paths: { data: string; tools: string };
 }
 
@@ -229,6 +243,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       catchupWindow: e.BATCH_CATCHUP_WINDOW,
       chunkSize: e.BATCH_CHUNK_SIZE,
       maxParallelChunks: e.BATCH_MAX_PARALLEL_CHUNKS,
+    },
+    stream: {
+      canAfterEvents: e.STREAM_CAN_AFTER_EVENTS,
+      dedupWindow: e.STREAM_DEDUP_WINDOW,
+      maxRun: e.STREAM_MAX_RUN,
+      localActivities: e.STREAM_LOCAL_ACTIVITIES,
+      maxAttempts: e.STREAM_MAX_ATTEMPTS,
     },
     paths: { data: e.DATA_DIR, tools: e.TOOLS_DIR },
   };

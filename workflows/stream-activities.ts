@@ -10,7 +10,7 @@ export const DEFAULT_STREAM_OPTIONS: StreamOptions = {
   localActivities: false,
   maxAttempts: 5,
   retryInitialMs: 200,
-  maxCarriedQueue: 2_000,
+  maxCarriedQueue: 1_000,
 };
 
 /** Scoring: capped attempts with exponential backoff; a local activity when the stream asks for one. */

@@ -33,7 +33,7 @@ import { PredictionStats } from './stream-stats.js';
 const HARD_SIGNAL_LIMIT = 8_000;
 // Continue-as-new carries at most `maxCarriedQueue` queued events in its input (default far below the 2 MB payload
 // limit); the rest is spilled to Postgres (stream_queue) in chunks of this size and scored from there first.
-const SPILL_CHUNK = 2_000;
+const SPILL_CHUNK = 1_000;
 
 /** One stream's scorer: consumes signalled ride events one by one in arrival order, forever or until drained. */
 export async function streamScoring(input: StreamScoringInput): Promise<StreamState> {
