@@ -1,0 +1,72 @@
+/**
+ * The official Triton HTTP client (tritonclient.http, Python) against the real API process: default binary
+ * tensors, explicit binary outputs and plain JSON, each compared to POST /predict. Installs the pinned client into
+ * the project's Python venv (.tools/venv-train) when missing; skips only when that venv/pip does not exist.
+ */
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { loadConfig } from '../../config.js';
+import { spawnApi, type ApiProcess } from '../api/api-process.js';
+import { createTestDatabase, type TestDatabase } from '../helpers.js';
+
+const run = promisify(execFile);
+const here = path.dirname(fileURLToPath(import.meta.url));
+const venv = path.resolve(loadConfig({ ...process.env, NODE_ENV: 'test' }).paths.tools, 'venv-train', 'bin');
+const python = path.join(venv, 'python');
+const havePython = existsSync(python) && existsSync(path.join(venv, 'pip'));
+
+describe.skipIf(!havePython)(`tritonclient.http against the V2 routes (needs ${python})`, () => {
+  let db: TestDatabase;
+  let api: ApiProcess;
+
+  beforeAll(async () => {
+    const installed = await run(python, ['-c', 'import tritonclient.http, geventhttpclient']).then(
+      () => true,
+      () => false,
+    );
+    if (!installed) {
+      await run(path.join(venv, 'pip'), ['install', '--quiet', '-r', path.join(here, 'requirements.txt')], {
+        timeout: 600_000,
+      });
+    }
+    db = await createTestDatabase();
+    api = await spawnApi({ databaseUrl: db.url, temporalAddress: inject('temporalAddress') });
+  }, 660_000);
+  afterAll(async () => {
+    await api?.process.stop();
+    await db?.drop();
+  });
+
+  for (const version of ['2', '1']) {
+    it(`version ${version}: binary (defaults), binary outputs and JSON all equal /predict`, async () => {
+      const { stdout } = await run(python, [
+        path.join(here, 'check.py'),
+        '--url',
+        `127.0.0.1:${api.port}`,
+        '--version',
+        version,
+      ]).catch((err: { stdout?: string; stderr?: string }) => {
+        throw new Error(`check.py failed:\n${err.stdout ?? ''}\n${err.stderr ?? ''}`);
+      });
+      const report = JSON.parse(stdout) as {
+        ok: boolean;
+        inputs: string[];
+        expected: number[];
+        modes: Record<string, { matches_predict: boolean; id: string }>;
+        unknown_model: string;
+      };
+      expect(report.modes).toEqual({
+        default: expect.objectContaining({ matches_predict: true, id: 'check-1' }) as unknown,
+        binary: expect.objectContaining({ matches_predict: true, id: 'check-1' }) as unknown,
+        json: expect.objectContaining({ matches_predict: true, id: 'check-1' }) as unknown,
+      });
+      expect(report.inputs).toHaveLength(version === '2' ? 5 : 3);
+      expect(report.unknown_model).toContain('unknown model "no-such-model"');
+      expect(report.ok).toBe(true);
+    });
+  }
+});
