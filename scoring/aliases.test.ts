@@ -84,6 +84,31 @@ describe('model aliases in Postgres', () => {
     }
   });
 
+  it('reconnects its LISTEN connection after the server drops it, and catches up on missed changes', async () => {
+    const { rows: killed } = await db.pool.query<{ ok: boolean }>(
+      `SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity
+       WHERE application_name = 'model-aliases-listener' AND datname = current_database()`,
+    );
+    expect(killed.length).toBe(2); // a's and b's listeners
+    // Changed without NOTIFY while b is deaf: b picks it up when it reconnects (its periodic re-read is 10 min away).
+    await db.pool.query(
+      "INSERT INTO model_aliases (model_name, alias, version) VALUES ('ride-duration', 'missed', '2')",
+    );
+    const caughtUp = await eventually(
+      () => b.resolve('ride-duration@missed').catch(() => null),
+      (v) => v?.version === '2',
+      5000,
+    );
+    expect(caughtUp).toEqual({ name: 'ride-duration', version: '2' });
+    // And NOTIFY works again on the new connection.
+    await a.setAlias('ride-duration', 'missed', '1');
+    const notified = await eventually(
+      () => b.resolve('ride-duration@missed'),
+      (v) => v.version === '1',
+    );
+    expect(notified.version).toBe('1');
+  });
+
   it('flipping production under concurrent load: no call fails, each call is scored by one version', async () => {
     const reference = {
       '1': (await a.score('ride-duration@1', rides)).predictions,
