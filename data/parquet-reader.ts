@@ -1,6 +1,6 @@
 /**
  * Streams column batches out of a parquet file with hyparquet: row group by row group, and within a row group
- * by row ranges of `batchSize`, so memory holds one batch of the selected columns, never the whole file.
+ * by row ranges (READ_ROWS), so memory holds one range of the selected columns, never the whole file.
  */
 import {
   asyncBufferFromFile,
@@ -54,36 +54,55 @@ const parsers = {
   timestampFromNanoseconds: (ns: bigint) => Number(ns / 1000n),
 };
 
+/**
+ * Rows decoded per read. A row range costs a decompression of the pages it touches, so a small row group (a TLC
+ * month is one group of 60-80k rows) is read once and sliced into batches; a bigger group is read in ranges of
+ * this many rows, which bounds memory at about READ_ROWS x columns values.
+ */
+export const READ_ROWS = 131_072;
+
+function slice(data: DecodedArray, start: number, end: number): DecodedArray {
+  return Array.isArray(data) ? data.slice(start, end) : data.subarray(start, end);
+}
+
 /** Yields batches of at most `batchSize` rows of the given columns, in file order. */
 export async function* readColumnBatches(
   opened: OpenedParquet,
   options: { columns: string[]; batchSize: number },
 ): AsyncGenerator<ColumnBatch> {
   const { file, metadata } = opened;
+  const { columns, batchSize } = options;
   let scan: Awaited<ReturnType<typeof parquetScan>>;
   try {
-    scan = await parquetScan({ file, metadata, columns: options.columns, compressors, parsers });
+    scan = await parquetScan({ file, metadata, columns, compressors, parsers });
   } catch (err) {
     throw new ParquetFileError(opened.path, err);
   }
+  const readRows = Math.max(batchSize, READ_ROWS);
   let groupStart = 0;
   for (const groupRows of opened.rowGroups) {
     const groupEnd = groupStart + groupRows;
-    for (let rowStart = groupStart; rowStart < groupEnd; rowStart += options.batchSize) {
-      const rowEnd = Math.min(groupEnd, rowStart + options.batchSize);
-      const columns = new Map<string, DecodedArray>();
+    for (let readStart = groupStart; readStart < groupEnd; readStart += readRows) {
+      const readEnd = Math.min(groupEnd, readStart + readRows);
+      const read = new Map<string, DecodedArray>();
       try {
-        for (const column of options.columns) {
-          const data = await scan.readColumn({ column, rowStart, rowEnd });
-          if (data.length !== rowEnd - rowStart) {
-            throw new Error(`column ${column} rows ${rowStart}-${rowEnd}: got ${data.length} values`);
+        for (const column of columns) {
+          const data = await scan.readColumn({ column, rowStart: readStart, rowEnd: readEnd });
+          if (data.length !== readEnd - readStart) {
+            throw new Error(`column ${column} rows ${readStart}-${readEnd}: got ${data.length} values`);
           }
-          columns.set(column, data);
+          read.set(column, data);
         }
       } catch (err) {
         throw new ParquetFileError(opened.path, err);
       }
-      yield { rowStart, rowEnd, columns };
+      for (let rowStart = readStart; rowStart < readEnd; rowStart += batchSize) {
+        const rowEnd = Math.min(readEnd, rowStart + batchSize);
+        const batch = new Map<string, DecodedArray>();
+        for (const [column, data] of read)
+          batch.set(column, slice(data, rowStart - readStart, rowEnd - readStart));
+        yield { rowStart, rowEnd, columns: batch };
+      }
     }
     groupStart = groupEnd;
   }
