@@ -85,6 +85,8 @@ describe('validation through the scorer', () => {
       { ...ok, pickup_datetime: '2021-02-30T10:00:00' },
       null,
       { ...ok, DOLocationID: 999, PULocationID: 1 },
+      { ...ok, trip_distance: 3n },
+      { ...ok, trip_distance: Number.POSITIVE_INFINITY },
     ] as unknown as RideInput[];
     const out = await scorer.score('ride-duration@2', rows);
     expect(out.rejections.map((r) => [r.index, r.field])).toEqual([
@@ -99,6 +101,8 @@ describe('validation through the scorer', () => {
       [9, 'pickup_datetime'],
       [10, 'pickup_datetime'],
       [11, 'row'],
+      [13, 'trip_distance'],
+      [14, 'trip_distance'],
     ]);
     expect(out.rejections[0]).toEqual({
       index: 1,
@@ -107,7 +111,15 @@ describe('validation through the scorer', () => {
     });
     expect(out.rejections[8]?.reason).toBe('is required by this model (YYYY-MM-DDTHH:MM:SS)');
     expect(out.rejections[9]?.reason).toBe('is not a valid calendar date (got "2021-02-30T10:00:00")');
-    expect(out.predictions.map((p) => p !== null)).toEqual([true, ...Array<boolean>(11).fill(false), true]);
+    expect(out.rejections[11]?.reason).toBe('must be a finite number of miles from 0 to 1000 (got 3n)');
+    expect(out.rejections[12]?.reason).toBe('must be a finite number of miles from 0 to 1000 (got Infinity)');
+    expect(out.predictions.map((p) => p !== null)).toEqual([
+      true,
+      ...Array<boolean>(11).fill(false),
+      true,
+      false,
+      false,
+    ]);
     const alone = await scorer.score('ride-duration@2', [ok]);
     expect(out.predictions[0]).toBe(alone.predictions[0]);
     expect(out.predictions[0]).toBeGreaterThan(1);

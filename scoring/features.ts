@@ -41,15 +41,24 @@ export interface PreparedRows {
   rejections: Rejection[];
 }
 
+/** The offending value for a rejection reason: never throws (bigint, cycles), never long. */
+function shown(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  if (typeof value === 'number' || typeof value === 'boolean' || value === null) return String(value);
+  if (typeof value === 'bigint') return `${value}n`;
+  if (typeof value === 'string') return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
+  return typeof value;
+}
+
 function checkLocation(value: unknown): string | null {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > MAX_LOCATION_ID)
-    return `must be an integer from 1 to ${MAX_LOCATION_ID} (got ${JSON.stringify(value) ?? 'nothing'})`;
+    return `must be an integer from 1 to ${MAX_LOCATION_ID} (got ${shown(value)})`;
   return null;
 }
 
 function checkDistance(value: unknown): string | null {
   if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > MAX_TRIP_DISTANCE)
-    return `must be a finite number of miles from 0 to ${MAX_TRIP_DISTANCE} (got ${JSON.stringify(value) ?? 'nothing'})`;
+    return `must be a finite number of miles from 0 to ${MAX_TRIP_DISTANCE} (got ${shown(value)})`;
   return null;
 }
 
@@ -97,7 +106,7 @@ export function prepareRows(rows: readonly RideInput[], withPickup: boolean): Pr
         rejections.push({
           index: i,
           field: 'pickup_datetime',
-          reason: `${local} (got ${JSON.stringify(text)})`,
+          reason: `${local} (got ${shown(text)})`,
         });
         continue;
       }
