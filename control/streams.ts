@@ -28,6 +28,7 @@ import {
 import { findEventProblems } from './stream-events.js';
 
 export { streamPredictions, type StreamPredictionEvent } from './stream-source.js';
+export { listDeadLetters, type DeadLetterRow } from '../db/queries/stream.js';
 
 /** Stream ids become workflow ids and SQL values: a conservative alphabet keeps both readable. */
 export const STREAM_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
