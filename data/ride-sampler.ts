@@ -116,14 +116,16 @@ export class RideSampler {
     const hour = hourOfMonth % 24;
     const weekend = this.weekendDay[Math.floor(hourOfMonth / 24)] ?? 0;
     const baseMph = (weekend ? WEEKEND_MPH : WEEKDAY_MPH)[hour] ?? 12;
-    const mph = Math.min(35, Math.max(4, baseMph * p.logNormal(0, 0.2)));
+    // Longer trips use faster roads: x1 at 1 mile, x1.2 at 2.6 (the median), x1.7 at 15 miles.
+    const roads = 0.75 + 0.35 * Math.log1p(miles);
+    const mph = Math.min(35, Math.max(4, baseMph * roads * p.logNormal(0, 0.2)));
     const minutes = (miles / mph) * 60 + p.uniform(0.5, 2.5);
     const dropoffUs = pickupUs + Math.round(minutes * 60) * 1e6;
 
     const toEwr = dof === AIRPORTS.EWR;
     const fare = toEwr
       ? 20 + Math.round(2.5 * miles * 2) / 2
-      : Math.round((2.5 + 2.5 * miles + 0.35 * minutes) * 2) / 2;
+      : Math.round((3 + 2.75 * miles + 0.4 * minutes) * 2) / 2;
     const extra = (hour >= 20 || hour < 6 ? 0.5 : 0) + (!weekend && hour >= 16 && hour < 20 ? 1 : 0);
     const payment = p.pick(PAYMENT);
     const tip = payment === 1 && p.next() < 0.9 ? round2(fare * p.uniform(0.1, 0.25)) : 0;
