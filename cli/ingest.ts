@@ -7,7 +7,9 @@ import { ingestParquetFile, type IngestSummary } from '../data/ingest.js';
 import { createProgress, type ProgressReporter } from '../data/progress.js';
 import { runMain } from '../platform/run-main.js';
 
-const USAGE = 'usage: npm run ingest -- <file.parquet> [...] [--month YYYY-MM] [--batch-size N]';
+const USAGE =
+  'usage: npm run ingest -- <file.parquet> [...] [--month YYYY-MM] [--batch-size N]\n' +
+  '  --month: for files not named *_tripdata_YYYY-MM.parquet; applies to every file given';
 
 runMain(async () => {
   const { values, positionals } = parseArgs({
@@ -19,7 +21,7 @@ runMain(async () => {
     process.exitCode = values.help ? 0 : 2;
     return;
   }
-  const batchSize = values['batch-size'] ? Number(values['batch-size']) : undefined;
+  const batchSize = values['batch-size'] === undefined ? undefined : Number(values['batch-size']);
   const pool = createPool(requireDatabaseUrl(loadConfig()), { max: 2, application: 'ingest' });
   const summaries: IngestSummary[] = [];
   try {
@@ -28,7 +30,7 @@ runMain(async () => {
       try {
         const summary = await ingestParquetFile(pool, file, {
           ...(values.month ? { month: values.month } : {}),
-          ...(batchSize ? { batchSize } : {}),
+          ...(batchSize === undefined ? {} : { batchSize }),
           onProgress: (p) => {
             progress ??= createProgress(file, p.totalRows);
             progress.update(p.rowsRead);

@@ -4,6 +4,7 @@
  */
 import path from 'node:path';
 import type { Pool } from '../db/pool.js';
+import { DataOptionError } from './errors.js';
 import { loadRideBatches, type LoadResult } from './load-rides.js';
 import { openParquet, readColumnBatches, type OpenedParquet } from './parquet-reader.js';
 import { toFloat64, type RideBatch } from './ride-batch.js';
@@ -71,6 +72,9 @@ export async function ingestParquetFile(
   const month = monthOfFile(file, options.month);
   const sourceFile = path.basename(file);
   const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
+  if (!Number.isInteger(batchSize) || batchSize < 1) {
+    throw new DataOptionError('batch-size', `must be a whole number >= 1 (got ${batchSize})`);
+  }
   const result = await loadRideBatches(pool, {
     batches: rideBatches(opened, columns, batchSize),
     monthPrefix: monthPrefix(month),
