@@ -15,6 +15,7 @@ import {
 } from '../test/stream-kit.js';
 import { uniqueId } from '../test/helpers.js';
 import {
+  createStreamSender,
   drainStream,
   getStreamState,
   InvalidStreamIdError,
@@ -62,6 +63,28 @@ describe('stream control', () => {
     await expect(sendEvents(kit.temporal.client, kit.config, 'bad id!', [a])).rejects.toThrow(
       InvalidStreamIdError,
     );
+    await drainStream(kit.temporal.client, id);
+  });
+
+  it('a StreamSender coalesces concurrent sends to one stream into few signals, keeping call order', async () => {
+    const id = uniqueId('coalesce');
+    const sender = createStreamSender(kit.temporal.client, kit.config);
+    const events = makeEvents(60);
+    const results = await Promise.all(events.map((e) => sender.send(id, [e])));
+    expect(results.every((r) => r.accepted === 1)).toBe(true);
+    await waitForState(
+      () => getStreamState(kit.temporal.client, id),
+      (s) => s.processed === 60,
+    );
+    const { rows } = await kit.db.pool.query<{ event_id: string }>(
+      'SELECT event_id FROM stream_predictions WHERE stream_id = $1 ORDER BY id',
+      [id],
+    );
+    expect(rows.map((r) => r.event_id)).toEqual(events.map((e) => String(e.ride_id)));
+    const history = await kit.temporal.client.workflow.getHandle(streamWorkflowId(id)).fetchHistory();
+    const signals = (history.events ?? []).filter((e) => e.workflowExecutionSignaledEventAttributes).length;
+    expect(signals).toBeLessThan(10); // first send alone, then the rest grouped while it was in flight
+    await expect(sender.send('bad id!', events)).rejects.toThrow(InvalidStreamIdError);
     await drainStream(kit.temporal.client, id);
   });
 
