@@ -5,7 +5,8 @@
  * batcher close together. A lane that is idle, with no other request known to be on its way
  * (`pendingArrivals`), dispatches at once: a lone request pays no wait. Otherwise requests queue and go together
  * when the run in flight finishes, when the last expected arrival is in, when `maxSize` rows wait, or when the
- * oldest has waited `maxDelayUs` (timers have 1 ms granularity, so it is rounded up to whole ms).
+ * oldest has waited `maxDelayUs` (timers have 1 ms granularity, so it is rounded up to whole ms). With
+ * `maxDelayUs = 0` nothing is ever held on purpose: only requests that queue behind a run in flight coalesce.
  */
 import type { ResolvedModel, RideInput, ScoreOutput, Scorer } from '../contracts/scoring.js';
 
@@ -144,7 +145,7 @@ export function createLaneBatcher<I, O>(runner: BatchRunner<I, O>, options: Batc
   };
 
   const arm = (lane: Lane<I, O>) => {
-    if (lane.timer) return;
+    if (lane.timer || options.limits(lane.model).maxDelayUs === 0) return;
     const { maxDelayUs } = options.limits(lane.model);
     lane.timer = setTimeout(() => flush(lane), Math.ceil(maxDelayUs / 1000));
   };
@@ -165,11 +166,14 @@ export function createLaneBatcher<I, O>(runner: BatchRunner<I, O>, options: Batc
         lane.queue.push({ input, resolve, reject });
         lane.queuedRows += size;
         const { maxSize, maxDelayUs } = options.limits(model);
-        const idle = lane.inFlight === 0 && (options.pendingArrivals?.() ?? 0) === 0;
-        if (idle || lane.queuedRows >= maxSize || maxDelayUs === 0) flush(lane);
+        // Busy lane: wait for the run in flight (its completion flushes). Idle lane: hold only for requests known
+        // to be on their way, and only when a delay is allowed; maxDelayUs = 0 is purely opportunistic batching.
+        const busy = lane.inFlight > 0;
+        const expecting = maxDelayUs > 0 && (options.pendingArrivals?.() ?? 0) > 0;
+        if (lane.queuedRows >= maxSize || (!busy && !expecting)) flush(lane);
         else {
           options.onQueueDepth?.(model, lane.queuedRows);
-          arm(lane);
+          if (maxDelayUs > 0) arm(lane);
         }
       });
     },

@@ -1,0 +1,303 @@
+/**
+ * `npm run bench:online`: the API as a separate process (`api/server.ts` on a private Postgres + Temporal dev
+ * server), driven by autocannon: GET /health (trivial route), /predict, /predict/batch of 100, V2 infer JSON and
+ * binary, at 1, 32 and 256 connections, with dynamic batching on and off (DYNAMIC_BATCHING). Prints a table and
+ * writes bench/results/online-<timestamp>.json (req/s, rows/s, p50/p90/p99/max latency, batch stats, machine).
+ * Options: --duration 5 (seconds per cell), --connections 1,32,256, --routes health,predict,...
+ */
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import autocannon from 'autocannon';
+import { loadConfig } from '../config.js';
+import { migrate } from '../db/migrate.js';
+import { createPool } from '../db/pool.js';
+import { startEmbeddedPostgres } from '../dev/postgres.js';
+import { freePort, startProcess, waitFor, type Managed } from '../dev/process.js';
+import { createDatabaseIfMissing } from '../dev/stack.js';
+import { startTemporalDevServer } from '../dev/temporal.js';
+import { ensureTemporalBinary } from '../dev/tools.js';
+
+const root = fileURLToPath(new URL('../', import.meta.url));
+const { values } = parseArgs({
+  options: {
+    duration: { type: 'string', default: '5' },
+    connections: { type: 'string', default: '1,32,256' },
+    routes: { type: 'string', default: 'health,predict,batch100,v2-json,v2-binary' },
+    /** Server variants: `on` (defaults), `off`, or `on:<BATCH_MAX_DELAY_US>`. */
+    modes: { type: 'string', default: 'on,off' },
+  },
+});
+const DURATION = Number(values.duration);
+const CONNECTIONS = values.connections.split(',').map(Number);
+
+const ride = (i: number) => ({
+  PULocationID: 1 + ((i * 37) % 265),
+  DOLocationID: 1 + ((i * 91) % 265),
+  trip_distance: 0.5 + (i % 40) / 2,
+  lpep_pickup_datetime: `2021-02-${String(1 + (i % 28)).padStart(2, '0')}T${String(i % 24).padStart(2, '0')}:15:00`,
+});
+
+function v2Bodies(n: number) {
+  const rows = Array.from({ length: n }, (_, i) => ride(i));
+  const cols = {
+    PULocationID: new BigInt64Array(rows.map((r) => BigInt(r.PULocationID))),
+    DOLocationID: new BigInt64Array(rows.map((r) => BigInt(r.DOLocationID))),
+    trip_distance: new Float32Array(rows.map((r) => r.trip_distance)),
+    pickup_hour: new Float32Array(rows.map((_, i) => (i % 24) + 0.25)),
+    pickup_dow: new BigInt64Array(rows.map((_, i) => BigInt(i % 7))),
+  };
+  const type = (a: BigInt64Array | Float32Array) => (a instanceof BigInt64Array ? 'INT64' : 'FP32');
+  const json = JSON.stringify({
+    inputs: Object.entries(cols).map(([name, a]) => ({
+      name,
+      shape: [n, 1],
+      datatype: type(a),
+      data: Array.from(a, Number),
+    })),
+  });
+  const header = Buffer.from(
+    JSON.stringify({
+      inputs: Object.entries(cols).map(([name, a]) => ({
+        name,
+        shape: [n, 1],
+        datatype: type(a),
+        parameters: { binary_data_size: a.byteLength },
+      })),
+      outputs: [{ name: 'duration', parameters: { binary_data: true } }],
+    }),
+  );
+  const binary = Buffer.concat([header, ...Object.values(cols).map((a) => Buffer.from(a.buffer))]);
+  return { json, binary, headerLength: header.length };
+}
+
+interface Route {
+  name: string;
+  rows: number;
+  path: string;
+  options: Pick<autocannon.Options, 'method' | 'headers' | 'body'>;
+}
+
+const json = { 'content-type': 'application/json' };
+const v2 = v2Bodies(1);
+const ROUTES = (
+  [
+    { name: 'health', rows: 0, path: '/health', options: {} },
+    {
+      name: 'predict',
+      rows: 1,
+      path: '/predict',
+      options: { method: 'POST', headers: json, body: JSON.stringify(ride(7)) },
+    },
+    {
+      name: 'batch100',
+      rows: 100,
+      path: '/predict/batch',
+      options: {
+        method: 'POST',
+        headers: json,
+        body: JSON.stringify({ rides: Array.from({ length: 100 }, (_, i) => ride(i)) }),
+      },
+    },
+    {
+      name: 'v2-json',
+      rows: 1,
+      path: '/v2/models/ride-duration/infer',
+      options: { method: 'POST', headers: json, body: v2.json },
+    },
+    {
+      name: 'v2-binary',
+      rows: 1,
+      path: '/v2/models/ride-duration/infer',
+      options: {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/octet-stream',
+          'inference-header-content-length': String(v2.headerLength),
+        },
+        body: v2.binary,
+      },
+    },
+  ] satisfies Route[]
+).filter((r) => values.routes.split(',').includes(r.name));
+
+async function startApi(env: Record<string, string>): Promise<{ url: string; proc: Managed }> {
+  const port = await freePort();
+  const lines: string[] = [];
+  const proc = startProcess('api', process.execPath, ['--import', 'tsx', path.join(root, 'api/server.ts')], {
+    env: {
+      ...process.env,
+      NODE_ENV: 'production',
+      LOG_LEVEL: 'warn',
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      ...env,
+    },
+    onLine: (l) => lines.push(l),
+  });
+  const url = `http://127.0.0.1:${port}`;
+  await waitFor('the API', async () => (await fetch(`${url}/ready`)).ok, 60_000, 200).catch((err: Error) => {
+    throw new Error(`${err.message}\n${lines.join('\n')}`);
+  });
+  return { url, proc };
+}
+
+async function batchStats(url: string) {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const read = (name: string) =>
+    [...text.matchAll(new RegExp(`^${name}\\{[^}]*\\} ([\\d.e+]+)$`, 'gm'))].reduce(
+      (s, m) => s + Number(m[1]),
+      0,
+    );
+  return { calls: read('inference_batch_rows_count'), rows: read('inference_batch_rows_sum') };
+}
+
+/**
+ * Lone-request cost of each variant: one request at a time over keep-alive HTTP, the variants interleaved request
+ * by request (so machine noise is shared), median wall time in microseconds.
+ */
+async function measureLoneRequest(
+  modes: string[],
+  urls: string[],
+  rounds = 1500,
+): Promise<Record<string, number>> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  const body = JSON.stringify(ride(3));
+  const once = (url: string) =>
+    new Promise<number>((resolve, reject) => {
+      const started = performance.now();
+      const req = http.request(
+        `${url}/predict`,
+        { method: 'POST', agent, headers: { 'content-type': 'application/json' } },
+        (res) => {
+          res.resume();
+          res.on('end', () => resolve((performance.now() - started) * 1000));
+        },
+      );
+      req.on('error', reject);
+      req.end(body);
+    });
+  const samples = modes.map(() => [] as number[]);
+  for (let i = 0; i < rounds; i++) {
+    for (const [m, url] of urls.entries()) {
+      const us = await once(url);
+      if (i >= 100) samples[m]?.push(us); // first 100 rounds warm up
+    }
+  }
+  agent.destroy();
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
+  return Object.fromEntries(modes.map((mode, m) => [mode, Math.round(median(samples[m] ?? []))]));
+}
+
+let loneRequest: Record<string, number> = {};
+const cellsOut: Record<string, unknown>[] = [];
+const config = loadConfig({ ...process.env, LOG_LEVEL: 'warn' });
+const dir = await mkdtemp(path.join(path.resolve(config.paths.data), 'bench-online-'));
+const binary = await ensureTemporalBinary(config.paths.tools, (m) => console.log(m));
+const [pg, temporal] = await Promise.all([
+  freePort().then((port) => startEmbeddedPostgres({ dataDir: path.join(dir, 'pg'), port, ephemeral: true })),
+  freePort().then((port) => startTemporalDevServer({ binary, port, namespace: 'default' })),
+]);
+try {
+  await createDatabaseIfMissing(pg.url, 'bench');
+  const pool = createPool(pg.urlFor('bench'), { max: 1 });
+  await migrate(pool).finally(() => pool.end());
+  const modes = values.modes.split(',');
+  // Every variant runs at once, and cells alternate between them, so drifting machine load hits all alike.
+  const servers = await Promise.all(
+    modes.map((mode) => {
+      const [toggle, delay] = mode.split(':');
+      return startApi({
+        DATABASE_URL: pg.urlFor('bench'),
+        TEMPORAL_ADDRESS: temporal.address,
+        MODEL_DIR: path.join(root, 'models'),
+        DYNAMIC_BATCHING: toggle === 'off' ? 'off' : 'on',
+        ...(delay ? { BATCH_MAX_DELAY_US: delay } : {}),
+      });
+    }),
+  );
+  try {
+    loneRequest = await measureLoneRequest(
+      modes,
+      servers.map((s) => s.url),
+    );
+    for (const [mode, us] of Object.entries(loneRequest))
+      console.log(`lone /predict median ${mode}: ${us} us`);
+    for (const route of ROUTES) {
+      for (const connections of CONNECTIONS) {
+        for (const [m, batching] of modes.entries()) {
+          const api = servers[m];
+          if (!api) continue;
+          await autocannon({ url: api.url + route.path, ...route.options, connections, duration: 1 }); // warm-up
+          const before = await batchStats(api.url);
+          const r = await autocannon({
+            url: api.url + route.path,
+            ...route.options,
+            connections,
+            duration: DURATION,
+          });
+          const after = await batchStats(api.url);
+          const calls = after.calls - before.calls;
+          const cell = {
+            route: route.name,
+            batching,
+            connections,
+            reqPerSec: Math.round(r.requests.average),
+            rowsPerSec: Math.round(r.requests.average * route.rows),
+            p50: r.latency.p50,
+            p90: r.latency.p90,
+            p99: r.latency.p99,
+            max: r.latency.max,
+            non2xx: r.non2xx,
+            errors: r.errors,
+            timeouts: r.timeouts,
+            scoringCalls: calls,
+            rowsPerScoringCall: calls > 0 ? Math.round(((after.rows - before.rows) / calls) * 10) / 10 : null,
+          };
+          cellsOut.push(cell);
+          console.log(
+            [
+              cell.route.padEnd(10),
+              `batch=${batching}`.padEnd(14),
+              `c=${connections}`.padEnd(6),
+              `${cell.reqPerSec} req/s`.padEnd(12),
+              `${cell.rowsPerSec} rows/s`.padEnd(14),
+              `p50 ${cell.p50} p90 ${cell.p90} p99 ${cell.p99} max ${cell.max} ms`.padEnd(40),
+              `rows/call ${cell.rowsPerScoringCall ?? '-'}`,
+              cell.non2xx || cell.errors ? `non2xx ${cell.non2xx} errors ${cell.errors}` : '',
+            ].join(' '),
+          );
+        }
+      }
+    }
+  } finally {
+    await Promise.all(servers.map((s) => s.proc.stop()));
+  }
+} finally {
+  await temporal.stop();
+  await pg.stop();
+  await rm(dir, { recursive: true, force: true });
+}
+
+const cpus = os.cpus();
+const result = {
+  bench: 'online',
+  date: new Date().toISOString(),
+  durationSeconds: DURATION,
+  machine: {
+    cpu: cpus[0]?.model,
+    cores: cpus.length,
+    memoryGb: Math.round(os.totalmem() / 2 ** 30),
+    node: process.version,
+    loadAverage: os.loadavg(),
+  },
+  loneRequestMedianUs: loneRequest,
+  cells: cellsOut,
+};
+await mkdir(path.join(root, 'bench/results'), { recursive: true });
+const file = path.join(root, 'bench/results', `online-${result.date.replace(/[:.]/g, '-')}.json`);
+await writeFile(file, `${JSON.stringify(result, null, 2)}\n`);
+console.log(`wrote ${path.relative(root, file)}`);
