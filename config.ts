@@ -68,11 +68,12 @@ const schema = z.object({
   // Online service (api/): dynamic batching, limits, auth of /predict, SSE bound, request timeout.
   DYNAMIC_BATCHING: onOff(true),
   BATCH_MAX_SIZE: positiveInt(64),
+  // 0, measured (bench/README.md, Online): never hold a request on purpose; requests queued behind a run coalesce.
   BATCH_MAX_DELAY_US: z.coerce
     .number({ error: 'must be a number' })
     .int()
     .min(0, 'must be >= 0')
-    .default(2000),
+    .default(0),
   BATCH_MAX_QUEUE: positiveInt(20_000),
   BATCH_MODEL_OVERRIDES: z.preprocess(emptyToUndefined, z.string().optional()),
   BODY_LIMIT_BYTES: positiveInt(8 * 1024 * 1024),
@@ -97,7 +98,7 @@ const schema = z.object({
   STREAM_CAN_AFTER_EVENTS: positiveInt(5_000),
   STREAM_DEDUP_WINDOW: positiveInt(10_000),
   STREAM_MAX_RUN: positiveInt(200),
-  STREAM_LOCAL_ACTIVITIES: onOff(false),
+  STREAM_LOCAL_ACTIVITIES: onOff(true),
   STREAM_MAX_ATTEMPTS: positiveInt(5),
 
   DATA_DIR: z.string().min(1).default('.data'),
