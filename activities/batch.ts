@@ -123,6 +123,8 @@ export function createBatchActivities(deps: { pool: Pool; scorer: Scorer }) {
       const totals = resumed?.totals ?? emptyTotals();
       const batchRows = input.batchRows ?? DEFAULT_BATCH_ROWS;
       const meta = { modelName: input.model.name, modelVersion: input.model.version, runId: input.runId };
+      const model = `\t${copyEscape(meta.modelName)}\t${copyEscape(meta.modelVersion)}\t`;
+      const run = `\t${copyEscape(meta.runId)}\n`;
       const client = await pool.connect();
       try {
         for (;;) {
@@ -147,7 +149,7 @@ export function createBatchActivities(deps: { pool: Pool; scorer: Scorer }) {
               totals.sumSquaredError += diff * diff;
               totals.sumAbsError += Math.abs(diff);
             }
-            copy += `${copyEscape(row.ride_id)}\t${predicted}\t${actual ?? '\\N'}\t${diff ?? '\\N'}\n`;
+            copy += `${copyEscape(row.ride_id)}${model}${predicted}\t${actual ?? '\\N'}\t${diff ?? '\\N'}${run}`;
             totals.scored++;
           }
           const rejected: Rejected[] = out.rejections.map((r) => ({
@@ -156,6 +158,7 @@ export function createBatchActivities(deps: { pool: Pool; scorer: Scorer }) {
             reason: r.reason,
           }));
           totals.rejected += rejected.length;
+          // Rows go in key order, so a re-run hits its first conflict on the first row: the direct try is cheap.
           await writeScoredBatch(client, meta, copy, rejected);
           const last = rows[rows.length - 1];
           if (last) after = { ts: last.pickup_datetime, id: last.ride_id };
@@ -163,6 +166,17 @@ export function createBatchActivities(deps: { pool: Pool; scorer: Scorer }) {
           if (rows.length < batchRows) break;
         }
         return totals;
+      } catch (err) {
+        // SQL class 42 (undefined column/table, syntax): a deploy/schema mismatch no retry can fix.
+        const code = (err as { code?: unknown }).code;
+        if (typeof code === 'string' && code.startsWith('42'))
+          throw ApplicationFailure.create({
+            type: 'SchemaError',
+            message: `${(err as Error).message} (SQLSTATE ${code})`,
+            nonRetryable: true,
+            cause: err as Error,
+          });
+        throw err;
       } finally {
         client.release();
       }

@@ -90,8 +90,13 @@ export async function missingTables(pool: Pool, names: readonly string[]): Promi
 }
 
 const STAGING = `CREATE TEMP TABLE IF NOT EXISTS batch_staging (
-  ride_id text NOT NULL, predicted double precision NOT NULL, actual double precision, diff double precision
+  ride_id text NOT NULL, model_name text NOT NULL, model_version text NOT NULL,
+  predicted_duration double precision NOT NULL, actual_duration double precision, diff double precision,
+  run_id text NOT NULL
 ) ON COMMIT DELETE ROWS`;
+/** Column order of the COPY text both paths read. */
+const COPY_COLUMNS = 'ride_id, model_name, model_version, predicted_duration, actual_duration, diff, run_id';
+const UNIQUE_VIOLATION = '23505';
 
 export interface PredictionMeta {
   modelName: string;
@@ -105,33 +110,49 @@ export interface Rejected {
   reason: string;
 }
 
+async function copyIn(client: PoolClient, table: string, copyText: string): Promise<void> {
+  await pipeline(
+    Readable.from([copyText]),
+    client.query(copyStreams.from(`COPY ${table} (${COPY_COLUMNS}) FROM STDIN`)),
+  );
+}
+
 /**
- * Writes one scored batch in one transaction: COPY into a session temp table, then an upsert keyed by
- * (ride_id, model_name, model_version), so a retried batch overwrites instead of duplicating.
- * `copyText` holds `ride_id\tpredicted\tactual\tdiff\n` lines (COPY text format, `\N` for null).
+ * Writes one scored batch in one transaction, idempotently by (ride_id, model_name, model_version).
+ * Fast path (`tryDirect`): COPY straight into `predictions` behind a savepoint; any existing key (a re-run, a
+ * resumed or concurrent attempt) raises a unique violation, which rolls back to the savepoint and takes the
+ * upsert path: COPY into a session temp table, then INSERT ... ON CONFLICT DO UPDATE. Returns the path taken.
+ * `copyText` holds `ride_id model_name model_version predicted actual diff run_id` lines (COPY text format).
  */
 export async function writeScoredBatch(
   client: PoolClient,
   meta: PredictionMeta,
   copyText: string,
   rejected: readonly Rejected[],
-): Promise<void> {
+  tryDirect = true,
+): Promise<'direct' | 'upsert'> {
+  let path: 'direct' | 'upsert' = 'upsert';
   await client.query(STAGING);
   await client.query('BEGIN');
   try {
-    if (copyText.length > 0) {
-      const sink = client.query(
-        copyStreams.from('COPY batch_staging (ride_id, predicted, actual, diff) FROM STDIN'),
-      );
-      await pipeline(Readable.from([copyText]), sink);
+    if (copyText.length > 0 && tryDirect) {
+      await client.query('SAVEPOINT direct_copy');
+      try {
+        await copyIn(client, 'predictions', copyText);
+        path = 'direct';
+      } catch (err) {
+        if ((err as { code?: string }).code !== UNIQUE_VIOLATION) throw err;
+        await client.query('ROLLBACK TO SAVEPOINT direct_copy');
+      }
+    }
+    if (copyText.length > 0 && path === 'upsert') {
+      await copyIn(client, 'batch_staging', copyText);
       await client.query(
-        `INSERT INTO predictions AS p
-           (ride_id, model_name, model_version, predicted_duration, actual_duration, diff, run_id, scored_at)
-         SELECT ride_id, $1, $2, predicted, actual, diff, $3, now() FROM batch_staging
+        `INSERT INTO predictions AS p (${COPY_COLUMNS}, scored_at)
+         SELECT ${COPY_COLUMNS}, now() FROM batch_staging
          ON CONFLICT (ride_id, model_name, model_version) DO UPDATE SET
            predicted_duration = EXCLUDED.predicted_duration, actual_duration = EXCLUDED.actual_duration,
            diff = EXCLUDED.diff, run_id = EXCLUDED.run_id, scored_at = EXCLUDED.scored_at`,
-        [meta.modelName, meta.modelVersion, meta.runId],
       );
     }
     if (rejected.length > 0) {
@@ -152,6 +173,7 @@ export async function writeScoredBatch(
       );
     }
     await client.query('COMMIT');
+    return path;
   } catch (err) {
     await client.query('ROLLBACK').catch(() => undefined);
     throw err;
