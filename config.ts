@@ -137,7 +137,13 @@ export interface Config {
   models: { dir: string; intraOpThreads: number; predictionLog: boolean };
   notify: { webhookUrl: string | undefined };
   /** Batch scoring: the daily schedule's spec and the default chunking of a run. */
-  batch: { cron: string; timeZone: string; catchupWindow: string; chunkSize: number; maxParallelChunks: number };
+  batch: {
+    cron: string;
+    timeZone: string;
+    catchupWindow: string;
+    chunkSize: number;
+    maxParallelChunks: number;
+  };
   /** Streaming scoring: options every new stream workflow starts with (see docs/streaming.md). */
   stream: {
     canAfterEvents: number;
