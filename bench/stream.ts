@@ -4,14 +4,20 @@
  * (p50/p99) at a fixed offered rate. Prints a table and writes bench/results/stream-<timestamp>.json.
  *
  *   npm run bench:stream -- [--events 20000] [--streams 8] [--per-signal 100] [--rate 100] [--seconds 30]
- *                           [--local on|off] [--max-run 200] [--only throughput|latency]
+ *                           [--local on|off] [--max-run 200] [--only throughput|latency] [--coalesce on|off]
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config.js';
-import { drainStream, getStreamState, sendEvents, streamPredictions } from '../control/streams.js';
+import {
+  createStreamSender,
+  drainStream,
+  getStreamState,
+  sendEvents,
+  streamPredictions,
+} from '../control/streams.js';
 import type { RideEvent, StreamOptions } from '../contracts/stream.js';
 import { startBenchStack, type BenchStack } from './stream-stack.js';
 
@@ -27,6 +33,7 @@ const { values } = parseArgs({
     'max-run': { type: 'string', default: '200' },
     'can-after': { type: 'string', default: '5000' },
     only: { type: 'string' },
+    coalesce: { type: 'string', default: 'on' },
   },
 });
 const EVENTS = Number(values.events);
@@ -35,6 +42,8 @@ const PER_SIGNAL = Number(values['per-signal']);
 const PRODUCERS = Number(values.producers);
 const RATE = Number(values.rate);
 const SECONDS = Number(values.seconds);
+/** One event per request either way; `on` sends through a StreamSender (what the API uses), `off` one signal each. */
+const COALESCE = values.coalesce !== 'off';
 const STREAM_OPTIONS: Partial<StreamOptions> = {
   localActivities: values.local === 'on',
   maxRun: Number(values['max-run']),
@@ -138,6 +147,7 @@ async function latency(stack: BenchStack, rate: number, seconds: number) {
       if (latencies.length === events.length) abort.abort();
     }
   })();
+  const sender = createStreamSender(stack.client, config);
   const start = performance.now();
   const inFlight: Promise<unknown>[] = [];
   for (let i = 0; i < events.length; i++) {
@@ -147,7 +157,11 @@ async function latency(stack: BenchStack, rate: number, seconds: number) {
     const event = events[i];
     if (!event) continue;
     sentAt.set(String(event.ride_id), performance.now());
-    inFlight.push(sendEvents(stack.client, config, id, [event]));
+    inFlight.push(
+      COALESCE
+        ? sender.send(id, [event], { streamOptions: STREAM_OPTIONS })
+        : sendEvents(stack.client, config, id, [event], { streamOptions: STREAM_OPTIONS }),
+    );
   }
   await Promise.all(inFlight);
   const deadline = performance.now() + 60_000;
@@ -209,7 +223,7 @@ async function main() {
         after: Math.round((os.loadavg()[0] ?? 0) * 10) / 10,
       },
     },
-    options: { ...STREAM_OPTIONS, producersPerStream: PRODUCERS },
+    options: { ...STREAM_OPTIONS, producersPerStream: PRODUCERS, latencyCoalescing: COALESCE },
     results,
   };
   const dir = fileURLToPath(new URL('./results/', import.meta.url));

@@ -4,6 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { streamWorkflowId } from '../contracts/stream.js';
+import { createPool } from '../db/pool.js';
 import {
   countRows,
   makeEvents,
@@ -109,10 +110,11 @@ describe('stream control', () => {
     const fifth = rows[4]?.id;
     if (!fifth) throw new Error('no rows');
 
+    const ssePool = createPool(kit.db.url, { max: 2 });
     const abort = new AbortController();
     const got: StreamPredictionEvent[] = [];
     const consumer = (async () => {
-      for await (const event of streamPredictions(kit.db.pool, id, {
+      for await (const event of streamPredictions(ssePool, id, {
         afterId: fifth,
         signal: abort.signal,
       })) {
@@ -130,7 +132,8 @@ describe('stream control', () => {
     expect(ids.every((v, i) => i === 0 || v > (ids[i - 1] ?? 0n))).toBe(true);
     expect(ids[0]).toBeGreaterThan(BigInt(fifth));
     expect(got[0]?.data).toMatchObject({ model: 'ride-duration', version: '2', prediction: { ride_id: 5 } });
-    expect(kit.db.pool.totalCount - kit.db.pool.idleCount).toBe(0); // the LISTEN connection went back to the pool
+    expect(ssePool.totalCount - ssePool.idleCount).toBe(0); // the LISTEN connection went back to the pool
+    await ssePool.end();
     await drainStream(kit.temporal.client, id);
   });
 

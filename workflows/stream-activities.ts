@@ -7,7 +7,7 @@ export const DEFAULT_STREAM_OPTIONS: StreamOptions = {
   canAfterEvents: 5_000,
   dedupWindow: 10_000,
   maxRun: 200,
-  localActivities: false,
+  localActivities: true,
   maxAttempts: 5,
   retryInitialMs: 200,
   maxCarriedQueue: 1_000,

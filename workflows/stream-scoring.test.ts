@@ -152,6 +152,34 @@ describe('streamScoring workflow', () => {
     await result(id);
   });
 
+  it('with regular (non-local) activities: scores in order, dead-letters the poison event, keeps flowing', async () => {
+    const id = uniqueId('regular');
+    const events = makeEvents(8);
+    const crash = events[4];
+    if (!crash) throw new Error('no event');
+    crash.ride.trip_distance = ALWAYS_FAILS;
+    await sendEvents(kit.temporal.client, kit.config, id, events, {
+      streamOptions: { localActivities: false },
+    });
+    const s = await waitForState(
+      () => state(id),
+      (x) => x.processed + x.failed === 8,
+    );
+    expect(s).toMatchObject({ processed: 7, failed: 1, options: { localActivities: false } });
+    const { rows } = await kit.db.pool.query<{ event_id: string }>(
+      'SELECT event_id FROM stream_predictions WHERE stream_id = $1 ORDER BY id',
+      [id],
+    );
+    expect(rows.map((r) => r.event_id)).toEqual(['0', '1', '2', '3', '5', '6', '7']);
+    const history = await kit.temporal.client.workflow.getHandle(streamWorkflowId(id)).fetchHistory();
+    const scheduled = (history.events ?? []).filter(
+      (e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'scoreStreamEvents',
+    );
+    expect(scheduled.length).toBeGreaterThan(0);
+    await drainStream(kit.temporal.client, id);
+    await result(id);
+  });
+
   it('counts and skips 10% resent ids, never scoring one twice', async () => {
     const id = uniqueId('dup');
     const events = makeEvents(500);

@@ -1,7 +1,9 @@
 import {
   ActivityFailure,
+  ApplicationFailure,
   allHandlersFinished,
   condition,
+  TimeoutFailure,
   continueAsNew,
   log,
   setHandler,
@@ -34,6 +36,10 @@ const HARD_SIGNAL_LIMIT = 8_000;
 // Continue-as-new carries at most `maxCarriedQueue` queued events in its input (default far below the 2 MB payload
 // limit); the rest is spilled to Postgres (stream_queue) in chunks of this size and scored from there first.
 const SPILL_CHUNK = 1_000;
+
+// A regular activity fails with ActivityFailure; a local activity may surface its cause directly.
+const isActivityError = (err: unknown): err is ActivityFailure | ApplicationFailure | TimeoutFailure =>
+  err instanceof ActivityFailure || err instanceof ApplicationFailure || err instanceof TimeoutFailure;
 
 /** One stream's scorer: consumes signalled ride events one by one in arrival order, forever or until drained. */
 export async function streamScoring(input: StreamScoringInput): Promise<StreamState> {
@@ -199,7 +205,7 @@ export async function streamScoring(input: StreamScoringInput): Promise<StreamSt
         spilled = r.remaining;
         apply(pinned, r.scored, r.deadLettered.length, r.duplicates.length, r.lastEventId);
       } catch (err) {
-        if (!(err instanceof ActivityFailure)) throw err;
+        if (!isActivityError(err)) throw err;
         // Scoring them in place keeps failing: take them back and go event by event.
         const back = await control.unspillStreamEvents({ streamId: input.streamId, limit: options.maxRun });
         spilled = back.remaining;
@@ -248,7 +254,7 @@ export async function streamScoring(input: StreamScoringInput): Promise<StreamSt
       const r = await scoring.scoreStreamEvents({ streamId: input.streamId, model: pinned, events: run });
       return { scored: r.scored, deadLettered: r.deadLettered.length, duplicates: r.duplicates.length };
     } catch (err) {
-      if (!(err instanceof ActivityFailure)) throw err;
+      if (!isActivityError(err)) throw err;
       if (run.length > 1) {
         const merged = {
           scored: [] as { rideId: string | number; rideDuration: number }[],
