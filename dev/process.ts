@@ -3,6 +3,7 @@
  * readiness polling, and a stop that escalates from SIGTERM to SIGKILL.
  */
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import net from 'node:net';
 import readline from 'node:readline';
 
@@ -12,6 +13,9 @@ export interface Managed {
   exited: Promise<number | null>;
   stop(timeoutMs?: number): Promise<void>;
 }
+
+const SETPRIV =
+  process.platform === 'linux' && existsSync('/usr/bin/setpriv') ? '/usr/bin/setpriv' : undefined;
 
 const COLORS = [36, 35, 33, 32, 34, 31];
 let colorIndex = 0;
@@ -35,7 +39,13 @@ export function startProcess(
 ): Managed {
   // With an IPC channel the child notices when its supervisor dies (the channel disconnects) and stops itself.
   // Detached: a terminal's Ctrl-C reaches only the supervisor, which then stops children in dependency order.
-  const child = spawn(command, args, {
+  // Where util-linux's setpriv exists, the kernel also sends the child its stop signal if the supervisor dies
+  // without stopping it (SIGKILL, a test runner's timeout): no orphaned servers either way.
+  const stopSignal = options.stopSignal ?? 'SIGTERM';
+  const [file, argv] = SETPRIV
+    ? [SETPRIV, ['--pdeathsig', stopSignal.replace(/^SIG/, ''), '--', command, ...args]]
+    : [command, args];
+  const child = spawn(file, argv, {
     ...options,
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe', ...(options.ipc ? ['ipc' as const] : [])],
@@ -57,7 +67,7 @@ export function startProcess(
     exited,
     async stop(timeoutMs = 15_000) {
       if (child.exitCode !== null || child.signalCode !== null) return;
-      child.kill(options.stopSignal ?? 'SIGTERM');
+      child.kill(stopSignal);
       const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
       await exited;
       clearTimeout(timer);

@@ -1,0 +1,168 @@
+/**
+ * The real stack as separate processes for fault injection: the Temporal dev server on a SQLite file, an
+ * embedded Postgres, N worker processes and M API processes, each of which can be killed and started again.
+ */
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startEmbeddedPostgres, type EmbeddedPg } from '../../dev/postgres.js';
+import { freePort, startProcess, waitFor, type Managed } from '../../dev/process.js';
+import { createDatabaseIfMissing } from '../../dev/stack.js';
+import { startTemporalDevServer, type TemporalDev } from '../../dev/temporal.js';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+
+export interface FaultStackOptions {
+  dir: string;
+  workers: number;
+  apis: number;
+  temporalBinary: string;
+  workflowBundle: string;
+  taskQueue: string;
+  apiKey: string;
+  /** Extra environment for workers and APIs (e.g. NOTIFY_WEBHOOK_URL, small chunk sizes). */
+  env?: Record<string, string>;
+  log?: (line: string) => void;
+}
+
+export class FaultStack {
+  readonly workers: (Managed | undefined)[] = [];
+  readonly apis: (Managed | undefined)[] = [];
+  readonly apiPorts: number[] = [];
+  private temporal: TemporalDev | undefined;
+  private postgres: EmbeddedPg | undefined;
+
+  private constructor(
+    private readonly options: FaultStackOptions,
+    readonly ports: { temporal: number; postgres: number },
+  ) {}
+
+  static async start(options: FaultStackOptions): Promise<FaultStack> {
+    await mkdir(options.dir, { recursive: true });
+    const stack = new FaultStack(options, { temporal: await freePort(), postgres: await freePort() });
+    await Promise.all([stack.startTemporal(), stack.startPostgres()]);
+    if (!stack.postgres) throw new Error('Postgres did not start');
+    await createDatabaseIfMissing(stack.postgres.url, 'rides');
+    for (let i = 0; i < options.apis; i++) stack.apiPorts.push(await freePort());
+    for (let i = 0; i < options.workers; i++) stack.startWorker(i);
+    for (let i = 0; i < options.apis; i++) stack.startApi(i);
+    await stack.waitApisReady();
+    return stack;
+  }
+
+  get databaseUrl(): string {
+    return `postgres://postgres:postgres@127.0.0.1:${this.ports.postgres}/rides`;
+  }
+
+  get temporalAddress(): string {
+    return `127.0.0.1:${this.ports.temporal}`;
+  }
+
+  apiUrl(i = 0): string {
+    return `http://127.0.0.1:${this.apiPorts[i] ?? 0}`;
+  }
+
+  private log(line: string): void {
+    this.options.log?.(line);
+  }
+
+  private childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+    return {
+      ...process.env,
+      NODE_ENV: 'test',
+      LOG_FORMAT: 'json',
+      LOG_LEVEL: 'warn',
+      DATABASE_URL: this.databaseUrl,
+      TEMPORAL_ADDRESS: this.temporalAddress,
+      TEMPORAL_TASK_QUEUE: this.options.taskQueue,
+      WORKFLOW_BUNDLE: this.options.workflowBundle,
+      API_KEY: this.options.apiKey,
+      ...this.options.env,
+      ...extra,
+    };
+  }
+
+  async startTemporal(): Promise<void> {
+    this.temporal = await startTemporalDevServer({
+      binary: this.options.temporalBinary,
+      port: this.ports.temporal,
+      dbFile: path.join(this.options.dir, 'temporal.db'),
+      namespace: 'default',
+      onLine: (l) => this.log(`[temporal] ${l}`),
+    });
+  }
+
+  async startPostgres(): Promise<void> {
+    this.postgres = await startEmbeddedPostgres({
+      dataDir: path.join(this.options.dir, 'pg'),
+      port: this.ports.postgres,
+      onLine: (l) => this.log(`[postgres] ${l}`),
+    });
+  }
+
+  /** Stops the Temporal server (SIGTERM: graceful, SIGKILL: crash) and starts it again on the same file. */
+  async restartTemporal(signal: 'SIGTERM' | 'SIGKILL', downMs = 1000): Promise<void> {
+    await this.kill(this.temporal, signal);
+    await sleep(downMs);
+    await this.startTemporal();
+  }
+
+  /** Stops Postgres with a fast shutdown (open transactions are rolled back, committed data stays). */
+  async stopPostgres(): Promise<void> {
+    await this.postgres?.stop();
+    this.postgres = undefined;
+  }
+
+  startWorker(i: number): void {
+    this.workers[i] = startProcess(
+      `worker-${i}`,
+      process.execPath,
+      ['--import', 'tsx', path.join(root, 'workers/main.ts')],
+      {
+        env: this.childEnv(),
+        onLine: (l) => this.log(`[worker-${i}] ${l}`),
+      },
+    );
+  }
+
+  async killWorker(i: number, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    await this.kill(this.workers[i], signal);
+    this.workers[i] = undefined;
+  }
+
+  startApi(i: number): void {
+    this.apis[i] = startProcess(
+      `api-${i}`,
+      process.execPath,
+      ['--import', 'tsx', path.join(root, 'api/server.ts')],
+      {
+        env: this.childEnv({ PORT: String(this.apiPorts[i]), HOST: '127.0.0.1' }),
+        onLine: (l) => this.log(`[api-${i}] ${l}`),
+      },
+    );
+  }
+
+  async waitApisReady(timeoutMs = 90_000): Promise<void> {
+    await Promise.all(
+      this.apiPorts.map((_, i) =>
+        waitFor(`API ${i} ready`, async () => (await fetch(`${this.apiUrl(i)}/ready`)).ok, timeoutMs, 250),
+      ),
+    );
+  }
+
+  private async kill(managed: Managed | undefined, signal: NodeJS.Signals): Promise<void> {
+    if (!managed || managed.child.exitCode !== null || managed.child.signalCode !== null) return;
+    managed.child.kill(signal);
+    await managed.exited;
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all([...this.apis, ...this.workers].map((m) => (m ? m.stop(10_000) : Promise.resolve())));
+    await this.temporal?.stop();
+    await this.postgres?.stop();
+  }
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
