@@ -195,6 +195,7 @@ async function main() {
       maxParallelChunks: Number(args.parallel),
     };
     log(`running ${BATCH_WORKFLOW} ${JSON.stringify(input)}`);
+    const cpu0 = process.cpuUsage();
     const t0 = performance.now();
     const handle = await client.workflow.start(BATCH_WORKFLOW, {
       taskQueue: 'bench-batch',
@@ -203,6 +204,8 @@ async function main() {
     });
     const summary = (await handle.result()) as BatchRunSummary;
     const e2eMs = performance.now() - t0;
+    const cpu = process.cpuUsage(cpu0);
+    const workerCpuS = (cpu.user + cpu.system) / 1e6; // this process: worker, scorer, ORT threads
     const steps = activityTimings(await handle.fetchHistory());
     const chunkBusyMs = steps.scoreChunk?.busyMs ?? 0;
     const e2e = {
@@ -210,6 +213,8 @@ async function main() {
       rowsPerSecond: rows / secs(e2eMs),
       steps,
       scoreMs: scorer.ms,
+      workerCpuSeconds: workerCpuS,
+      rowsPerWorkerCpuSecond: rows / workerCpuS,
       postgresInChunksMs: chunkBusyMs - scorer.ms,
       summary,
     };
@@ -259,6 +264,11 @@ async function main() {
         secs(s.busyMs).toFixed(2),
         '',
       ]),
+      [
+        '  worker process CPU (rows per CPU-s)',
+        workerCpuS.toFixed(2),
+        Math.round(rows / workerCpuS).toString(),
+      ],
       ['  inside chunks: scorer', secs(scorer.ms).toFixed(2), ''],
       ['  inside chunks: Postgres read+write', secs(e2e.postgresInChunksMs).toFixed(2), ''],
       ['COPY floor (out + in)', floorS.toFixed(2), Math.round(rows / floorS).toString()],
