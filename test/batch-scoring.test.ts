@@ -275,6 +275,23 @@ describe('batchScoring workflow', () => {
     }
   });
 
+  it('fails non-retryably naming a missing table', async () => {
+    const bare = await createTestDatabase();
+    await bare.pool.query('DROP TABLE predictions');
+    const w = await startTestWorker({ pool: bare.pool, scorer });
+    try {
+      const handle = await start({ ...DAY, model: 'ride-duration@1' }, w.taskQueue);
+      const err: unknown = await handle.result().catch((e: unknown) => e);
+      const app = (err as WorkflowFailedError).cause?.cause as ApplicationFailure | undefined;
+      expect(app?.type).toBe('MissingTable');
+      expect(app?.nonRetryable).toBe(true);
+      expect(app?.message).toBe('table predictions does not exist (run npm run migrate)');
+    } finally {
+      await w.stop();
+      await bare.drop();
+    }
+  });
+
   describe('webhook', () => {
     let server: Server;
     const received: { status: number; body: BatchRunSummary }[] = [];
