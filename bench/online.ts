@@ -5,7 +5,7 @@
  * writes bench/results/online-<timestamp>.json (req/s, rows/s, p50/p90/p99/max latency, batch stats, machine).
  * Options: --duration 5 (seconds per cell), --connections 1,32,256, --routes health,predict,...
  */
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
@@ -145,6 +145,14 @@ async function startApi(env: Record<string, string>): Promise<{ url: string; pro
   return { url, proc };
 }
 
+/** CPU seconds (user + system) the API process has used: steady under shared cores, unlike wall-clock req/s. */
+async function cpuSeconds(pid: number | undefined): Promise<number> {
+  if (pid === undefined) return NaN;
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in clock ticks of 1/100 s
+}
+
 async function batchStats(url: string) {
   const text = await (await fetch(`${url}/metrics`)).text();
   const read = (name: string) =>
@@ -233,12 +241,14 @@ try {
           if (!api) continue;
           await autocannon({ url: api.url + route.path, ...route.options, connections, duration: 1 }); // warm-up
           const before = await batchStats(api.url);
+          const cpuBefore = await cpuSeconds(api.proc.child.pid);
           const r = await autocannon({
             url: api.url + route.path,
             ...route.options,
             connections,
             duration: DURATION,
           });
+          const cpu = (await cpuSeconds(api.proc.child.pid)) - cpuBefore;
           const after = await batchStats(api.url);
           const calls = after.calls - before.calls;
           const cell = {
@@ -246,6 +256,8 @@ try {
             batching,
             connections,
             reqPerSec: Math.round(r.requests.average),
+            /** Server CPU per request (µs): what a request costs when the cores are free. */
+            serverCpuUsPerReq: r.requests.total > 0 ? Math.round((cpu / r.requests.total) * 1e6) : null,
             rowsPerSec: Math.round(r.requests.average * route.rows),
             p50: r.latency.p50,
             p90: r.latency.p90,
@@ -264,6 +276,7 @@ try {
               `batch=${batching}`.padEnd(14),
               `c=${connections}`.padEnd(6),
               `${cell.reqPerSec} req/s`.padEnd(12),
+              `${cell.serverCpuUsPerReq ?? '-'} cpu-us/req`.padEnd(16),
               `${cell.rowsPerSec} rows/s`.padEnd(14),
               `p50 ${cell.p50} p90 ${cell.p90} p99 ${cell.p99} max ${cell.max} ms`.padEnd(40),
               `rows/call ${cell.rowsPerScoringCall ?? '-'}`,
