@@ -186,6 +186,8 @@ async function latency(stack: BenchStack, rate: number, seconds: number) {
 async function main() {
   const loadBefore = os.loadavg();
   const stack = await startBenchStack(log);
+  for (const signal of ['SIGINT', 'SIGTERM'] as const)
+    process.once(signal, () => void stack.stop().finally(() => process.exit(130)));
   const results: Record<string, unknown> = {};
   try {
     if (values.only !== 'latency') {

@@ -13,7 +13,7 @@ export const DEFAULT_STREAM_OPTIONS: StreamOptions = {
   maxCarriedQueue: 1_000,
 };
 
-/** Scoring: capped attempts with exponential backoff; a local activity when the stream asks for one. */
+/** Scoring: capped attempts with exponential backoff, as a regular and as a local activity. */
 export function scoringActivities(options: StreamOptions) {
   const retry = {
     initialInterval: options.retryInitialMs,
@@ -22,9 +22,10 @@ export function scoringActivities(options: StreamOptions) {
     maximumAttempts: options.maxAttempts,
     nonRetryableErrorTypes: ['ModelNotFoundError'],
   };
-  return options.localActivities
-    ? proxyLocalActivities<Activities>({ startToCloseTimeout: '10 seconds', retry })
-    : proxyActivities<Activities>({ startToCloseTimeout: '10 seconds', retry });
+  return {
+    remote: proxyActivities<Activities>({ startToCloseTimeout: '10 seconds', retry }),
+    local: proxyLocalActivities<Activities>({ startToCloseTimeout: '10 seconds', retry }),
+  };
 }
 
 /** Bookkeeping (model resolution, dead letters, spill): retried until it succeeds. */

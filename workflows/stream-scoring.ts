@@ -36,6 +36,8 @@ const HARD_SIGNAL_LIMIT = 8_000;
 // Continue-as-new carries at most `maxCarriedQueue` queued events in its input (default far below the 2 MB payload
 // limit); the rest is spilled to Postgres (stream_queue) in chunks of this size and scored from there first.
 const SPILL_CHUNK = 1_000;
+// Consecutive local-activity runs before a regular activity closes the workflow task (bounds its size).
+const MAX_LOCAL_STREAK = 10;
 
 // A regular activity fails with ActivityFailure; a local activity may surface its cause directly.
 const isActivityError = (err: unknown): err is ActivityFailure | ApplicationFailure | TimeoutFailure =>
@@ -45,7 +47,15 @@ const isActivityError = (err: unknown): err is ActivityFailure | ApplicationFail
 export async function streamScoring(input: StreamScoringInput): Promise<StreamState> {
   const options: StreamOptions = { ...DEFAULT_STREAM_OPTIONS, ...input.options };
   const carried = input.carried;
-  const scoring = scoringActivities(options);
+  const proxies = scoringActivities(options);
+  let localStreak = 0;
+  // Local activities while the stream keeps up (latency); a regular one when it is backlogged or after a streak
+  // of local ones, so one workflow task never accumulates an unbounded run of local-activity markers.
+  const scorer = (backlogged: boolean) => {
+    const local = options.localActivities && !backlogged && localStreak < MAX_LOCAL_STREAK;
+    localStreak = local ? localStreak + 1 : 0;
+    return local ? proxies.local : proxies.remote;
+  };
   const queue: QueuedEvent[] = carried?.queue ?? [];
   const recent = new DedupWindow(options.dedupWindow, carried?.recentIds ?? []);
   const stats = new PredictionStats(
@@ -197,7 +207,7 @@ export async function streamScoring(input: StreamScoringInput): Promise<StreamSt
       // Spilled events are older than everything in memory: they go first.
       inFlight = Math.min(spilled, options.maxRun);
       try {
-        const r = await scoring.scoreSpilledEvents({
+        const r = await scorer(true).scoreSpilledEvents({
           streamId: input.streamId,
           model: pinned,
           limit: options.maxRun,
@@ -251,7 +261,11 @@ export async function streamScoring(input: StreamScoringInput): Promise<StreamSt
   /** Scores a run in one activity; when its retries run out, retries event by event and dead-letters the rest. */
   async function scoreWithFallback(run: QueuedEvent[], pinned: { name: string; version: string }) {
     try {
-      const r = await scoring.scoreStreamEvents({ streamId: input.streamId, model: pinned, events: run });
+      const r = await scorer(queue.length > 0).scoreStreamEvents({
+        streamId: input.streamId,
+        model: pinned,
+        events: run,
+      });
       return { scored: r.scored, deadLettered: r.deadLettered.length, duplicates: r.duplicates.length };
     } catch (err) {
       if (!isActivityError(err)) throw err;
