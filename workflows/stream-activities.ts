@@ -10,7 +10,7 @@ export const DEFAULT_STREAM_OPTIONS: StreamOptions = {
   localActivities: true,
   maxAttempts: 5,
   retryInitialMs: 200,
-  maxCarriedQueue: 1_000,
+  maxCarriedQueue: 500,
 };
 
 /** Scoring: capped attempts with exponential backoff, as a regular and as a local activity. */

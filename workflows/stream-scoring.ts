@@ -35,7 +35,7 @@ import { PredictionStats } from './stream-stats.js';
 const HARD_SIGNAL_LIMIT = 8_000;
 // Continue-as-new carries at most `maxCarriedQueue` queued events in its input (default far below the 2 MB payload
 // limit); the rest is spilled to Postgres (stream_queue) in chunks of this size and scored from there first.
-const SPILL_CHUNK = 1_000;
+const SPILL_CHUNK = 500;
 // Consecutive local-activity runs before a regular activity closes the workflow task (bounds its size).
 const MAX_LOCAL_STREAK = 10;
 
