@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../helpers.js';
 
 const ride = { PULocationID: 10, DOLocationID: 50, trip_distance: 40 };
-const post = (t: TestApp, path: string, body: unknown, headers: Record<string, string> = {}) =>
+const post = async (t: TestApp, path: string, body: unknown, headers: Record<string, string> = {}) =>
   t.app.request(path, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...headers },
@@ -168,6 +168,28 @@ describe('POST /predict/batch', () => {
     expect(empty.status).toBe(400);
     expect(await empty.json()).toMatchObject({
       errors: [{ field: 'rides', message: 'must hold at least one ride' }],
+    });
+  });
+});
+
+describe('a full batching queue', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp({ env: { BATCH_MAX_QUEUE: '1' } });
+  });
+  afterAll(async () => t?.close());
+
+  it('answers 503 with Retry-After instead of queueing without bound', async () => {
+    const answers = await Promise.all(Array.from({ length: 20 }, () => post(t, '/predict', ride)));
+    const full = answers.filter((r) => r.status === 503);
+    expect(answers.filter((r) => r.status === 200).length).toBeGreaterThanOrEqual(2);
+    expect(full.length).toBeGreaterThan(0);
+    expect(full[0]?.headers.get('retry-after')).toBe('1');
+    expect(await full[0]?.json()).toEqual({
+      type: 'about:blank',
+      title: 'Service unavailable',
+      status: 503,
+      detail: 'ride-duration@2 has 1 rows waiting (limit 1); retry shortly',
     });
   });
 });
