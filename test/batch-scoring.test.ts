@@ -200,6 +200,8 @@ describe('batchScoring workflow', () => {
       .getHandle(handle.workflowId, handle.firstExecutionRunId)
       .fetchHistory();
     expect(history.events?.some((e) => e.workflowExecutionContinuedAsNewEventAttributes)).toBe(true);
+    // The history bound docs/batch.md relies on: at most ~6 events per chunk plus ~30 of overhead per run.
+    expect(history.events?.length ?? Infinity).toBeLessThanOrEqual(2 * 6 + 30);
   });
 
   it('runs one child per day for a multi-day range and sums them', async () => {
