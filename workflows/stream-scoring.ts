@@ -36,7 +36,7 @@ const HARD_SIGNAL_LIMIT = 8_000;
 // Continue-as-new carries at most `maxCarriedQueue` queued events in its input (default far below the 2 MB payload
 // limit); the rest is spilled to Postgres (stream_queue) in chunks of this size and scored from there first.
 const SPILL_CHUNK = 500;
-// Consecutive local-activity runs before a regular activity closes the workflow task (bounds its size).
+// Local-activity runs in one workflow task (no idle wait between them) before a regular activity closes the task.
 const MAX_LOCAL_STREAK = 10;
 
 // A regular activity fails with ActivityFailure; a local activity may surface its cause directly.
@@ -166,7 +166,11 @@ export async function streamScoring(input: StreamScoringInput): Promise<StreamSt
   const canScore = () => waiting() > 0 && (!paused || draining);
 
   for (;;) {
-    await condition(() => canScore() || (draining && waiting() === 0) || suggested());
+    const ready = () => canScore() || (draining && waiting() === 0) || suggested();
+    if (!ready()) {
+      await condition(ready);
+      localStreak = 0; // the workflow went idle: its task completed, local markers so far are in history
+    }
     if (draining && waiting() === 0) {
       await condition(allHandlersFinished);
       if (waiting() === 0) return state();
