@@ -50,6 +50,23 @@ const InferResponseSchema = z
 
 /** Documentation of the routes registered by hand below (their bodies are not plain JSON). */
 function documented(app: ReturnType<typeof routeGroup>) {
+  const simple = (path: string, summary: string, schema: z.ZodType) =>
+    app.openAPIRegistry.registerPath(
+      createRoute({
+        method: 'get',
+        path,
+        tags: ['v2'],
+        summary,
+        responses: { 200: { description: summary, ...jsonOf(schema) } },
+      }),
+    );
+  simple(
+    '/v2',
+    'Server metadata (V2)',
+    z.object({ name: z.string(), version: z.string(), extensions: z.array(z.string()) }),
+  );
+  simple('/v2/health/live', 'Server liveness (V2)', z.object({ live: z.boolean() }));
+  simple('/v2/health/ready', 'Server readiness (V2); 503 when not ready', z.object({ ready: z.boolean() }));
   const paths = ['/v2/models/{name}', '/v2/models/{name}/versions/{version}'];
   for (const base of paths) {
     app.openAPIRegistry.registerPath(
@@ -63,6 +80,11 @@ function documented(app: ReturnType<typeof routeGroup>) {
           ...notFound,
         },
       }),
+    );
+    simple(
+      `${base}/ready`,
+      'Model readiness (V2)',
+      z.object({ name: z.string(), version: z.string(), ready: z.boolean() }),
     );
     app.openAPIRegistry.registerPath(
       createRoute({

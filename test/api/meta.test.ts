@@ -45,10 +45,15 @@ describe('service metadata and operations', () => {
       '/streams/{streamId}/dead-letters/{eventId}/replay',
       '/streams/{streamId}/events',
       '/streams/{streamId}/predictions',
+      '/v2',
+      '/v2/health/live',
+      '/v2/health/ready',
       '/v2/models/{name}',
       '/v2/models/{name}/infer',
+      '/v2/models/{name}/ready',
       '/v2/models/{name}/versions/{version}',
       '/v2/models/{name}/versions/{version}/infer',
+      '/v2/models/{name}/versions/{version}/ready',
     ]);
     expect(Object.keys(doc.components.schemas)).toEqual(
       expect.arrayContaining(['Ride', 'Prediction', 'Problem', 'InferRequest', 'RideEvent']),
