@@ -208,6 +208,26 @@ describe('control routes', () => {
     expect(replay.status).toBe(409);
   });
 
+  it('bounds concurrent prediction streams (503 with Retry-After above SSE_MAX_CONNECTIONS)', async () => {
+    const small = await createTestApp({ env: { SSE_MAX_CONNECTIONS: '1' } });
+    try {
+      const first = await small.app.request('/streams/bound/predictions');
+      expect(first.status).toBe(200);
+      const second = await small.app.request('/streams/bound/predictions');
+      expect(second.status).toBe(503);
+      expect(second.headers.get('retry-after')).toBe('5');
+      expect(await second.json()).toEqual({
+        type: 'about:blank',
+        title: 'Service unavailable',
+        status: 503,
+        detail: '1 prediction streams are open (limit 1); retry later',
+      });
+      await first.body?.cancel();
+    } finally {
+      await small.close();
+    }
+  });
+
   it('moves an alias with zero downtime and lists models', async () => {
     const res = await send('POST', '/models/ride-duration/aliases/canary', { version: '1' });
     expect(res.status).toBe(200);
