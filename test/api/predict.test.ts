@@ -1,6 +1,6 @@
 /** /predict and /predict/batch on the real app, scorer, Postgres aliases and Temporal. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, type TestApp } from '../helpers.js';
+import { createTestApp, TEST_API_KEY, type TestApp } from '../helpers.js';
 
 const ride = { PULocationID: 10, DOLocationID: 50, trip_distance: 40 };
 const post = async (t: TestApp, path: string, body: unknown, headers: Record<string, string> = {}) =>
@@ -191,5 +191,25 @@ describe('a full batching queue', () => {
       status: 503,
       detail: 'ride-duration@2 has 1 rows waiting (limit 1); retry shortly',
     });
+  });
+});
+
+describe('REQUIRE_API_KEY_FOR_PREDICT=on', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp({ env: { REQUIRE_API_KEY_FOR_PREDICT: 'on' } });
+  });
+  afterAll(async () => t?.close());
+
+  it('protects the scoring routes and leaves metadata open', async () => {
+    expect((await post(t, '/predict', ride)).status).toBe(401);
+    expect((await post(t, '/predict/batch', { rides: [ride] })).status).toBe(401);
+    const v2 = await post(t, '/v2/models/ride-duration/infer', { inputs: [] });
+    expect(v2.status).toBe(401);
+    expect(await v2.json()).toEqual({
+      error: 'Missing or invalid API key (send Authorization: Bearer <API_KEY>)',
+    });
+    expect((await post(t, '/predict', ride, { authorization: `Bearer ${TEST_API_KEY}` })).status).toBe(200);
+    expect((await t.app.request('/v2/models/ride-duration')).status).toBe(200);
   });
 });
