@@ -5,7 +5,7 @@
  * pandas + to_sql script (bench/batch-pandas.py) and the COPY floor (COPY rows out, COPY as many rows back in).
  * Prints a table and writes bench/results/batch-<timestamp>.json.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -41,6 +41,8 @@ const { values: args } = parseArgs({
     'batch-rows': { type: 'string', default: '25000' },
     parallel: { type: 'string', default: '2' },
     threads: { type: 'string', default: '1' },
+    /** Extra worker processes (test/worker-process.ts) on the task queue besides the in-process one. */
+    'extra-workers': { type: 'string', default: '0' },
     model: { type: 'string', default: 'ride-duration@2' },
     'skip-pandas': { type: 'boolean', default: false },
   },
@@ -123,6 +125,29 @@ async function copyFloor(pool: Pool): Promise<{ outMs: number; inMs: number; row
   }
 }
 
+/** A worker in its own process (its own main thread for ONNX runs) polling the bench task queue. */
+function startWorkerProcess(url: string, address: string, bundle: string): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'test/worker-process.ts'], {
+    cwd: root,
+    env: {
+      ...process.env,
+      DATABASE_URL: url,
+      TEMPORAL_ADDRESS: address,
+      TEMPORAL_TASK_QUEUE: 'bench-batch',
+      WORKFLOW_BUNDLE: bundle,
+      ORT_INTRA_OP_THREADS: args.threads,
+      LOG_LEVEL: 'warn',
+    },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  return new Promise((resolve, reject) => {
+    child.stdout?.on('data', (b: Buffer) => {
+      if (b.toString().includes('worker ready')) resolve(child);
+    });
+    child.once('exit', (code) => reject(new Error(`worker process exited (${code}) before ready`)));
+  });
+}
+
 function runPandas(url: string): Promise<Record<string, number>> {
   const python = path.join(root, '.tools', 'venv-train', 'bin', 'python');
   return new Promise((resolve, reject) => {
@@ -177,6 +202,18 @@ async function main() {
       workflowBundle: bundle,
     });
     const running = worker.run();
+    const extra = await Promise.all(
+      Array.from({ length: Number(args['extra-workers']) }, () =>
+        startWorkerProcess(url, temporal.address, bundle),
+      ),
+    );
+    stops.unshift(async () => {
+      for (const child of extra) {
+        const exited = new Promise((r) => child.once('exit', r));
+        child.kill('SIGTERM');
+        await exited;
+      }
+    });
     const connection = await Connection.connect({ address: temporal.address });
     const client = new Client({ connection, namespace: 'default' });
     stops.unshift(async () => {
@@ -241,7 +278,7 @@ async function main() {
         node: process.version,
       },
       rows,
-      input,
+      input: { ...input, workers: 1 + Number(args['extra-workers']), ortThreads: Number(args.threads) },
       endToEnd: e2e,
       copyFloor: {
         seconds: floorS,
