@@ -55,8 +55,10 @@ export function createApp(deps: AppDeps, options: { metrics?: ApiMetrics } = {})
 
   const auth = requireApiKey(config.api.apiKey);
   const onPost: MiddlewareHandler = (c, next) => (c.req.method === 'POST' ? auth(c, next) : next());
-  for (const prefix of ['/batch-runs', '/schedules']) app.use(prefix, auth).use(`${prefix}/*`, auth);
-  app.use('/streams/*', onPost).use('/models/*', onPost);
+  // Every control route, reads included (run status, stream state and feed, the model list), needs the key.
+  for (const prefix of ['/batch-runs', '/schedules', '/streams', '/models']) {
+    app.use(prefix, auth).use(`${prefix}/*`, auth);
+  }
   if (config.api.requireKeyForPredict) {
     app.use('/predict', auth).use('/predict/*', auth).use('/v2/models/*', onPost);
   }

@@ -2,7 +2,9 @@
  * `npm start`: the whole stack on embedded defaults. Supervises Temporal, Postgres, one worker and the API with
  * per-process log prefixes; Ctrl-C or SIGTERM stops everything in order; a second start reuses `.data/`.
  */
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import { loadConfig, type Config } from '../config.js';
@@ -41,7 +43,8 @@ runMain(async () => {
     const pool = createPool(deps.databaseUrl, { max: 1, logger });
     await migrate(pool, { logger }).finally(() => pool.end());
 
-    const env = childEnv(config, deps);
+    const apiKey = await developmentApiKey(config);
+    const env = childEnv(config, deps, apiKey.key);
     for (const [name, file] of [
       ['worker', 'workers/main.ts'],
       ['api', 'api/server.ts'],
@@ -70,6 +73,9 @@ runMain(async () => {
       `  API              ${apiUrl}`,
       `  API docs         ${apiUrl}/docs`,
       `  Health           ${apiUrl}/ready`,
+      apiKey.file
+        ? `  API key          ${apiKey.file} (export API_KEY=$(cat ${path.relative(process.cwd(), apiKey.file)}))`
+        : '',
       deps.temporalUiUrl
         ? `  Temporal Web UI  ${deps.temporalUiUrl}`
         : `  Temporal         ${deps.temporalAddress}`,
@@ -88,9 +94,32 @@ runMain(async () => {
   }
 });
 
-function childEnv(config: Config, deps: { databaseUrl: string; temporalAddress: string }): NodeJS.ProcessEnv {
+/**
+ * Control endpoints are never open: without API_KEY, development gets a random key made once and kept in
+ * `.data/api-key` (mode 0600), so the documented curl examples work with `export API_KEY=$(cat .data/api-key)`.
+ */
+async function developmentApiKey(config: Config): Promise<{ key: string; file: string | undefined }> {
+  if (config.api.apiKey) return { key: config.api.apiKey, file: undefined };
+  const file = path.resolve(config.paths.data, 'api-key');
+  const existing = await readFile(file, 'utf8').then(
+    (t) => t.trim(),
+    () => '',
+  );
+  if (existing.length >= 16) return { key: existing, file };
+  const key = randomBytes(24).toString('hex');
+  await mkdir(path.dirname(file), { recursive: true });
+  await writeFile(file, `${key}\n`, { mode: 0o600 });
+  return { key, file };
+}
+
+function childEnv(
+  config: Config,
+  deps: { databaseUrl: string; temporalAddress: string },
+  apiKey: string,
+): NodeJS.ProcessEnv {
   return {
     ...process.env,
+    API_KEY: apiKey,
     DATABASE_URL: deps.databaseUrl,
     TEMPORAL_ADDRESS: deps.temporalAddress,
     LOG_FORMAT: config.log.format,

@@ -3,7 +3,7 @@
  * on embedded defaults; SIGINT stops everything and frees the ports; a second start finds the same data.
  */
 import { execFile, spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
@@ -98,6 +98,15 @@ describe('npm start (dev/start.ts)', () => {
         dependencies: { postgres: { ok: true }, temporal: { ok: true } },
       });
       expect((await fetch(`http://127.0.0.1:${ports.ui}/`)).status).toBe(200);
+      // Control endpoints are never open: the development key is generated once, private, and works.
+      const keyFile = path.join(dataDir, 'api-key');
+      expect((await stat(keyFile)).mode & 0o777).toBe(0o600);
+      const key = (await readFile(keyFile, 'utf8')).trim();
+      expect((await fetch(`http://127.0.0.1:${ports.api}/models`)).status).toBe(401);
+      const models = await fetch(`http://127.0.0.1:${ports.api}/models`, {
+        headers: { authorization: `Bearer ${key}` },
+      });
+      expect(models.status).toBe(200);
       const listed = await run(temporal, ['workflow', 'list', '--address', address, '--output', 'json']);
       expect(listed.stdout).toMatch(/"type":\s*\{\s*"name":\s*"ping"/);
 

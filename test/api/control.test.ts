@@ -61,7 +61,9 @@ describe('control routes', () => {
     expect(
       (await send('POST', '/streams/s1/events', {}, { 'content-type': 'application/json' })).status,
     ).toBe(401);
-    expect((await t.app.request('/models')).status).toBe(200);
+    for (const path of ['/models', '/streams/s1', '/streams/s1/predictions', '/batch-runs/x']) {
+      expect((await t.app.request(path)).status, path).toBe(401);
+    }
 
     const off = await createTestApp({ env: { API_KEY: '' } });
     try {
@@ -172,7 +174,10 @@ describe('control routes', () => {
     expect(await invalid.json()).toMatchObject({ errors: [{ field: 'ride', message: 'must be an object' }] });
 
     const controller = new AbortController();
-    const sse = await t.app.request(`/streams/${streamId}/predictions`, { signal: controller.signal });
+    const sse = await t.app.request(`/streams/${streamId}/predictions`, {
+      signal: controller.signal,
+      headers: auth,
+    });
     expect(sse.status).toBe(200);
     expect(sse.headers.get('content-type')).toMatch(/^text\/event-stream/);
     const reader = sse.body?.getReader();
@@ -191,7 +196,7 @@ describe('control routes', () => {
     const resumed = new AbortController();
     const again = await t.app.request(`/streams/${streamId}/predictions`, {
       signal: resumed.signal,
-      headers: { 'last-event-id': firstId },
+      headers: { ...auth, 'last-event-id': firstId },
     });
     const againReader = again.body?.getReader();
     const chunk = (await againReader?.read()) as { value?: Uint8Array; done: boolean } | undefined;
@@ -199,10 +204,10 @@ describe('control routes', () => {
     await againReader?.cancel().catch(() => undefined);
     expect(new TextDecoder().decode(chunk?.value)).toContain('"ride_id":2');
 
-    const state = await t.app.request(`/streams/${streamId}`);
+    const state = await t.app.request(`/streams/${streamId}`, { headers: auth });
     expect(state.status).toBe(200);
     expect(await state.json()).toMatchObject({ streamId, model: 'ride-duration@2' });
-    const none = await t.app.request('/streams/never-started');
+    const none = await t.app.request('/streams/never-started', { headers: auth });
     expect(none.status).toBe(404);
     const replay = await send('POST', `/streams/${streamId}/dead-letters/nope/replay`, {});
     expect(replay.status).toBe(409);
@@ -211,9 +216,9 @@ describe('control routes', () => {
   it('bounds concurrent prediction streams (503 with Retry-After above SSE_MAX_CONNECTIONS)', async () => {
     const small = await createTestApp({ env: { SSE_MAX_CONNECTIONS: '1' } });
     try {
-      const first = await small.app.request('/streams/bound/predictions');
+      const first = await small.app.request('/streams/bound/predictions', { headers: auth });
       expect(first.status).toBe(200);
-      const second = await small.app.request('/streams/bound/predictions');
+      const second = await small.app.request('/streams/bound/predictions', { headers: auth });
       expect(second.status).toBe(503);
       expect(second.headers.get('retry-after')).toBe('5');
       expect(await second.json()).toEqual({
@@ -248,7 +253,7 @@ describe('control routes', () => {
     expect(await bad.json()).toMatchObject({
       detail: 'Cannot set ride-duration@canary: version "9" is not loaded (loaded: 1, 2)',
     });
-    const models = (await (await t.app.request('/models')).json()) as {
+    const models = (await (await t.app.request('/models', { headers: auth })).json()) as {
       models: { ref: string; aliases: string[] }[];
     };
     expect(models.models.map((m) => [m.ref, m.aliases])).toEqual([
