@@ -8,6 +8,7 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config.js';
@@ -34,6 +35,7 @@ const { values } = parseArgs({
     'can-after': { type: 'string', default: '5000' },
     only: { type: 'string' },
     coalesce: { type: 'string', default: 'on' },
+    diagnose: { type: 'string', default: 'off' },
   },
 });
 const EVENTS = Number(values.events);
@@ -148,6 +150,9 @@ async function latency(stack: BenchStack, rate: number, seconds: number) {
     }
   })();
   const sender = createStreamSender(stack.client, config);
+  const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+  loopDelay.enable();
+  const requestMs: number[] = [];
   const start = performance.now();
   const inFlight: Promise<unknown>[] = [];
   for (let i = 0; i < events.length; i++) {
@@ -157,10 +162,12 @@ async function latency(stack: BenchStack, rate: number, seconds: number) {
     const event = events[i];
     if (!event) continue;
     sentAt.set(String(event.ride_id), performance.now());
+    const t0 = performance.now();
     inFlight.push(
-      COALESCE
+      (COALESCE
         ? sender.send(id, [event], { streamOptions: STREAM_OPTIONS })
-        : sendEvents(stack.client, config, id, [event], { streamOptions: STREAM_OPTIONS }),
+        : sendEvents(stack.client, config, id, [event], { streamOptions: STREAM_OPTIONS })
+      ).then(() => requestMs.push(performance.now() - t0)),
     );
   }
   await Promise.all(inFlight);
@@ -171,6 +178,14 @@ async function latency(stack: BenchStack, rate: number, seconds: number) {
   await drainStream(stack.client, id);
   const sorted = [...latencies].sort((a, b) => a - b);
   const r = (x: number) => Math.round(x * 10) / 10;
+  // The server-side part: accepted (received_at, stamped by sendEvents) -> committed (scored_at).
+  const { rows } = await stack.pool.query<{ ms: number }>(
+    `SELECT extract(epoch FROM scored_at - received_at) * 1000 AS ms FROM stream_predictions
+      WHERE stream_id = $1 AND event_id NOT LIKE '%-warm-%' ORDER BY 1`,
+    [id],
+  );
+  const persist = rows.map((x) => Number(x.ms));
+  if (values.diagnose === 'on') await diagnose(stack, id);
   return {
     offeredRate: rate,
     seconds,
@@ -180,7 +195,43 @@ async function latency(stack: BenchStack, rate: number, seconds: number) {
     p90Ms: r(quantile(sorted, 0.9)),
     p99Ms: r(quantile(sorted, 0.99)),
     maxMs: r(sorted[sorted.length - 1] ?? NaN),
+    eventLoopDelayMaxMs: r(loopDelay.max / 1e6),
+    requestP50Ms: r(
+      quantile(
+        [...requestMs].sort((a, b) => a - b),
+        0.5,
+      ),
+    ),
+    requestP99Ms: r(
+      quantile(
+        [...requestMs].sort((a, b) => a - b),
+        0.99,
+      ),
+    ),
+    acceptedToPersistedP50Ms: r(quantile(persist, 0.5)),
+    acceptedToPersistedP99Ms: r(quantile(persist, 0.99)),
   };
+}
+
+/** Prints the slowest steps of the stream's history (diagnostics for latency tails). */
+async function diagnose(stack: BenchStack, id: string) {
+  const history = await stack.client.workflow.getHandle(`stream-${id}`).fetchHistory();
+  const events = history.events ?? [];
+  const ms = (t: unknown) => {
+    const ts = t as { seconds?: { toNumber(): number } | number; nanos?: number } | undefined;
+    const sec = typeof ts?.seconds === 'number' ? ts.seconds : (ts?.seconds?.toNumber() ?? 0);
+    return sec * 1000 + (ts?.nanos ?? 0) / 1e6;
+  };
+  const gaps = events.slice(1).map((e, i) => ({
+    gapMs: Math.round(ms(e.eventTime) - ms(events[i]?.eventTime)),
+    from: `${events[i]?.eventId?.toString()}:${String(events[i]?.eventType)}`,
+    to: `${e.eventId?.toString()}:${String(e.eventType)}`,
+  }));
+  gaps.sort((a, b) => b.gapMs - a.gapMs);
+  const byType: Record<string, number> = {};
+  for (const e of events) byType[String(e.eventType)] = (byType[String(e.eventType)] ?? 0) + 1;
+  log(`history ${events.length} events by type ${JSON.stringify(byType)}`);
+  log(`slowest steps: ${JSON.stringify(gaps.slice(0, 12))}`);
 }
 
 async function main() {
