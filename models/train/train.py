@@ -41,8 +41,12 @@ GOLDEN_ROWS = 1000
 SEED = 42
 REQUIRED_COLUMNS = ["lpep_pickup_datetime", "lpep_dropoff_datetime", "PULocationID", "DOLocationID", "trip_distance"]
 
+# Chosen on a holdout of the training month (pickups from 2021-01-25 on, after fitting on the earlier days; see
+# models/train/README.md): 150 shallow trees score ~9x faster in ONNX Runtime than the former 800 x 63-leaf model
+# (max_iter=800, learning_rate=0.05, max_leaf_nodes=63, min_samples_leaf=50) for +0.9% holdout RMSE.
 GBM_PARAMS = dict(
-    max_iter=800, learning_rate=0.05, max_leaf_nodes=63, min_samples_leaf=50, early_stopping=False, random_state=0
+    max_iter=150, learning_rate=0.3, max_leaf_nodes=31, max_depth=8, min_samples_leaf=20, early_stopping=False,
+    random_state=0,
 )
 GBM_FEATURES = [
     "PULocationID", "DOLocationID", "trip_distance", "pickup_hour", "pickup_dow",
@@ -158,7 +162,7 @@ def sklearn_frame(kind: str, df: pd.DataFrame, codes: dict) -> pd.DataFrame:
 
 
 # ---------------------------------------------------------------------------------------------------- models
-def fit(kind: str, X: pd.DataFrame, y: np.ndarray):
+def fit(kind: str, X: pd.DataFrame, y: np.ndarray, gbm_params: dict | None = None):
     if kind == "baseline":
         from sklearn.compose import ColumnTransformer
         from sklearn.linear_model import LinearRegression
@@ -175,7 +179,7 @@ def fit(kind: str, X: pd.DataFrame, y: np.ndarray):
     else:
         from sklearn.ensemble import HistGradientBoostingRegressor
 
-        model = HistGradientBoostingRegressor(**GBM_PARAMS)
+        model = HistGradientBoostingRegressor(**(gbm_params or GBM_PARAMS))
     return model.fit(X, y)
 
 
@@ -358,6 +362,10 @@ def parse_args(argv):
     p.add_argument("--out", required=True, type=Path, help="models directory; writes <out>/<name>/<version>/")
     p.add_argument("--golden-rows", type=int, default=GOLDEN_ROWS, help="rows in golden.jsonl (>= 500)")
     p.add_argument("--seed", type=int, default=SEED, help="seed for the golden sample")
+    g = p.add_argument_group("gbm hyperparameters (defaults: the chosen model)")
+    for key, typ in (("max_iter", int), ("learning_rate", float), ("max_leaf_nodes", int), ("max_depth", int),
+                     ("min_samples_leaf", int)):
+        g.add_argument("--gbm-" + key.replace("_", "-"), dest="gbm_" + key, type=typ, default=GBM_PARAMS[key])
     a = p.parse_args(argv)
     if not a.version.isdigit() or int(a.version) < 1:
         p.error(f"--version must be a positive integer, got {a.version!r}")
@@ -366,6 +374,9 @@ def parse_args(argv):
     if a.golden_rows < 500:
         p.error("--golden-rows must be >= 500")
     a.kind = a.kind or ("baseline" if a.version == "1" else "gbm")
+    a.gbm_params = {**GBM_PARAMS, **{k: getattr(a, "gbm_" + k) for k in GBM_PARAMS if hasattr(a, "gbm_" + k)}}
+    if a.gbm_max_iter < 1 or a.gbm_learning_rate <= 0 or a.gbm_max_leaf_nodes < 2 or a.gbm_max_depth < 1:
+        p.error("--gbm-max-iter/--gbm-max-leaf-nodes/--gbm-max-depth must be positive, --gbm-learning-rate > 0")
     return a
 
 
@@ -385,7 +396,7 @@ def main(argv=None) -> int:
           f"val {len(val)}/{val_raw} rows", flush=True)
 
     t_fit = time.time()
-    model = fit(args.kind, sklearn_frame(args.kind, train, codes), train.duration.to_numpy())
+    model = fit(args.kind, sklearn_frame(args.kind, train, codes), train.duration.to_numpy(), args.gbm_params)
     fit_seconds = time.time() - t_fit
     onx = to_onnx(args.kind, model, codes)
     out_dir = args.out / args.name / args.version
