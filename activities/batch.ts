@@ -4,7 +4,7 @@
  */
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
-import type { BatchTotals, ChunkPlan, RideKey } from '../contracts/batch.js';
+import { emptyTotals, type BatchTotals, type ChunkPlan, type RideKey } from '../contracts/batch.js';
 import type { ResolvedModel, RideInput, Scorer } from '../contracts/scoring.js';
 import type { Pool } from '../db/pool.js';
 import { missingTables, planKeys, readRides, writeScoredBatch, type Rejected } from '../db/queries/batch.js';
@@ -28,14 +28,6 @@ export interface ChunkCheckpoint {
   after: RideKey;
   totals: BatchTotals;
 }
-
-export const emptyTotals = (): BatchTotals => ({
-  scored: 0,
-  rejected: 0,
-  compared: 0,
-  sumSquaredError: 0,
-  sumAbsError: 0,
-});
 
 // Null columns go to the scorer as-is so it rejects the row naming the field.
 const toRide = (r: {

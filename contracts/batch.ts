@@ -52,6 +52,14 @@ export interface BatchTotals {
   sumAbsError: number;
 }
 
+export const emptyTotals = (): BatchTotals => ({
+  scored: 0,
+  rejected: 0,
+  compared: 0,
+  sumSquaredError: 0,
+  sumAbsError: 0,
+});
+
 export interface BatchCarry {
   /** The logical run id (`<workflow id>/<first run id>`), kept across continue-as-new. */
   runId?: string;

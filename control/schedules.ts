@@ -16,6 +16,7 @@ import { BATCH_WORKFLOW, DAILY_SCHEDULE_ID, type BatchScoringInput } from '../co
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import { addDays, toNaiveTimestamp } from '../workflows/batch-input.js';
+import { zonedToUtc } from '../platform/wall-clock.js';
 
 type ScheduleConfig = Pick<Config, 'temporal' | 'batch'>;
 
@@ -135,30 +136,6 @@ export function unpauseSchedule(
   scheduleId = DAILY_SCHEDULE_ID,
 ): Promise<void> {
   return client.schedule.getHandle(scheduleId).unpause(noteText ?? 'unpaused via npm run schedule');
-}
-
-/** UTC instant of a naive wall-clock time in `timeZone` (two passes settle DST offsets). */
-export function zonedToUtc(naive: string, timeZone: string): Date {
-  const asUtc = Date.parse(`${naive.slice(0, 19)}Z`);
-  let guess = asUtc;
-  for (let i = 0; i < 2; i++) {
-    const parts = new Intl.DateTimeFormat('en-CA', {
-      timeZone,
-      hourCycle: 'h23',
-      year: 'numeric',
-      month: '2-digit',
-      day: '2-digit',
-      hour: '2-digit',
-      minute: '2-digit',
-      second: '2-digit',
-    }).formatToParts(new Date(guess));
-    const get = (t: string) => parts.find((p) => p.type === t)?.value ?? '00';
-    const shown = Date.parse(
-      `${get('year')}-${get('month')}-${get('day')}T${get('hour')}:${get('minute')}:${get('second')}Z`,
-    );
-    guess += asUtc - shown;
-  }
-  return new Date(guess);
 }
 
 /**

@@ -12,7 +12,7 @@ import type {
   BatchTotals,
   ChunkPlan,
 } from '../contracts/batch.js';
-import { BATCH_WORKFLOW } from '../contracts/batch.js';
+import { BATCH_WORKFLOW, emptyTotals } from '../contracts/batch.js';
 import type { ResolvedModel } from '../contracts/scoring.js';
 import type { Partition } from './batch-input.js';
 
@@ -45,14 +45,6 @@ export interface RunOptions {
   maxChunksPerRun: number;
   batchRows?: number;
 }
-
-export const emptyTotals = (): BatchTotals => ({
-  scored: 0,
-  rejected: 0,
-  compared: 0,
-  sumSquaredError: 0,
-  sumAbsError: 0,
-});
 
 export function addTotals(a: BatchTotals | undefined, b: BatchTotals): BatchTotals {
   const base = a ?? emptyTotals();

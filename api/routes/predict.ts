@@ -6,7 +6,10 @@ import type { AppDeps } from '../deps.js';
 import { issuesToErrors, routeGroup, type AppEnv } from '../env.js';
 import { PayloadTooLargeError, ValidationError } from '../errors.js';
 import type { ApiMetrics } from '../metrics.js';
-import { newYorkNow } from '../ny-time.js';
+import { wallClock } from '../../platform/wall-clock.js';
+
+/** A missing pickup time means now, in New York wall-clock time like the TLC data. */
+const newYorkNow = (now = new Date()) => wallClock(now, 'America/New_York');
 import { submit, type Online } from '../online.js';
 import type { PredictionRecord } from '../prediction-log.js';
 import {
