@@ -7,6 +7,7 @@ import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import { createActivities } from '../activities/index.js';
+import { streamClientInterceptors } from '../control/streams.js';
 import { loadConfig } from '../config.js';
 import { migrate } from '../db/migrate.js';
 import { createPool, type Pool } from '../db/pool.js';
@@ -47,7 +48,11 @@ export async function startBenchStack(log: (line: string) => void): Promise<Benc
   const pool = createPool(pg.urlFor('bench'), { max: 16 });
   await migrate(pool);
   const scorer = await createScorer({ modelDir: path.resolve(config.models.dir), pool, intraOpThreads: 1 });
-  const connection = await Connection.connect({ address: temporal.address });
+  // The producer's connection retries signals refused during continue-as-new quickly (see control/stream-send.ts).
+  const connection = await Connection.connect({
+    address: temporal.address,
+    interceptors: streamClientInterceptors(),
+  });
   const client = new Client({ connection, namespace: 'default' });
   const native = await NativeConnection.connect({ address: temporal.address });
   const taskQueue = 'bench-stream';

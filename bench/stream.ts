@@ -30,7 +30,7 @@ const { values } = parseArgs({
     producers: { type: 'string', default: '4' },
     rate: { type: 'string', default: '100' },
     seconds: { type: 'string', default: '30' },
-    local: { type: 'string', default: 'off' },
+    local: { type: 'string' },
     'max-run': { type: 'string', default: '200' },
     'can-after': { type: 'string', default: '5000' },
     only: { type: 'string' },
@@ -47,7 +47,7 @@ const SECONDS = Number(values.seconds);
 /** One event per request either way; `on` sends through a StreamSender (what the API uses), `off` one signal each. */
 const COALESCE = values.coalesce !== 'off';
 const STREAM_OPTIONS: Partial<StreamOptions> = {
-  localActivities: values.local === 'on',
+  localActivities: values.local === undefined ? loadConfig().stream.localActivities : values.local === 'on',
   maxRun: Number(values['max-run']),
   canAfterEvents: Number(values['can-after']),
 };
@@ -153,6 +153,7 @@ async function latency(stack: BenchStack, rate: number, seconds: number) {
   const loopDelay = monitorEventLoopDelay({ resolution: 10 });
   loopDelay.enable();
   const requestMs: number[] = [];
+  const slow: { at: number; ms: number }[] = [];
   const start = performance.now();
   const inFlight: Promise<unknown>[] = [];
   for (let i = 0; i < events.length; i++) {
@@ -167,7 +168,10 @@ async function latency(stack: BenchStack, rate: number, seconds: number) {
       (COALESCE
         ? sender.send(id, [event], { streamOptions: STREAM_OPTIONS })
         : sendEvents(stack.client, config, id, [event], { streamOptions: STREAM_OPTIONS })
-      ).then(() => requestMs.push(performance.now() - t0)),
+      ).then(() => {
+        requestMs.push(performance.now() - t0);
+        slow.push({ at: Date.now() - (performance.now() - t0), ms: performance.now() - t0 });
+      }),
     );
   }
   await Promise.all(inFlight);
@@ -185,7 +189,17 @@ async function latency(stack: BenchStack, rate: number, seconds: number) {
     [id],
   );
   const persist = rows.map((x) => Number(x.ms));
-  if (values.diagnose === 'on') await diagnose(stack, id);
+  if (values.diagnose === 'on') {
+    await diagnose(stack, id);
+    slow.sort((a, b) => b.ms - a.ms);
+    log(
+      `slowest requests: ${JSON.stringify(slow.slice(0, 5).map((x) => ({ at: new Date(x.at).toISOString(), ms: Math.round(x.ms) })))}`,
+    );
+    for await (const w of stack.client.workflow.list({ query: `WorkflowId = 'stream-${id}'` }))
+      log(
+        `run ${w.runId} ${w.startTime.toISOString()} -> ${w.closeTime?.toISOString() ?? 'open'} ${w.status.name}`,
+      );
+  }
   return {
     offeredRate: rate,
     seconds,

@@ -42,6 +42,11 @@ export interface StreamOptions {
   maxAttempts: number;
   /** First retry delay in ms (doubles per attempt). */
   retryInitialMs: number;
+  /**
+   * Continue-as-new once the run's history has this many events: a short history replays fast, which keeps the
+   * window in which a signal racing the continue-as-new task forces a retry (and delays that signal) short.
+   */
+  canAfterHistory: number;
   /** Most queued events continue-as-new carries in its input; older ones wait in `stream_queue`. */
   maxCarriedQueue: number;
 }

@@ -31,6 +31,7 @@ export {
   InvalidStreamIdError,
   sendEvents,
   STREAM_ID_PATTERN,
+  streamClientInterceptors,
   type SendEventsResult,
   type SendOptions,
   type StreamSender,

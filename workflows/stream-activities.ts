@@ -11,6 +11,7 @@ export const DEFAULT_STREAM_OPTIONS: StreamOptions = {
   maxAttempts: 5,
   retryInitialMs: 200,
   maxCarriedQueue: 500,
+  canAfterHistory: 10_000,
 };
 
 /** Scoring: capped attempts with exponential backoff, as a regular and as a local activity. */

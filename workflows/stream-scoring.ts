@@ -162,6 +162,7 @@ export async function streamScoring(input: StreamScoringInput): Promise<StreamSt
   const suggested = () =>
     eventsThisRun >= options.canAfterEvents ||
     signalsThisRun >= HARD_SIGNAL_LIMIT ||
+    workflowInfo().historyLength >= options.canAfterHistory ||
     workflowInfo().continueAsNewSuggested;
   const canScore = () => waiting() > 0 && (!paused || draining);
 
