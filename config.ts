@@ -69,11 +69,7 @@ const schema = z.object({
   DYNAMIC_BATCHING: onOff(true),
   BATCH_MAX_SIZE: positiveInt(64),
   // 0, measured (bench/README.md, Online): never hold a request on purpose; requests queued behind a run coalesce.
-  BATCH_MAX_DELAY_US: z.coerce
-    .number({ error: 'must be a number' })
-    .int()
-    .min(0, 'must be >= 0')
-    .default(0),
+  BATCH_MAX_DELAY_US: z.coerce.number({ error: 'must be a number' }).int().min(0, 'must be >= 0').default(0),
   BATCH_MAX_QUEUE: positiveInt(20_000),
   BATCH_MODEL_OVERRIDES: z.preprocess(emptyToUndefined, z.string().optional()),
   BODY_LIMIT_BYTES: positiveInt(8 * 1024 * 1024),
