@@ -6,6 +6,8 @@ import type { RideInput } from './scoring.js';
 
 export const STREAM_WORKFLOW = 'streamScoring';
 export const streamWorkflowId = (streamId: string) => `stream-${streamId}`;
+/** Stream ids become workflow ids and SQL values: a conservative alphabet keeps both readable. */
+export const STREAM_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
 
 export const RIDE_EVENT_SIGNAL = 'rideEvent';
 export const RIDE_EVENTS_SIGNAL = 'rideEvents';

@@ -7,6 +7,7 @@ import { defaultGrpcRetryOptions, makeGrpcRetryInterceptor, type Client } from '
 import type { Config } from '../config.js';
 import {
   rideEventsSignal,
+  STREAM_ID_PATTERN,
   STREAM_WORKFLOW,
   streamWorkflowId,
   type RideEvent,
@@ -17,8 +18,7 @@ import { findEventProblems } from './stream-events.js';
 
 type SendConfig = Pick<Config, 'temporal' | 'stream'>;
 
-/** Stream ids become workflow ids and SQL values: a conservative alphabet keeps both readable. */
-export const STREAM_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
+export { STREAM_ID_PATTERN };
 /** Events per signal (one signal stays far below Temporal's 2 MB payload limit). */
 export const EVENTS_PER_SIGNAL = 500;
 

@@ -30,6 +30,7 @@ import { control, DEFAULT_STREAM_OPTIONS, scoringActivities } from './stream-act
 import { DedupWindow } from './stream-dedup.js';
 import { toQueuedEvent } from './stream-event.js';
 import { PredictionStats } from './stream-stats.js';
+import { assertStreamInput } from './stream-input.js';
 
 // The server refuses signals past 10,000 per execution: continue-as-new well before, whatever the queue holds.
 const HARD_SIGNAL_LIMIT = 8_000;
@@ -45,6 +46,7 @@ const isActivityError = (err: unknown): err is ActivityFailure | ApplicationFail
 
 /** One stream's scorer: consumes signalled ride events one by one in arrival order, forever or until drained. */
 export async function streamScoring(input: StreamScoringInput): Promise<StreamState> {
+  assertStreamInput(input);
   const options: StreamOptions = { ...DEFAULT_STREAM_OPTIONS, ...input.options };
   const carried = input.carried;
   const proxies = scoringActivities(options);
