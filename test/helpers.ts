@@ -108,7 +108,7 @@ export async function startTestWorker(options: {
   taskQueue?: string;
 }): Promise<TestWorker> {
   const taskQueue = options.taskQueue ?? uniqueId('tq');
-  installRuntimeLogger(createLogger({ log: { level: 'warn', format: 'json' } }), 'WARN');
+  installRuntimeLogger(createLogger({ log: { level: 'error', format: 'json' } }), 'ERROR');
   const connection = await NativeConnection.connect({ address: inject('temporalAddress') });
   let ownScorer: ModelScorer | undefined;
   let activities = options.activities;

@@ -1,7 +1,7 @@
 /**
  * The official Triton HTTP client (tritonclient.http, Python) against the real API process: default binary
  * tensors, explicit binary outputs and plain JSON, each compared to POST /predict. Installs the pinned client into
- * the project's Python venv (.tools/venv-train) when missing; skips only when that venv/pip does not exist.
+ * its own project-local venv (.tools/venv-tritonclient) when missing; skips only when there is no python3 at all.
  */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -15,15 +15,24 @@ import { createTestDatabase, type TestDatabase } from '../helpers.js';
 
 const run = promisify(execFile);
 const here = path.dirname(fileURLToPath(import.meta.url));
-const venv = path.resolve(loadConfig({ ...process.env, NODE_ENV: 'test' }).paths.tools, 'venv-train', 'bin');
+const venvDir = path.resolve(
+  loadConfig({ ...process.env, NODE_ENV: 'test' }).paths.tools,
+  'venv-tritonclient',
+);
+const venv = path.join(venvDir, 'bin');
 const python = path.join(venv, 'python');
-const havePython = existsSync(python) && existsSync(path.join(venv, 'pip'));
+const systemPython = [
+  '/usr/bin/python3',
+  '/usr/local/bin/python3',
+  ...(process.env.PATH ?? '').split(':').map((d) => `${d}/python3`),
+].find((p) => existsSync(p));
 
-describe.skipIf(!havePython)(`tritonclient.http against the V2 routes (needs ${python})`, () => {
+describe.skipIf(!systemPython)('tritonclient.http against the V2 routes (needs python3)', () => {
   let db: TestDatabase;
   let api: ApiProcess;
 
   beforeAll(async () => {
+    if (!existsSync(python) && systemPython) await run(systemPython, ['-m', 'venv', venvDir]);
     const installed = await run(python, ['-c', 'import tritonclient.http, geventhttpclient']).then(
       () => true,
       () => false,
