@@ -1,4 +1,5 @@
 /** The models CLI against a real database: list, show, promote (and its failures). */
+import { readFileSync } from 'node:fs';
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -32,7 +33,13 @@ describe('npm run models', () => {
     expect(io.out_[1]).toMatch(
       /^ride-duration\s+1\s+staging\s+baseline\s+7\.7587\s+5\.3397\s+PULocationID,DOLocationID,trip_distance$/,
     );
-    expect(io.out_[2]).toMatch(/^ride-duration\s+2\s+production\s+gbm\s+5\.4664/);
+    const card = JSON.parse(
+      readFileSync(new URL('../models/ride-duration/2/model.json', import.meta.url), 'utf8'),
+    ) as {
+      metrics: { validation: { rmse: number } };
+    };
+    const rmse = card.metrics.validation.rmse.toFixed(4).replace('.', '\\.');
+    expect(io.out_[2]).toMatch(new RegExp(`^ride-duration\\s+2\\s+production\\s+gbm\\s+${rmse}`));
     expect(io.out_).toHaveLength(3);
   });
 
