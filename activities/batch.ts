@@ -118,6 +118,7 @@ export function createBatchActivities(deps: { pool: Pool; scorer: Scorer }) {
       const model = `\t${copyEscape(meta.modelName)}\t${copyEscape(meta.modelVersion)}\t`;
       const run = `\t${copyEscape(meta.runId)}\n`;
       const client = await pool.connect();
+      let broken: Error | undefined;
       try {
         for (;;) {
           if (ctx.cancellationSignal.aborted) throw new CancelledFailure('chunk cancelled');
@@ -159,6 +160,8 @@ export function createBatchActivities(deps: { pool: Pool; scorer: Scorer }) {
         }
         return totals;
       } catch (err) {
+        // After any failure the connection may be unusable (Postgres restarted): discard it, the pool makes another.
+        broken = err as Error;
         // SQL class 42 (undefined column/table, syntax): a deploy/schema mismatch no retry can fix.
         const code = (err as { code?: unknown }).code;
         if (typeof code === 'string' && code.startsWith('42'))
@@ -170,7 +173,7 @@ export function createBatchActivities(deps: { pool: Pool; scorer: Scorer }) {
           });
         throw err;
       } finally {
-        client.release();
+        client.release(broken);
       }
     },
   };

@@ -5,7 +5,7 @@
 import { serve } from '@hono/node-server';
 import { loadConfig, requireDatabaseUrl, temporalAddress } from '../config.js';
 import { migrate } from '../db/migrate.js';
-import { createPool } from '../db/pool.js';
+import { createPool, waitForDatabase } from '../db/pool.js';
 import { createLogger } from '../logger.js';
 import { runMain } from '../platform/run-main.js';
 import { connectClient } from '../platform/temporal.js';
@@ -21,6 +21,7 @@ runMain(async () => {
     logger,
     application: 'api',
   });
+  await waitForDatabase(pool, { logger });
   await migrate(pool, { logger });
   const temporal = await connectClient(temporalAddress(config), config.temporal.namespace);
   const scorer = await createScorer({

@@ -24,23 +24,50 @@ export function createPool(
     connectionTimeoutMillis: 10_000,
     types,
   });
-  // An idle client that loses its server emits here; without a listener the process would crash.
+  // An idle client that loses its server emits on the pool; a checked-out one (a long chunk, an SSE feed, a
+  // LISTEN) emits on itself. Without listeners either would crash the process when Postgres restarts; with
+  // them the next query on that client fails, the caller's retry takes over, and the client is discarded.
   pool.on('error', (err) => options.logger?.warn({ err }, 'idle Postgres client error'));
+  pool.on('connect', (client) => {
+    client.on('error', (err) => options.logger?.warn({ err }, 'Postgres connection lost'));
+  });
   return pool;
 }
 
-/** Runs `fn` inside one transaction; rolls back on any error. */
+/** Runs `fn` inside one transaction; rolls back on any error (and discards a client whose connection broke). */
 export async function withTransaction<T>(pool: Pool, fn: (client: PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect();
+  let broken: Error | undefined;
   try {
     await client.query('BEGIN');
     const result = await fn(client);
     await client.query('COMMIT');
     return result;
   } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
+    await client.query('ROLLBACK').catch((rollbackError: Error) => (broken = rollbackError));
     throw err;
   } finally {
-    client.release();
+    client.release(broken);
+  }
+}
+
+/**
+ * Waits until Postgres accepts connections (a process started while its database restarts waits instead of
+ * exiting), retrying with backoff up to `timeoutMs`; then throws the last error.
+ */
+export async function waitForDatabase(
+  pool: Pool,
+  options: { logger?: Logger; timeoutMs?: number } = {},
+): Promise<void> {
+  const deadline = Date.now() + (options.timeoutMs ?? 60_000);
+  for (let delay = 250; ; delay = Math.min(delay * 2, 5000)) {
+    try {
+      await pool.query('SELECT 1');
+      return;
+    } catch (err) {
+      if (Date.now() + delay > deadline) throw err;
+      options.logger?.warn({ err: (err as Error).message, retryInMs: delay }, 'waiting for Postgres');
+      await new Promise((resolve) => setTimeout(resolve, delay));
+    }
   }
 }

@@ -8,7 +8,7 @@ import { createActivities } from '../activities/index.js';
 import { loadConfig, requireDatabaseUrl, temporalAddress } from '../config.js';
 import { ensureDailySchedule } from '../control/schedules.js';
 import { migrate } from '../db/migrate.js';
-import { createPool } from '../db/pool.js';
+import { createPool, waitForDatabase } from '../db/pool.js';
 import { createLogger } from '../logger.js';
 import { runMain } from '../platform/run-main.js';
 import { ensureSearchAttributes } from '../platform/temporal.js';
@@ -29,6 +29,7 @@ runMain(async () => {
   const connection = await NativeConnection.connect({ address });
   let scorer: ModelScorer | undefined;
   try {
+    await waitForDatabase(pool, { logger });
     await migrate(pool, { logger });
     scorer = await createScorer({
       modelDir: config.models.dir,

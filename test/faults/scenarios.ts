@@ -65,6 +65,19 @@ async function countPredictions(pool: Pool, partition: { from: string; to: strin
   return rows[0]?.n ?? 0;
 }
 
+async function until(check: () => Promise<boolean>, limitMs = 60_000): Promise<void> {
+  const deadline = Date.now() + limitMs;
+  while (!(await check()) && Date.now() < deadline) await sleep(25);
+}
+
+/** Processes that exited by themselves during the scenario (restarted by the harness, like a process manager). */
+function unplanned(ctx: Ctx, since: number): string {
+  const exits = ctx.stack.unplannedExits.slice(since);
+  return exits.length
+    ? `unplanned exits restarted by the harness: ${exits.map((e) => `${e.name} (code ${e.code})`).join(', ')}`
+    : '';
+}
+
 /** Time from the end of a fault until `progress()` moves past `before` (or the work is done). */
 async function timeToProgress(
   progress: () => Promise<number>,
@@ -106,8 +119,11 @@ async function batchWithFaults(
   const result = resultOf(handle).finally(() => (finished = true));
   let faults = 0;
   let recoverMs = 0;
+  const exitsBefore = ctx.stack.unplannedExits.length;
   for (let i = 0; i < ctx.scale.faultsPerScenario && !finished; i++) {
-    await sleep(300 + Math.floor(ctx.random() * 1200));
+    // The first fault lands as soon as rows are being written; later ones at random points after it.
+    if (i === 0) await until(async () => finished || (await countPredictions(ctx.pool, partition)) > 0);
+    else await sleep(300 + Math.floor(ctx.random() * 1200));
     if (finished) break;
     const before = await countPredictions(ctx.pool, partition);
     ctx.log(`${name}: fault ${i + 1} at ${before} predictions`);
@@ -135,7 +151,9 @@ async function batchWithFaults(
     faults,
     recoverMs,
     statusOk,
-    notes: [`run ${rows[0]?.status ?? 'missing'}`, extra.notes].filter(Boolean).join('; '),
+    notes: [`run ${rows[0]?.status ?? 'missing'}`, extra.notes, unplanned(ctx, exitsBefore)]
+      .filter(Boolean)
+      .join('; '),
     ...outcome,
   };
 }
@@ -180,8 +198,10 @@ async function streamWithFaults(
   const allHandled = () => !sending && lastHandled >= accepted;
   let faults = 0;
   let recoverMs = 0;
+  const exitsBefore = ctx.stack.unplannedExits.length;
   for (let i = 0; i < ctx.scale.faultsPerScenario; i++) {
-    await sleep(400 + Math.floor(ctx.random() * 800));
+    if (i === 0) await until(async () => (await handled().catch(() => 0)) > 0);
+    else await sleep(400 + Math.floor(ctx.random() * 800));
     const before = await handled().catch(() => 0);
     ctx.log(`${name}: fault ${i + 1} at ${before} handled`);
     await fault(i);
@@ -204,7 +224,7 @@ async function streamWithFaults(
     faults,
     recoverMs,
     statusOk: !sending && accepted === events.length,
-    notes: `${accepted} accepted`,
+    notes: [`${accepted} accepted`, unplanned(ctx, exitsBefore)].filter(Boolean).join('; '),
     ...outcome,
   };
 }

@@ -29,6 +29,9 @@ export class FaultStack {
   readonly workers: (Managed | undefined)[] = [];
   readonly apis: (Managed | undefined)[] = [];
   readonly apiPorts: number[] = [];
+  /** Workers or APIs that exited without being told to (the harness restarted them). */
+  readonly unplannedExits: { name: string; code: number | null; tail: string[] }[] = [];
+  private stopping = false;
   private temporal: TemporalDev | undefined;
   private postgres: EmbeddedPg | undefined;
 
@@ -113,33 +116,51 @@ export class FaultStack {
     this.postgres = undefined;
   }
 
+  /**
+   * Starts worker `i`. Like a process manager (compose `restart: unless-stopped`), the harness restarts a worker
+   * or API that exits without being told to, and records the exit with its last log lines so a scenario can
+   * report it: the suite never hangs on a dead process, and a crash is never silent.
+   */
   startWorker(i: number): void {
-    this.workers[i] = startProcess(
-      `worker-${i}`,
-      process.execPath,
-      ['--import', 'tsx', path.join(root, 'workers/main.ts')],
-      {
-        env: this.childEnv(),
-        onLine: (l) => this.log(`[worker-${i}] ${l}`),
-      },
-    );
+    this.supervise(this.workers, i, `worker-${i}`, 'workers/main.ts', this.childEnv());
   }
 
   async killWorker(i: number, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
-    await this.kill(this.workers[i], signal);
+    const worker = this.workers[i];
     this.workers[i] = undefined;
+    await this.kill(worker, signal);
   }
 
   startApi(i: number): void {
-    this.apis[i] = startProcess(
-      `api-${i}`,
-      process.execPath,
-      ['--import', 'tsx', path.join(root, 'api/server.ts')],
-      {
-        env: this.childEnv({ PORT: String(this.apiPorts[i]), HOST: '127.0.0.1' }),
-        onLine: (l) => this.log(`[api-${i}] ${l}`),
+    const env = this.childEnv({ PORT: String(this.apiPorts[i]), HOST: '127.0.0.1' });
+    this.supervise(this.apis, i, `api-${i}`, 'api/server.ts', env);
+  }
+
+  private supervise(
+    slots: (Managed | undefined)[],
+    i: number,
+    name: string,
+    entry: string,
+    env: NodeJS.ProcessEnv,
+  ): void {
+    const tail: string[] = [];
+    const managed = startProcess(name, process.execPath, ['--import', 'tsx', path.join(root, entry)], {
+      env,
+      onLine: (line) => {
+        tail.push(line);
+        if (tail.length > 20) tail.shift();
+        this.log(`[${name}] ${line}`);
       },
-    );
+    });
+    slots[i] = managed;
+    void managed.exited.then((code) => {
+      if (this.stopping || slots[i] !== managed) return;
+      this.unplannedExits.push({ name, code, tail: tail.slice(-5) });
+      this.log(`[harness] ${name} exited by itself (code ${code}); restarting it`);
+      setTimeout(() => {
+        if (!this.stopping && slots[i] === managed) this.supervise(slots, i, name, entry, env);
+      }, 500);
+    });
   }
 
   async waitApisReady(timeoutMs = 90_000): Promise<void> {
@@ -157,6 +178,7 @@ export class FaultStack {
   }
 
   async stop(): Promise<void> {
+    this.stopping = true;
     await Promise.all([...this.apis, ...this.workers].map((m) => (m ? m.stop(10_000) : Promise.resolve())));
     await this.temporal?.stop();
     await this.postgres?.stop();
