@@ -1,16 +1,8 @@
 /** startBatchRun / getBatchRun / cancelBatchRun against the real Temporal server and Postgres. */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../config.js';
 import { generateIntoDb } from '../data/generate-db.js';
-import {
-  connectTestTemporal,
-  createTestDatabase,
-  startTestWorker,
-  uniqueId,
-  type TestDatabase,
-  type TestTemporal,
-  type TestWorker,
-} from '../test/helpers.js';
+import { uniqueId, useWorkerEnvironment } from '../test/helpers.js';
 import {
   BatchInputError,
   BatchRunNotFoundError,
@@ -23,76 +15,77 @@ const config = loadConfig({ NODE_ENV: 'test', BATCH_CHUNK_SIZE: '300', TEMPORAL_
 const DAY = { from: '2030-05-02T00:00:00Z', to: '2030-05-03T00:00:00Z' };
 
 describe('batch run control functions', () => {
-  let db: TestDatabase;
-  let temporal: TestTemporal;
-  let worker: TestWorker;
-
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    temporal = await connectTestTemporal();
-    worker = await startTestWorker({ pool: db.pool });
-    await generateIntoDb(db.pool, { month: '2030-05', rows: 9_000, seed: 5 });
-  });
-  afterAll(async () => {
-    await worker?.stop();
-    await temporal?.close();
-    await db?.drop();
+  const t = useWorkerEnvironment({
+    seed: (db) => generateIntoDb(db.pool, { month: '2030-05', rows: 9_000, seed: 5 }),
   });
 
   it('starts once per idempotency key and reports the finished summary', async () => {
     const key = uniqueId('key');
-    const options = { idempotencyKey: key, taskQueue: worker.taskQueue };
-    const first = await startBatchRun(temporal.client, config, { ...DAY, model: 'ride-duration@1' }, options);
-    const again = await startBatchRun(temporal.client, config, { ...DAY, model: 'ride-duration@1' }, options);
+    const options = { idempotencyKey: key, taskQueue: t.worker.taskQueue };
+    const first = await startBatchRun(
+      t.temporal.client,
+      config,
+      { ...DAY, model: 'ride-duration@1' },
+      options,
+    );
+    const again = await startBatchRun(
+      t.temporal.client,
+      config,
+      { ...DAY, model: 'ride-duration@1' },
+      options,
+    );
     expect(first).toMatchObject({ workflowId: `batch-${key}`, created: true });
     expect(again).toMatchObject({ workflowId: first.workflowId, runId: first.runId });
     expect(first.webUiUrl).toBe(
       `http://ui.test/namespaces/default/workflows/${encodeURIComponent(first.workflowId)}/${first.runId}/history`,
     );
-    await temporal.client.workflow.getHandle(first.workflowId).result();
-    const view = await getBatchRun(temporal.client, config, first.workflowId);
+    await t.temporal.client.workflow.getHandle(first.workflowId).result();
+    const view = await getBatchRun(t.temporal.client, config, first.workflowId);
     expect(view.status).toBe('completed');
     expect(view.summary?.partition).toEqual({ from: '2030-05-02T00:00:00', to: '2030-05-03T00:00:00' });
-    const afterDone = await startBatchRun(temporal.client, config, { ...DAY }, options);
+    const afterDone = await startBatchRun(t.temporal.client, config, { ...DAY }, options);
     expect(afterDone).toMatchObject({ runId: first.runId, created: false });
-    const { rows } = await db.pool.query(`SELECT count(*)::int AS n FROM batch_runs WHERE workflow_id = $1`, [
-      first.workflowId,
-    ]);
+    const { rows } = await t.db.pool.query(
+      `SELECT count(*)::int AS n FROM batch_runs WHERE workflow_id = $1`,
+      [first.workflowId],
+    );
     expect(rows).toEqual([{ n: 1 }]);
   });
 
   it('rejects bad input before starting anything, naming the field', async () => {
-    await expect(startBatchRun(temporal.client, config, { from: '2030-13-01', to: DAY.to })).rejects.toThrow(
+    await expect(
+      startBatchRun(t.temporal.client, config, { from: '2030-13-01', to: DAY.to }),
+    ).rejects.toThrow(
       new BatchInputError('from', 'must be an ISO timestamp, e.g. 2021-02-01T00:00:00 (got "2030-13-01")'),
     );
-    await expect(startBatchRun(temporal.client, config, {})).rejects.toBeInstanceOf(BatchInputError);
-    await expect(getBatchRun(temporal.client, config, 'batch-nope')).rejects.toBeInstanceOf(
+    await expect(startBatchRun(t.temporal.client, config, {})).rejects.toBeInstanceOf(BatchInputError);
+    await expect(getBatchRun(t.temporal.client, config, 'batch-nope')).rejects.toBeInstanceOf(
       BatchRunNotFoundError,
     );
   });
 
   it('shows progress while running and records a cancelled run', async () => {
     const started = await startBatchRun(
-      temporal.client,
+      t.temporal.client,
       config,
       { from: '2030-05-01', to: '2030-05-20', model: 'ride-duration@1', chunkSize: 20, maxParallelChunks: 1 },
-      { taskQueue: worker.taskQueue },
+      { taskQueue: t.worker.taskQueue },
     );
-    let view = await getBatchRun(temporal.client, config, started.workflowId);
+    let view = await getBatchRun(t.temporal.client, config, started.workflowId);
     for (let i = 0; i < 100 && !(view.progress && view.progress.chunksDone > 0); i++) {
       await new Promise((r) => setTimeout(r, 50));
-      view = await getBatchRun(temporal.client, config, started.workflowId);
+      view = await getBatchRun(t.temporal.client, config, started.workflowId);
     }
     expect(view.status).toBe('running');
     expect(view.progress?.modelVersion).toBe('ride-duration@1');
-    await cancelBatchRun(temporal.client, started.workflowId);
-    await temporal.client.workflow
+    await cancelBatchRun(t.temporal.client, started.workflowId);
+    await t.temporal.client.workflow
       .getHandle(started.workflowId)
       .result()
       .catch(() => undefined);
-    const done = await getBatchRun(temporal.client, config, started.workflowId);
+    const done = await getBatchRun(t.temporal.client, config, started.workflowId);
     expect(done.status).toBe('cancelled');
-    const { rows } = await db.pool.query(`SELECT status FROM batch_runs WHERE run_id = $1`, [
+    const { rows } = await t.db.pool.query(`SELECT status FROM batch_runs WHERE run_id = $1`, [
       `${started.workflowId}/${started.runId}`,
     ]);
     expect(rows).toEqual([{ status: 'cancelled' }]);

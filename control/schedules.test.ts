@@ -1,19 +1,11 @@
 /** The daily schedule on the real Temporal server, driven by trigger and backfill (no wall-clock waits). */
 import { type Client, type ScheduleDescription } from '@temporalio/client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import type { BatchRunSummary } from '../contracts/batch.js';
 import { PARTITION_KEY } from '../contracts/temporal.js';
 import { loadConfig } from '../config.js';
 import { generateIntoDb } from '../data/generate-db.js';
-import {
-  connectTestTemporal,
-  createTestDatabase,
-  startTestWorker,
-  uniqueId,
-  type TestDatabase,
-  type TestTemporal,
-  type TestWorker,
-} from '../test/helpers.js';
+import { uniqueId, useWorkerEnvironment } from '../test/helpers.js';
 import { dateInZone } from '../workflows/batch-input.js';
 import {
   backfillSchedule,
@@ -42,40 +34,32 @@ async function runsOf(client: Client, scheduleId: string, n: number): Promise<st
 }
 
 describe('daily batch schedule', () => {
-  let db: TestDatabase;
-  let temporal: TestTemporal;
-  let worker: TestWorker;
+  const t = useWorkerEnvironment({
+    seed: (db) => generateIntoDb(db.pool, { month: '2030-03', rows: 6_000, seed: 3 }),
+  });
   const created: string[] = [];
 
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    temporal = await connectTestTemporal();
-    worker = await startTestWorker({ pool: db.pool });
-    await generateIntoDb(db.pool, { month: '2030-03', rows: 6_000, seed: 3 });
-  });
+  // Registered after the environment's hooks, so it runs before them: the client is still open.
   afterAll(async () => {
     for (const id of created)
-      await temporal.client.schedule
+      await t.temporal.client.schedule
         .getHandle(id)
         .delete()
         .catch(() => undefined);
-    await worker?.stop();
-    await temporal?.close();
-    await db?.drop();
   });
 
   const newSchedule = async () => {
     const scheduleId = uniqueId('daily');
     created.push(scheduleId);
     expect(
-      await ensureDailySchedule(temporal.client, config, { scheduleId, taskQueue: worker.taskQueue }),
+      await ensureDailySchedule(t.temporal.client, config, { scheduleId, taskQueue: t.worker.taskQueue }),
     ).toBe('created');
     return scheduleId;
   };
 
   it('creates the schedule with the configured spec and policies, and keeps it paused across updates', async () => {
     const scheduleId = await newSchedule();
-    const d = await describeSchedule(temporal.client, scheduleId);
+    const d = await describeSchedule(t.temporal.client, scheduleId);
     expect(d.spec.timezone).toBe('UTC');
     expect(d.spec.calendars?.[0]).toMatchObject({ hour: [{ start: 3, end: 3, step: 1 }] });
     expect(d.policies.overlap).toBe('BUFFER_ONE');
@@ -83,25 +67,25 @@ describe('daily batch schedule', () => {
     expect(d.memo?.description).toContain('previous day');
     expect(d.state.paused).toBe(false);
 
-    await pauseSchedule(temporal.client, 'data late upstream', scheduleId);
+    await pauseSchedule(t.temporal.client, 'data late upstream', scheduleId);
     const other = { ...config, batch: { ...config.batch, cron: '30 4 * * *' } };
     expect(
-      await ensureDailySchedule(temporal.client, other, { scheduleId, taskQueue: worker.taskQueue }),
+      await ensureDailySchedule(t.temporal.client, other, { scheduleId, taskQueue: t.worker.taskQueue }),
     ).toBe('updated');
-    const after = await describeSchedule(temporal.client, scheduleId);
+    const after = await describeSchedule(t.temporal.client, scheduleId);
     expect(after.state).toMatchObject({ paused: true, note: 'data late upstream' });
     expect(after.spec.calendars?.[0]).toMatchObject({ hour: [{ start: 4, end: 4, step: 1 }] });
-    await unpauseSchedule(temporal.client, 'resumed', scheduleId);
-    expect((await describeSchedule(temporal.client, scheduleId)).state.paused).toBe(false);
+    await unpauseSchedule(t.temporal.client, 'resumed', scheduleId);
+    expect((await describeSchedule(t.temporal.client, scheduleId)).state.paused).toBe(false);
   });
 
   it('a triggered run scores the day before its scheduled time', async () => {
     const scheduleId = await newSchedule();
-    await triggerSchedule(temporal.client, scheduleId);
-    const [workflowId] = await runsOf(temporal.client, scheduleId, 1);
-    const handle = temporal.client.workflow.getHandle(workflowId ?? '');
+    await triggerSchedule(t.temporal.client, scheduleId);
+    const [workflowId] = await runsOf(t.temporal.client, scheduleId, 1);
+    const handle = t.temporal.client.workflow.getHandle(workflowId ?? '');
     const summary = (await handle.result()) as BatchRunSummary;
-    const d = await describeSchedule(temporal.client, scheduleId);
+    const d = await describeSchedule(t.temporal.client, scheduleId);
     const scheduledAt = d.info.recentActions[0]?.scheduledAt ?? new Date(NaN);
     const today = dateInZone(scheduledAt, 'UTC');
     const yesterday = dateInZone(new Date(scheduledAt.getTime() - 86_400_000), 'UTC');
@@ -113,27 +97,27 @@ describe('daily batch schedule', () => {
   it('a backfill runs exactly one run per partition, none dropped, each scoring its own day', async () => {
     const scheduleId = await newSchedule();
     const result = await backfillSchedule(
-      temporal.client,
+      t.temporal.client,
       config,
       { from: '2030-03-03', to: '2030-03-07' },
       scheduleId,
     );
     expect(result.partitions).toBe(4);
-    const ids = await runsOf(temporal.client, scheduleId, 4);
+    const ids = await runsOf(t.temporal.client, scheduleId, 4);
     expect(ids).toHaveLength(4);
     const summaries = await Promise.all(
-      ids.map((id) => temporal.client.workflow.getHandle(id).result() as Promise<BatchRunSummary>),
+      ids.map((id) => t.temporal.client.workflow.getHandle(id).result() as Promise<BatchRunSummary>),
     );
     expect(summaries.map((s) => s.partition.from).sort()).toEqual(
       ['03', '04', '05', '06'].map((d) => `2030-03-${d}T00:00:00`),
     );
-    const { rows } = await db.pool.query<{ day: string; n: string }>(
+    const { rows } = await t.db.pool.query<{ day: string; n: string }>(
       `SELECT to_char(pickup_datetime, 'YYYY-MM-DD') AS day, count(*) AS n FROM rides
        WHERE pickup_datetime >= '2030-03-03' AND pickup_datetime < '2030-03-07' GROUP BY 1 ORDER BY 1`,
     );
     const byDay = Object.fromEntries(summaries.map((s) => [s.partition.from.slice(0, 10), s.rowsScored]));
     expect(byDay).toEqual(Object.fromEntries(rows.map((r) => [r.day, Number(r.n)])));
-    const { rows: ledger } = await db.pool.query<{ partition_key: string }>(
+    const { rows: ledger } = await t.db.pool.query<{ partition_key: string }>(
       `SELECT partition_key FROM batch_runs WHERE workflow_id LIKE $1 ORDER BY 1`,
       [`${scheduleId}-%`],
     );

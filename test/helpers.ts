@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import pg from 'pg';
-import { inject } from 'vitest';
+import { afterAll, beforeAll, inject } from 'vitest';
 import { createActivities, type Activities } from '../activities/index.js';
 import type { Scorer } from '../contracts/scoring.js';
 import { createPool, type Pool } from '../db/pool.js';
@@ -197,4 +197,36 @@ export async function createTestApp(
       await db.drop();
     },
   };
+}
+
+export interface WorkerEnvironment {
+  db: TestDatabase;
+  temporal: TestTemporal;
+  worker: TestWorker;
+  /** Set when the environment was asked for its own scorer (`withScorer`). */
+  scorer: ModelScorer | undefined;
+}
+
+/**
+ * Registers the usual per-file fixture: a fresh database (optionally seeded), a Temporal client and a real
+ * worker on its own task queue, torn down after the file. Read the fields inside tests and hooks, not at load.
+ */
+export function useWorkerEnvironment(
+  options: { seed?: (db: TestDatabase) => Promise<unknown>; withScorer?: boolean } = {},
+): WorkerEnvironment {
+  const env = {} as WorkerEnvironment;
+  beforeAll(async () => {
+    env.db = await createTestDatabase();
+    env.temporal = await connectTestTemporal();
+    env.scorer = options.withScorer ? await createTestScorer(env.db.pool) : undefined;
+    env.worker = await startTestWorker({ pool: env.db.pool, ...(env.scorer ? { scorer: env.scorer } : {}) });
+    await options.seed?.(env.db);
+  });
+  afterAll(async () => {
+    await env.worker?.stop();
+    await env.scorer?.close();
+    await env.temporal?.close();
+    await env.db?.drop();
+  });
+  return env;
 }

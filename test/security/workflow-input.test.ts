@@ -6,35 +6,15 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import { BATCH_WORKFLOW } from '../../contracts/batch.js';
 import { STREAM_WORKFLOW } from '../../contracts/stream.js';
-import {
-  connectTestTemporal,
-  createTestDatabase,
-  startTestWorker,
-  uniqueId,
-  type TestDatabase,
-  type TestTemporal,
-  type TestWorker,
-} from '../helpers.js';
+import { uniqueId, useWorkerEnvironment } from '../helpers.js';
 
 const run = promisify(execFile);
 
 describe('malformed workflow input', () => {
-  let db: TestDatabase;
-  let temporal: TestTemporal;
-  let worker: TestWorker;
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    temporal = await connectTestTemporal();
-    worker = await startTestWorker({ pool: db.pool });
-  });
-  afterAll(async () => {
-    await worker?.stop();
-    await temporal?.close();
-    await db?.drop();
-  });
+  const t = useWorkerEnvironment();
 
   /** Starts a workflow with the real CLI and returns the failure its result carries. */
   async function startWithCli(type: string, input: string): Promise<ApplicationFailure> {
@@ -45,7 +25,7 @@ describe('malformed workflow input', () => {
       '--address',
       inject('temporalAddress'),
       '--task-queue',
-      worker.taskQueue,
+      t.worker.taskQueue,
       '--type',
       type,
       '--workflow-id',
@@ -53,7 +33,7 @@ describe('malformed workflow input', () => {
       '--input',
       input,
     ]);
-    const error = await temporal.client.workflow
+    const error = await t.temporal.client.workflow
       .getHandle(workflowId)
       .result()
       .then(
@@ -63,7 +43,7 @@ describe('malformed workflow input', () => {
     expect(error).toBeInstanceOf(WorkflowFailedError);
     const cause = (error as WorkflowFailedError).cause;
     expect(cause).toBeInstanceOf(ApplicationFailure);
-    const history = await temporal.client.workflow.getHandle(workflowId).fetchHistory();
+    const history = await t.temporal.client.workflow.getHandle(workflowId).fetchHistory();
     expect(history.events?.length ?? 0, 'failed on the first workflow task, with no retries').toBeLessThan(
       12,
     );
