@@ -263,6 +263,21 @@ export function temporalAddress(config: Config): string {
   return config.temporal.address ?? `localhost:${config.temporal.port}`;
 }
 
+/** The embedded development database that `npm start` runs (loopback only; production sets DATABASE_URL). */
+export const EMBEDDED_DATABASE = { user: 'postgres', password: 'postgres', database: 'rides' } as const;
+
+/**
+ * For the command-line tools (ingest, generate, models, stream, migrate): DATABASE_URL when set, else the embedded
+ * database of a running `npm start`, so the documented commands work next to it with nothing exported.
+ */
+export function cliDatabaseUrl(config: Config): string {
+  const { user, password, database } = EMBEDDED_DATABASE;
+  return (
+    config.database.url ??
+    `postgres://${user}:${password}@127.0.0.1:${config.database.embeddedPort}/${database}`
+  );
+}
+
 /** Production entry points connect to given servers only; they never start embedded ones. */
 export function requireDatabaseUrl(config: Config): string {
   if (!config.database.url) {

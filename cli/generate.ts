@@ -5,7 +5,7 @@
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadConfig, requireDatabaseUrl } from '../config.js';
+import { loadConfig, cliDatabaseUrl } from '../config.js';
 import { createPool } from '../db/pool.js';
 import { isDataError, printSummaryTable } from '../data/cli-output.js';
 import { DataOptionError } from '../data/errors.js';
@@ -70,7 +70,7 @@ async function main(): Promise<void> {
     );
     return;
   }
-  const pool = createPool(requireDatabaseUrl(loadConfig()), { max: 2, application: 'generate' });
+  const pool = createPool(cliDatabaseUrl(loadConfig()), { max: 2, application: 'generate' });
   try {
     const progress = createProgress(`generate ${options.month}`, options.rows);
     const summary = await generateIntoDb(pool, {

@@ -1,6 +1,6 @@
 /** `npm run ingest -- <file.parquet> [...] [--month YYYY-MM]`: loads TLC parquet files into `rides`. */
 import { parseArgs } from 'node:util';
-import { loadConfig, requireDatabaseUrl } from '../config.js';
+import { loadConfig, cliDatabaseUrl } from '../config.js';
 import { createPool } from '../db/pool.js';
 import { isDataError, printSummaryTable } from '../data/cli-output.js';
 import { ingestParquetFile, type IngestSummary } from '../data/ingest.js';
@@ -22,7 +22,7 @@ runMain(async () => {
     return;
   }
   const batchSize = values['batch-size'] === undefined ? undefined : Number(values['batch-size']);
-  const pool = createPool(requireDatabaseUrl(loadConfig()), { max: 2, application: 'ingest' });
+  const pool = createPool(cliDatabaseUrl(loadConfig()), { max: 2, application: 'ingest' });
   const summaries: IngestSummary[] = [];
   try {
     for (const file of positionals) {

@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { freePort } from '../dev/process.js';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, createTestScorer, TEST_MODEL_DIR, type TestDatabase } from '../test/helpers.js';
@@ -77,7 +78,7 @@ describe('npm run models', () => {
     expect(usage.err_[0]).toMatch(/^Usage:/);
   });
 
-  it('runs as `npm run models` does: a subprocess with DATABASE_URL, and a clear error without it', async () => {
+  it('runs as `npm run models` does: with DATABASE_URL, and without it against the npm start database', async () => {
     const run = promisify(execFile);
     const cwd = fileURLToPath(new URL('../', import.meta.url));
     const args = ['--import', 'tsx', 'cli/models.ts'];
@@ -87,14 +88,16 @@ describe('npm run models', () => {
       env: { ...env, DATABASE_URL: db.url },
     });
     expect(ok.stdout.split('\n')[0]).toBe('ride-duration@1 (staging)');
+    // Without DATABASE_URL the CLI uses the embedded database of `npm start`; none runs on this port here.
+    const port = await freePort();
     const failed = await run(process.execPath, [...args, 'list'], {
       cwd,
-      env: { ...env, DATABASE_URL: '' },
+      env: { ...env, DATABASE_URL: '', EMBEDDED_PG_PORT: String(port) },
     }).then(
       () => null,
       (err: { code: number; stderr: string }) => err,
     );
     expect(failed?.code).toBe(1);
-    expect(failed?.stderr).toContain('DATABASE_URL: is required for this process');
+    expect(failed?.stderr).toContain(`ECONNREFUSED 127.0.0.1:${port}`);
   });
 });

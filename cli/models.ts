@@ -4,7 +4,7 @@
  */
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
-import { loadConfig, requireDatabaseUrl } from '../config.js';
+import { loadConfig, cliDatabaseUrl } from '../config.js';
 import { DEFAULT_ALIAS } from '../contracts/scoring.js';
 import { createPool } from '../db/pool.js';
 import { runMain } from '../platform/run-main.js';
@@ -124,7 +124,7 @@ export async function runModelsCommand(
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   runMain(async () => {
     const config = loadConfig();
-    const pool = createPool(requireDatabaseUrl(config), { max: 2, application: 'models-cli' });
+    const pool = createPool(cliDatabaseUrl(config), { max: 2, application: 'models-cli' });
     try {
       const scorer = await createScorer({ modelDir: config.models.dir, pool });
       try {

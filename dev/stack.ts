@@ -4,7 +4,7 @@
  */
 import path from 'node:path';
 import pg from 'pg';
-import type { Config } from '../config.js';
+import { EMBEDDED_DATABASE, type Config } from '../config.js';
 import { startEmbeddedPostgres } from './postgres.js';
 import { isTemporalReachable, startTemporalDevServer } from './temporal.js';
 import { ensureTemporalBinary } from './tools.js';
@@ -25,7 +25,11 @@ export interface StackOptions {
   log: (source: 'postgres' | 'temporal' | 'setup', line: string) => void;
 }
 
-export async function startStackDeps({ config, database = 'rides', log }: StackOptions): Promise<StackDeps> {
+export async function startStackDeps({
+  config,
+  database = EMBEDDED_DATABASE.database,
+  log,
+}: StackOptions): Promise<StackDeps> {
   const stops: (() => Promise<void>)[] = [];
   const stopAll = async () => {
     for (const stop of stops.reverse())
