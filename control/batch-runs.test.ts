@@ -35,7 +35,7 @@ describe('batch run control functions', () => {
       options,
     );
     expect(first).toMatchObject({ workflowId: `batch-${key}`, created: true });
-    expect(again).toMatchObject({ workflowId: first.workflowId, runId: first.runId });
+    expect(again).toMatchObject({ workflowId: first.workflowId, runId: first.runId, created: false });
     expect(first.webUiUrl).toBe(
       `http://ui.test/namespaces/default/workflows/${encodeURIComponent(first.workflowId)}/${first.runId}/history`,
     );

@@ -78,7 +78,8 @@ export async function startBatchRun(
       taskQueue: options.taskQueue ?? config.temporal.taskQueue,
       workflowId,
       args: [args],
-      workflowIdConflictPolicy: 'USE_EXISTING',
+      // A running or finished run with this id makes start throw, so a repeat is reported as not created.
+      workflowIdConflictPolicy: 'FAIL',
       workflowIdReusePolicy: 'REJECT_DUPLICATE',
     });
     const runId = handle.firstExecutionRunId;

@@ -1,11 +1,6 @@
 /** Batch runs over HTTP (API key required): start one (idempotent by Idempotency-Key), read it, cancel it. */
 import { createRoute, z } from '@hono/zod-openapi';
-import {
-  BatchRunNotFoundError,
-  cancelBatchRun,
-  getBatchRun,
-  startBatchRun,
-} from '../../control/batch-runs.js';
+import { cancelBatchRun, getBatchRun, startBatchRun } from '../../control/batch-runs.js';
 import type { AppDeps } from '../deps.js';
 import { routeGroup } from '../env.js';
 import { problems } from '../schemas/predict.js';
@@ -88,23 +83,11 @@ const cancelRoute = createRoute({
   },
 });
 
-async function findRun(deps: AppDeps, workflowId: string) {
-  try {
-    const { runId, webUiUrl } = await getBatchRun(deps.temporal, deps.config, workflowId);
-    return { workflowId, runId, webUiUrl };
-  } catch (err) {
-    if (err instanceof BatchRunNotFoundError) return undefined;
-    throw err;
-  }
-}
-
 export function batchRunRoutes(deps: AppDeps) {
   return routeGroup()
     .openapi(startRoute, async (c) => {
       const key = c.req.valid('header')['idempotency-key'];
       // A repeat of a keyed request answers the existing run (200) instead of reporting it as new.
-      const existing = key ? await findRun(deps, `batch-${key}`) : undefined;
-      if (existing) return c.json({ ...existing, created: false }, 200);
       const started = await startBatchRun(deps.temporal, deps.config, c.req.valid('json'), {
         ...(key ? { idempotencyKey: key } : {}),
       });
