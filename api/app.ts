@@ -5,7 +5,6 @@
  */
 import { OpenAPIHono } from '@hono/zod-openapi';
 import type { MiddlewareHandler } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import { timeout } from 'hono/timeout';
 import type { AppDeps } from './deps.js';
@@ -13,6 +12,7 @@ import type { AppEnv } from './env.js';
 import { errorHandler, PayloadTooLargeError, problem } from './errors.js';
 import { createMetrics, type ApiMetrics } from './metrics.js';
 import { requireApiKey } from './middleware/auth.js';
+import { limitBody } from './middleware/body-limit.js';
 import { observe, requestIdentity } from './middleware/observe.js';
 import { createOnline } from './online.js';
 import { batchRunRoutes } from './routes/batch-runs.js';
@@ -37,11 +37,8 @@ export function createApp(deps: AppDeps, options: { metrics?: ApiMetrics } = {})
   app.use('*', requestIdentity(), observe(metrics));
   app.use(
     '*',
-    bodyLimit({
-      maxSize: config.api.bodyLimitBytes,
-      onError: () => {
-        throw new PayloadTooLargeError(`the request body is larger than ${config.api.bodyLimitBytes} bytes`);
-      },
+    limitBody(config.api.bodyLimitBytes, () => {
+      throw new PayloadTooLargeError(`the request body is larger than ${config.api.bodyLimitBytes} bytes`);
     }),
   );
   const limitTime: MiddlewareHandler<AppEnv> = timeout(
