@@ -1,6 +1,6 @@
 /** Online predictions in the course's format: `POST /predict` (one ride) and `POST /predict/batch` (many). */
 import { createRoute } from '@hono/zod-openapi';
-import type { Context } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
 import { DEFAULT_MODEL_REF, type RideInput } from '../../contracts/scoring.js';
 import type { AppDeps } from '../deps.js';
 import { issuesToErrors, routeGroup, type AppEnv } from '../env.js';
@@ -15,12 +15,16 @@ import type { PredictionRecord } from '../prediction-log.js';
 import {
   BatchBodySchema,
   BatchResponseSchema,
+  isPlainRide,
   ModelQuerySchema,
   PredictionSchema,
   problems,
   RideSchema,
   type RideBody,
 } from '../schemas/predict.js';
+
+/** `application/json`, optionally with a charset: accepted alike by the media-type gate and the JSON validator. */
+const PLAIN_JSON = /^application\/json(;\s*charset=[\w-]+)?$/i;
 
 const json = <T>(schema: T) => ({ content: { 'application/json': { schema } } });
 
@@ -82,23 +86,41 @@ export function predictRoutes(deps: AppDeps, online: Online, metrics: ApiMetrics
     createdAt: new Date(),
   });
 
-  return routeGroup()
-    .openapi(predictRoute, async (c) => {
-      const body = c.req.valid('json');
-      const model = await deps.scorer.resolve(c.req.valid('query').model ?? DEFAULT_MODEL_REF);
-      const ride = toRide(body, newYorkNow);
-      const out = await submit(online.rides, model, [ride], c.get('arrived'));
-      const rejection = out.rejections[0];
-      const duration = out.predictions[0];
-      if (rejection || duration === null || duration === undefined) {
-        throw new ValidationError([
-          { field: rejection?.field ?? '(ride)', message: rejection?.reason ?? 'was not scored' },
-        ]);
-      }
-      metrics.predictions.inc({ model: model.name, version: model.version, route: '/predict' });
-      deps.predictionLog?.record([record(c, '/predict', out.model, 0, { ...ride }, duration)]);
-      return c.json({ duration, model_name: out.model.name, model_version: out.model.version }, 200);
-    })
+  const predictOne = async (c: Context<AppEnv>, body: RideBody, ref: string) => {
+    const model = await deps.scorer.resolve(ref);
+    const ride = toRide(body, newYorkNow);
+    const out = await submit(online.rides, model, [ride], c.get('arrived'));
+    const rejection = out.rejections[0];
+    const duration = out.predictions[0];
+    if (rejection || duration === null || duration === undefined) {
+      throw new ValidationError([
+        { field: rejection?.field ?? '(ride)', message: rejection?.reason ?? 'was not scored' },
+      ]);
+    }
+    metrics.predictions.inc({ model: model.name, version: model.version, route: '/predict' });
+    deps.predictionLog?.record([record(c, '/predict', out.model, 0, { ...ride }, duration)]);
+    return c.json({ duration, model_name: out.model.name, model_version: out.model.version }, 200);
+  };
+
+  // The common request (no query, JSON that RideSchema accepts unchanged) skips the generic validator chain;
+  // anything else falls through to the zod route below, which answers exactly as before.
+  const fastPredict: MiddlewareHandler<AppEnv> = async (c, next) => {
+    if (c.req.url.includes('?') || !PLAIN_JSON.test(c.req.header('content-type') ?? '')) return next();
+    let body: unknown;
+    try {
+      body = await c.req.json();
+    } catch {
+      return next();
+    }
+    return isPlainRide(body) ? predictOne(c, body, DEFAULT_MODEL_REF) : next();
+  };
+
+  const group = routeGroup();
+  group.post('/predict', fastPredict);
+  return group
+    .openapi(predictRoute, (c) =>
+      predictOne(c, c.req.valid('json'), c.req.valid('query').model ?? DEFAULT_MODEL_REF),
+    )
     .openapi(batchRoute, async (c) => {
       const { rides } = c.req.valid('json');
       const limit = deps.config.api.maxBatchRides;

@@ -43,6 +43,31 @@ export const RideSchema = z
   .openapi('Ride');
 export type RideBody = z.infer<typeof RideSchema>;
 
+const isLocationId = (v: unknown) =>
+  typeof v === 'number' && Number.isInteger(v) && v >= 1 && v <= MAX_LOCATION_ID;
+const isPickup = (v: unknown) =>
+  v === undefined || (typeof v === 'string' && typeof parsePickup(v) !== 'string');
+
+/**
+ * The hot path's check: true only for a body RideSchema accepts as is (its output then equals its input on every
+ * field it names). Anything else, false included for valid-but-unusual input, goes through RideSchema itself, which
+ * stays the one source of the OpenAPI document and of the 400 naming each field.
+ */
+export function isPlainRide(body: unknown): body is RideBody {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return false;
+  const ride = body as Record<string, unknown>;
+  const distance = ride.trip_distance;
+  return (
+    isLocationId(ride.PULocationID) &&
+    isLocationId(ride.DOLocationID) &&
+    typeof distance === 'number' &&
+    distance >= 0 &&
+    distance <= MAX_TRIP_DISTANCE &&
+    isPickup(ride.lpep_pickup_datetime) &&
+    isPickup(ride.pickup_datetime)
+  );
+}
+
 export const ModelQuerySchema = z.object({
   model: z
     .string()
