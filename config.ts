@@ -19,6 +19,14 @@ const positiveInt = (fallback: number) =>
     .positive('must be > 0')
     .default(fallback);
 
+const msUpTo = (max: number, fallback: number) =>
+  z.coerce
+    .number({ error: 'must be a number' })
+    .int('must be a whole number')
+    .min(0, `must be between 0 and ${max}`)
+    .max(max, `must be between 0 and ${max}`)
+    .default(fallback);
+
 const onOff = (fallback: boolean) =>
   z
     .enum(['on', 'off', 'true', 'false', '1', '0'], { error: 'must be one of on|off|true|false|1|0' })
@@ -96,6 +104,7 @@ const schema = z.object({
   STREAM_MAX_RUN: positiveInt(200),
   STREAM_LOCAL_ACTIVITIES: onOff(true),
   STREAM_MAX_ATTEMPTS: positiveInt(5),
+  STREAM_ROLLOVER_GRACE_MS: msUpTo(10_000, 50),
 
   DATA_DIR: z.string().min(1).default('.data'),
   TOOLS_DIR: z.string().min(1).default('.tools'),
@@ -147,6 +156,7 @@ export interface Config {
     maxRun: number;
     localActivities: boolean;
     maxAttempts: number;
+    rolloverGraceMs: number;
   };
   paths: { data: string; tools: string };
 }
@@ -253,6 +263,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxRun: e.STREAM_MAX_RUN,
       localActivities: e.STREAM_LOCAL_ACTIVITIES,
       maxAttempts: e.STREAM_MAX_ATTEMPTS,
+      rolloverGraceMs: e.STREAM_ROLLOVER_GRACE_MS,
     },
     paths: { data: e.DATA_DIR, tools: e.TOOLS_DIR },
   };

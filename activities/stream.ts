@@ -2,13 +2,14 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { ResolvedModel, RideInput, Scorer } from '../contracts/scoring.js';
-import type { QueuedEvent } from '../contracts/stream.js';
+import type { QueuedEvent, StreamRolloverNotice } from '../contracts/stream.js';
 import { withTransaction, type Pool, type PoolClient } from '../db/pool.js';
 import {
   findPersisted,
   insertDeadLetters,
   insertPredictions,
   notifyPredictions,
+  notifyRollover,
   readSpilled,
   deleteSpilled,
   spillEvents,
@@ -176,6 +177,15 @@ export function createStreamActivities(deps: { pool: Pool; scorer: Scorer }) {
           lastEventId: events.at(-1)?.event_id ?? null,
         };
       });
+    },
+
+    /**
+     * Announces a continue-as-new to the stream's producers (see STREAM_ROLLOVER_CHANNEL), then waits `graceMs`
+     * so that signals sent before they paused reach the workflow before this activity's result does.
+     */
+    async announceStreamRollover(notice: StreamRolloverNotice, graceMs = 0): Promise<void> {
+      await notifyRollover(deps.pool, notice);
+      if (graceMs > 0) await new Promise((resolve) => setTimeout(resolve, graceMs));
     },
 
     /** Moves events out of the workflow into the stream's overflow queue (before continue-as-new). */

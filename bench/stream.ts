@@ -20,6 +20,7 @@ import {
   streamPredictions,
 } from '../control/streams.js';
 import type { RideEvent, StreamOptions } from '../contracts/stream.js';
+import { watchStreamRollovers } from '../control/stream-rollover.js';
 import { startBenchStack, type BenchStack } from './stream-stack.js';
 
 const { values } = parseArgs({
@@ -33,6 +34,8 @@ const { values } = parseArgs({
     local: { type: 'string' },
     'max-run': { type: 'string', default: '200' },
     'can-after': { type: 'string', default: '5000' },
+    'can-after-history': { type: 'string' },
+    rollover: { type: 'string', default: 'on' },
     only: { type: 'string' },
     coalesce: { type: 'string', default: 'on' },
     diagnose: { type: 'string', default: 'off' },
@@ -50,6 +53,9 @@ const STREAM_OPTIONS: Partial<StreamOptions> = {
   localActivities: values.local === undefined ? loadConfig().stream.localActivities : values.local === 'on',
   maxRun: Number(values['max-run']),
   canAfterEvents: Number(values['can-after']),
+  ...(values['can-after-history'] ? { canAfterHistory: Number(values['can-after-history']) } : {}),
+  // `off`: no hand-over announcement, producers are not told (the behaviour before it existed).
+  ...(values.rollover === 'off' ? { rolloverGraceMs: 0 } : {}),
 };
 const log = (line: string) => process.stderr.write(`[bench:stream] ${line}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -149,7 +155,8 @@ async function latency(stack: BenchStack, rate: number, seconds: number) {
       if (latencies.length === events.length) abort.abort();
     }
   })();
-  const sender = createStreamSender(stack.client, config);
+  const rollover = values.rollover === 'off' ? undefined : await watchStreamRollovers({ pool: stack.pool });
+  const sender = createStreamSender(stack.client, config, rollover ? { rollover } : {});
   const loopDelay = monitorEventLoopDelay({ resolution: 10 });
   loopDelay.enable();
   const requestMs: number[] = [];
@@ -180,6 +187,8 @@ async function latency(stack: BenchStack, rate: number, seconds: number) {
   abort.abort();
   await consumer;
   await drainStream(stack.client, id);
+  const holds = rollover?.stats();
+  await rollover?.close();
   const sorted = [...latencies].sort((a, b) => a - b);
   const r = (x: number) => Math.round(x * 10) / 10;
   // The server-side part: accepted (received_at, stamped by sendEvents) -> committed (scored_at).
@@ -195,10 +204,16 @@ async function latency(stack: BenchStack, rate: number, seconds: number) {
     log(
       `slowest requests: ${JSON.stringify(slow.slice(0, 5).map((x) => ({ at: new Date(x.at).toISOString(), ms: Math.round(x.ms) })))}`,
     );
-    for await (const w of stack.client.workflow.list({ query: `WorkflowId = 'stream-${id}'` }))
+    for await (const w of stack.client.workflow.list({ query: `WorkflowId = 'stream-${id}'` })) {
+      const h = await stack.client.workflow.getHandle(`stream-${id}`, w.runId).fetchHistory();
+      const failedTasks = (h.events ?? []).filter((e) => e.workflowTaskFailedEventAttributes).length;
+      const tail = (h.events ?? [])
+        .slice(-12)
+        .map((e) => `${String(e.eventType)}@${new Date(eventMs(e.eventTime)).toISOString().slice(17, 23)}`);
       log(
-        `run ${w.runId} ${w.startTime.toISOString()} -> ${w.closeTime?.toISOString() ?? 'open'} ${w.status.name}`,
+        `run ${w.runId} ${w.startTime.toISOString()} -> ${w.closeTime?.toISOString() ?? 'open'} ${w.status.name} history ${h.events?.length ?? 0} failed tasks ${failedTasks} tail ${tail.join(' ')}`,
       );
+    }
   }
   return {
     offeredRate: rate,
@@ -224,18 +239,21 @@ async function latency(stack: BenchStack, rate: number, seconds: number) {
     ),
     acceptedToPersistedP50Ms: r(quantile(persist, 0.5)),
     acceptedToPersistedP99Ms: r(quantile(persist, 0.99)),
+    ...(holds ? { rolloverHolds: holds } : {}),
   };
+}
+
+function eventMs(t: unknown): number {
+  const ts = t as { seconds?: { toNumber(): number } | number; nanos?: number } | undefined;
+  const sec = typeof ts?.seconds === 'number' ? ts.seconds : (ts?.seconds?.toNumber() ?? 0);
+  return sec * 1000 + (ts?.nanos ?? 0) / 1e6;
 }
 
 /** Prints the slowest steps of the stream's history (diagnostics for latency tails). */
 async function diagnose(stack: BenchStack, id: string) {
   const history = await stack.client.workflow.getHandle(`stream-${id}`).fetchHistory();
   const events = history.events ?? [];
-  const ms = (t: unknown) => {
-    const ts = t as { seconds?: { toNumber(): number } | number; nanos?: number } | undefined;
-    const sec = typeof ts?.seconds === 'number' ? ts.seconds : (ts?.seconds?.toNumber() ?? 0);
-    return sec * 1000 + (ts?.nanos ?? 0) / 1e6;
-  };
+  const ms = eventMs;
   const gaps = events.slice(1).map((e, i) => ({
     gapMs: Math.round(ms(e.eventTime) - ms(events[i]?.eventTime)),
     from: `${events[i]?.eventId?.toString()}:${String(events[i]?.eventType)}`,

@@ -51,6 +51,26 @@ export interface StreamOptions {
   canAfterHistory: number;
   /** Most queued events continue-as-new carries in its input; older ones wait in `stream_queue`. */
   maxCarriedQueue: number;
+  /**
+   * Before continuing as new, the run announces it on `stream_rollover` and waits this long (ms) for signals
+   * already on their way; producers that listen (the API's StreamSender) hold their next signals until the new
+   * run announces itself. 0 turns the announcement off. See `STREAM_ROLLOVER_CHANNEL`.
+   */
+  rolloverGraceMs: number;
+}
+
+/**
+ * Postgres NOTIFY channel on which a stream announces a continue-as-new: `closing` when its run is about to hand
+ * over, `open` when the next run has started. Why: a signal that reaches the server while the closing task is in
+ * flight makes the server reject that task; the worker then replays the whole run from its history (seconds for a
+ * long run) and the server refuses every signal to the stream meanwhile ("workflow is closing"). Producers that
+ * pause between the two notices avoid that race.
+ */
+export const STREAM_ROLLOVER_CHANNEL = 'stream_rollover';
+
+export interface StreamRolloverNotice {
+  streamId: string;
+  phase: 'closing' | 'open';
 }
 
 /** An event as it waits in the workflow's queue: dedup key and accepted time always set. */
@@ -118,6 +138,8 @@ export interface StreamCarry {
   draining: boolean;
   startedAt: string;
   runs: number;
+  /** The closing run announced the hand-over: the next run announces `open` as it starts. */
+  announced?: boolean;
 }
 
 export interface StreamScoringInput {

@@ -15,6 +15,7 @@ import {
   type StreamScoringInput,
 } from '../contracts/stream.js';
 import { findEventProblems } from './stream-events.js';
+import type { RolloverWatch } from './stream-rollover.js';
 
 type SendConfig = Pick<Config, 'temporal' | 'stream'>;
 
@@ -143,13 +144,20 @@ interface Lane {
 
 /**
  * One per API process: while a signal to a stream is in flight, later sends to that stream wait and then go
- * together in the next signal (in arrival order). An idle stream's send goes out at once.
+ * together in the next signal (in arrival order). An idle stream's send goes out at once. With a `rollover`
+ * watch, sends to a stream whose run is handing over wait for the next run (see control/stream-rollover.ts).
  */
-export function createStreamSender(client: Client, config: SendConfig): StreamSender {
+export function createStreamSender(
+  client: Client,
+  config: SendConfig,
+  options: { rollover?: RolloverWatch } = {},
+): StreamSender {
   const lanes = new Map<string, Lane>();
   const drain = async (streamId: string, lane: Lane) => {
     lane.busy = true;
     while (lane.pending.length > 0) {
+      const held = options.rollover?.ready(streamId);
+      if (held) await held;
       const group = lane.pending.splice(0, lane.pending.length);
       try {
         const first = group[0];

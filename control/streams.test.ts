@@ -15,6 +15,7 @@ import {
   type StreamKit,
 } from '../test/stream-kit.js';
 import { uniqueId } from '../test/helpers.js';
+import { watchStreamRollovers } from './stream-rollover.js';
 import {
   createStreamSender,
   drainStream,
@@ -86,6 +87,53 @@ describe('stream control', () => {
     const signals = (history.events ?? []).filter((e) => e.workflowExecutionSignaledEventAttributes).length;
     expect(signals).toBeLessThan(10); // first send alone, then the rest grouped while it was in flight
     await expect(sender.send('bad id!', events)).rejects.toThrow(InvalidStreamIdError);
+    await drainStream(kit.temporal.client, id);
+  });
+
+  it('a StreamSender with a rollover watch pauses a stream while it continues as new: no hand-over races a signal', async () => {
+    const id = uniqueId('rollover');
+    const rollover = await watchStreamRollovers({ pool: kit.db.pool, maxHoldMs: 15_000 });
+    const sender = createStreamSender(kit.temporal.client, kit.config, { rollover });
+    const events = makeEvents(200);
+    const options = { streamOptions: { canAfterEvents: 40, rolloverGraceMs: 200 } };
+    try {
+      // A steady producer: a send every 5 ms, each its own request, none waiting for the previous one.
+      const sends: Promise<unknown>[] = [];
+      for (const e of events) {
+        sends.push(sender.send(id, [e], options));
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      await Promise.all(sends);
+      const state = await waitForState(
+        () => getStreamState(kit.temporal.client, id),
+        (s) => s.processed === events.length,
+      );
+      expect(state.runs).toBeGreaterThanOrEqual(2);
+      const { rows } = await kit.db.pool.query<{ event_id: string }>(
+        'SELECT event_id FROM stream_predictions WHERE stream_id = $1 ORDER BY id',
+        [id],
+      );
+      expect(rows.map((r) => r.event_id)).toEqual(events.map((e) => String(e.ride_id)));
+      // Every hand-over announced itself and was released by the next run, none by the safety timeout.
+      expect(rollover.stats()).toEqual({ holds: state.runs, released: state.runs, timedOut: 0 });
+      // And none raced a signal: no closing run has a failed workflow task (the server's "unhandled command").
+      const runs: string[] = [];
+      await waitUntil('closed runs listed', async () => {
+        runs.length = 0;
+        for await (const w of kit.temporal.client.workflow.list({ query: `WorkflowId = 'stream-${id}'` }))
+          if (w.status.name === 'CONTINUED_AS_NEW') runs.push(w.runId);
+        return runs.length === state.runs;
+      });
+      for (const runId of runs) {
+        const history = await kit.temporal.client.workflow
+          .getHandle(streamWorkflowId(id), runId)
+          .fetchHistory();
+        const failedTasks = (history.events ?? []).filter((e) => e.workflowTaskFailedEventAttributes);
+        expect(failedTasks).toEqual([]);
+      }
+    } finally {
+      await rollover.close();
+    }
     await drainStream(kit.temporal.client, id);
   });
 

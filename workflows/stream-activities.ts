@@ -12,6 +12,7 @@ export const DEFAULT_STREAM_OPTIONS: StreamOptions = {
   retryInitialMs: 200,
   maxCarriedQueue: 500,
   canAfterHistory: 10_000,
+  rolloverGraceMs: 50,
 };
 
 /** Scoring: capped attempts with exponential backoff, as a regular and as a local activity. */
@@ -28,6 +29,20 @@ export function scoringActivities(options: StreamOptions) {
     local: proxyLocalActivities<Activities>({ startToCloseTimeout: '10 seconds', retry }),
   };
 }
+
+/**
+ * The continue-as-new announcements, best effort (two attempts): producers that miss one only fall back to the
+ * server's own retry path. `closing` is a regular activity on purpose: the workflow task ends while it runs, so
+ * the signals sent before producers paused are delivered with its result, and the next task can continue as new
+ * without racing one. (A timer would do the same, but the dev server fires short timers up to a second late.)
+ */
+const announceRetry = { initialInterval: '50 milliseconds', maximumAttempts: 2 };
+export const rollover = {
+  closing: proxyActivities<Activities>({ startToCloseTimeout: '5 seconds', retry: announceRetry })
+    .announceStreamRollover,
+  open: proxyLocalActivities<Activities>({ startToCloseTimeout: '2 seconds', retry: announceRetry })
+    .announceStreamRollover,
+};
 
 /** Bookkeeping (model resolution, dead letters, spill): retried until it succeeds. */
 export const control = proxyActivities<Activities>({

@@ -34,6 +34,13 @@ function problem(input: unknown): string | undefined {
       return `options.${key}: must be a whole number > 0 (got ${JSON.stringify(v)})`;
     }
   }
+  const grace = o.rolloverGraceMs;
+  if (
+    grace !== undefined &&
+    !(typeof grace === 'number' && Number.isInteger(grace) && grace >= 0 && grace <= 10_000)
+  ) {
+    return `options.rolloverGraceMs: must be a whole number of ms from 0 to 10000 (got ${JSON.stringify(grace)})`;
+  }
   if (o.localActivities !== undefined && typeof o.localActivities !== 'boolean') {
     return `options.localActivities: must be true or false (got ${JSON.stringify(o.localActivities)})`;
   }

@@ -6,6 +6,7 @@ import {
   TimeoutFailure,
   continueAsNew,
   log,
+  patched,
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -26,7 +27,7 @@ import {
   type StreamScoringInput,
   type StreamState,
 } from '../contracts/stream.js';
-import { control, DEFAULT_STREAM_OPTIONS, scoringActivities } from './stream-activities.js';
+import { control, DEFAULT_STREAM_OPTIONS, rollover, scoringActivities } from './stream-activities.js';
 import { DedupWindow } from './stream-dedup.js';
 import { toQueuedEvent } from './stream-event.js';
 import { PredictionStats } from './stream-stats.js';
@@ -37,6 +38,8 @@ const HARD_SIGNAL_LIMIT = 8_000;
 // Continue-as-new carries at most `maxCarriedQueue` queued events in its input (default far below the 2 MB payload
 // limit); the rest is spilled to Postgres (stream_queue) in chunks of this size and scored from there first.
 const SPILL_CHUNK = 500;
+// Marks the runs whose continue-as-new announces itself to producers (history written before it has no marker).
+const ROLLOVER_PATCH = 'stream-rollover-announce';
 // Local-activity runs in one workflow task (no idle wait between them) before a regular activity closes the task.
 const MAX_LOCAL_STREAK = 10;
 
@@ -158,6 +161,25 @@ export async function streamScoring(input: StreamScoringInput): Promise<StreamSt
     return { eventId: event.event_id, queueLength: queue.length };
   });
 
+  /** Tells producers about a hand-over; false when the announcement could not be made (they then are not waiting). */
+  const announce = async (phase: 'closing' | 'open'): Promise<boolean> => {
+    try {
+      const notice = { streamId: input.streamId, phase };
+      await (phase === 'open' ? rollover.open(notice) : rollover.closing(notice, options.rolloverGraceMs));
+      return true;
+    } catch (err) {
+      if (!isActivityError(err)) throw err;
+      log.warn('stream rollover announcement failed', {
+        streamId: input.streamId,
+        phase,
+        error: err.message,
+      });
+      return false;
+    }
+  };
+  // The previous run told producers to hold their signals: the first thing this run does is release them.
+  if (carried?.announced) await announce('open');
+
   model ??= await control.resolveStreamModel(input.model ?? DEFAULT_MODEL_REF);
 
   const waiting = () => queue.length + spilled;
@@ -180,6 +202,10 @@ export async function streamScoring(input: StreamScoringInput): Promise<StreamSt
       continue;
     }
     if (suggested()) {
+      // Producers that listen hold their next signals now; the grace lets the ones already sent land in this run,
+      // so the continue-as-new task does not race a signal (see STREAM_ROLLOVER_CHANNEL for why that matters).
+      let announced = false;
+      if (options.rolloverGraceMs > 0 && patched(ROLLOVER_PATCH)) announced = await announce('closing');
       // What the next run's input cannot carry waits in Postgres, behind anything spilled before (order holds).
       while (queue.length > options.maxCarriedQueue) {
         const chunk = queue.splice(0, Math.min(SPILL_CHUNK, queue.length - options.maxCarriedQueue));
@@ -199,6 +225,7 @@ export async function streamScoring(input: StreamScoringInput): Promise<StreamSt
         draining,
         startedAt,
         runs: (carried?.runs ?? 0) + 1,
+        announced,
       };
       return continueAsNew<typeof streamScoring>({
         streamId: input.streamId,

@@ -1,8 +1,10 @@
 /** SQL of the streaming mode: predictions (durable record + NOTIFY), dead letters, and reads for consumers. */
 import {
   STREAM_PREDICTIONS_CHANNEL,
+  STREAM_ROLLOVER_CHANNEL,
   type QueuedEvent,
   type StreamPrediction,
+  type StreamRolloverNotice,
 } from '../../contracts/stream.js';
 import type { Pool, PoolClient } from '../pool.js';
 
@@ -90,6 +92,11 @@ export async function notifyPredictions(db: Queryable, streamId: string): Promis
     STREAM_PREDICTIONS_CHANNEL,
     JSON.stringify({ stream_id: streamId }),
   ]);
+}
+
+/** Tells the stream's producers that its run is handing over (`closing`) or the next run started (`open`). */
+export async function notifyRollover(db: Queryable, notice: StreamRolloverNotice): Promise<void> {
+  await db.query('SELECT pg_notify($1, $2)', [STREAM_ROLLOVER_CHANNEL, JSON.stringify(notice)]);
 }
 
 /** Records failed events; a dead letter that fails again after a replay is updated, not duplicated. */

@@ -79,4 +79,13 @@ describe('malformed workflow input', () => {
     expect(failure.nonRetryable).toBe(true);
     expect(failure.message).toMatch(/streamId/);
   });
+
+  it('streamScoring: an out-of-range rollover grace fails non-retryably naming it', async () => {
+    const failure = await startWithCli(
+      STREAM_WORKFLOW,
+      '{"streamId": "s1", "options": {"rolloverGraceMs": -5}}',
+    );
+    expect(failure.nonRetryable).toBe(true);
+    expect(failure.message).toMatch(/options\.rolloverGraceMs: must be a whole number of ms from 0 to 10000/);
+  });
 });
