@@ -2,6 +2,7 @@
 import type { Client } from '@temporalio/client';
 import type { Config } from '../config.js';
 import type { Pool } from '../db/pool.js';
+import type { StreamSender } from '../control/stream-send.js';
 import type { Logger } from '../logger.js';
 import type { ModelScorer } from '../scoring/scorer.js';
 import type { PredictionLog } from './prediction-log.js';
@@ -15,6 +16,11 @@ export interface AppDeps {
   scorer: ModelScorer;
   /** Async writer of `online_predictions`; present when PREDICTION_LOG is on. The owner closes it. */
   predictionLog?: PredictionLog;
+  /**
+   * Sends stream events (coalescing per stream, holding a stream while it continues as new when built with a
+   * rollover watch). Default: a sender without a watch.
+   */
+  streamSender?: StreamSender;
   /** Flipped by the server on SIGTERM so `/ready` turns false before connections drain. */
   lifecycle: { shuttingDown: boolean };
 }

@@ -10,6 +10,8 @@ import { createLogger } from '../logger.js';
 import { runMain } from '../platform/run-main.js';
 import { connectClient } from '../platform/temporal.js';
 import { createScorer } from '../scoring/scorer.js';
+import { createStreamSender } from '../control/stream-send.js';
+import { watchStreamRollovers } from '../control/stream-rollover.js';
 import { createApp } from './app.js';
 import { createPredictionLog } from './prediction-log.js';
 
@@ -30,6 +32,9 @@ runMain(async () => {
     intraOpThreads: config.models.intraOpThreads,
     logger,
   });
+  // Stream events go through one sender per process that holds a stream while its run continues as new.
+  const rollover = await watchStreamRollovers({ pool, logger });
+  const streamSender = createStreamSender(temporal, config, { rollover });
   const predictionLog = config.models.predictionLog ? createPredictionLog({ pool, logger }) : undefined;
   const lifecycle = { shuttingDown: false };
   const app = createApp({
@@ -38,6 +43,7 @@ runMain(async () => {
     pool,
     temporal,
     scorer,
+    streamSender,
     lifecycle,
     ...(predictionLog ? { predictionLog } : {}),
   });
@@ -72,6 +78,7 @@ runMain(async () => {
       'prediction log flushed',
     );
   }
+  await rollover.close();
   await scorer.close();
   await temporal.connection.close();
   await pool.end();

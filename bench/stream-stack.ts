@@ -7,7 +7,7 @@ import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import { createActivities } from '../activities/index.js';
-import { streamClientInterceptors } from '../control/streams.js';
+import { clientRetryInterceptors } from '../platform/temporal.js';
 import { loadConfig } from '../config.js';
 import { migrate } from '../db/migrate.js';
 import { createPool, type Pool } from '../db/pool.js';
@@ -51,7 +51,7 @@ export async function startBenchStack(log: (line: string) => void): Promise<Benc
   // The producer's connection retries signals refused during continue-as-new quickly (see control/stream-send.ts).
   const connection = await Connection.connect({
     address: temporal.address,
-    interceptors: streamClientInterceptors(),
+    interceptors: clientRetryInterceptors(),
   });
   const client = new Client({ connection, namespace: 'default' });
   const native = await NativeConnection.connect({ address: temporal.address });

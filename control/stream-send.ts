@@ -3,7 +3,7 @@
  * coalesces concurrent sends to one stream into as few signals as possible (one in flight per stream), which keeps
  * arrival order and cuts per-event signals under load without adding latency when idle.
  */
-import { defaultGrpcRetryOptions, makeGrpcRetryInterceptor, type Client } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import type { Config } from '../config.js';
 import {
   rideEventsSignal,
@@ -190,24 +190,4 @@ export function createStreamSender(
       return result;
     },
   };
-}
-
-const RESOURCE_EXHAUSTED = 8; // gRPC status code
-
-/**
- * gRPC interceptors for the connection of a process that sends stream events (pass them as
- * `Connection.connect({ interceptors })`). While a stream continues-as-new, the server refuses its signals with
- * RESOURCE_EXHAUSTED for a moment; the SDK's default first retry of that code waits ~1.7 s, which became a 2 s
- * latency tail in `npm run bench:stream`. Here that code is retried from 50 ms (doubling, at most 10 attempts);
- * every other code keeps the SDK's defaults.
- */
-export function streamClientInterceptors() {
-  return [
-    makeGrpcRetryInterceptor(
-      defaultGrpcRetryOptions({
-        factor: 2,
-        initialIntervalMs: ({ code }) => (Number(code) === RESOURCE_EXHAUSTED ? 50 : 100),
-      }),
-    ),
-  ];
 }

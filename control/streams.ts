@@ -31,7 +31,6 @@ export {
   InvalidStreamIdError,
   sendEvents,
   STREAM_ID_PATTERN,
-  streamClientInterceptors,
   type SendEventsResult,
   type SendOptions,
   type StreamSender,

@@ -4,7 +4,12 @@
  */
 import { createRoute, z } from '@hono/zod-openapi';
 import { streamSSE } from 'hono/streaming';
-import { getStreamState, replayDeadLetter, sendEvents, streamPredictions } from '../../control/streams.js';
+import {
+  createStreamSender,
+  getStreamState,
+  replayDeadLetter,
+  streamPredictions,
+} from '../../control/streams.js';
 import type { AppDeps } from '../deps.js';
 import { routeGroup } from '../env.js';
 import { UnavailableError, ValidationError } from '../errors.js';
@@ -128,6 +133,7 @@ const replayRoute = createRoute({
 
 export function streamRoutes(deps: AppDeps, metrics: ApiMetrics) {
   let open = 0;
+  const sender = deps.streamSender ?? createStreamSender(deps.temporal, deps.config);
   const app = routeGroup();
   app.openAPIRegistry.register('RideEvent', EventSchema);
   return app
@@ -135,7 +141,7 @@ export function streamRoutes(deps: AppDeps, metrics: ApiMetrics) {
       const { streamId } = c.req.valid('param');
       const body = c.req.valid('json');
       const events: unknown[] = Array.isArray(body) ? body : [body];
-      const result = await sendEvents(deps.temporal, deps.config, streamId, events);
+      const result = await sender.send(streamId, events);
       if (result.accepted === 0 && result.rejected.length > 0) {
         throw new ValidationError(
           result.rejected.map((r) => ({
