@@ -20,6 +20,14 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ PORT: 'abc' })).toThrowError(/PORT: must be a number \(got "abc"\)/);
   });
 
+  it('takes the stream rollover grace in ms, 0 turning it off, and refuses anything outside 0-10000', () => {
+    expect(loadConfig({}).stream.rolloverGraceMs).toBe(50);
+    expect(loadConfig({ STREAM_ROLLOVER_GRACE_MS: '0' }).stream.rolloverGraceMs).toBe(0);
+    expect(() => loadConfig({ STREAM_ROLLOVER_GRACE_MS: '-1' })).toThrowError(
+      /STREAM_ROLLOVER_GRACE_MS: must be between 0 and 10000/,
+    );
+  });
+
   it('reports every bad variable at once', () => {
     let error: unknown;
     try {
