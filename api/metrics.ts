@@ -5,6 +5,11 @@
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
+/** One label set of a counter, counted in a plain number that reaches prom-client when the registry collects. */
+export interface Tally {
+  inc(n?: number): void;
+}
+
 export interface ApiMetrics {
   registry: Registry;
   requests: Counter<'method' | 'route' | 'status'>;
@@ -13,6 +18,8 @@ export interface ApiMetrics {
   batchRequests: Histogram<'model' | 'version'>;
   queueDepth: Gauge<'model' | 'version'>;
   predictions: Counter<'model' | 'version' | 'route'>;
+  /** `predictions` for one model version and route, cheap enough for every request (no label hashing). */
+  predictionTally(model: string, version: string, route: string): Tally;
   sseConnections: Gauge;
 }
 
@@ -20,7 +27,25 @@ export function createMetrics(): ApiMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const registers = [registry];
+  const tallies = new Map<
+    string,
+    { labels: Record<'model' | 'version' | 'route', string>; n: number; tally: Tally }
+  >();
+  const predictionTally = (model: string, version: string, route: string): Tally => {
+    const key = `${model}\u0000${version}\u0000${route}`;
+    let entry = tallies.get(key);
+    if (!entry) {
+      const created = {
+        labels: { model, version, route },
+        n: 0,
+        tally: { inc: (n = 1) => void (created.n += n) },
+      };
+      tallies.set(key, (entry = created));
+    }
+    return entry.tally;
+  };
   return {
+    predictionTally,
     registry,
     requests: new Counter({
       name: 'http_requests_total',
@@ -60,6 +85,13 @@ export function createMetrics(): ApiMetrics {
       help: 'Rides scored online, per model version and route',
       labelNames: ['model', 'version', 'route'],
       registers,
+      collect() {
+        for (const t of tallies.values()) {
+          if (t.n === 0) continue;
+          this.inc(t.labels, t.n);
+          t.n = 0;
+        }
+      },
     }),
     sseConnections: new Gauge({
       name: 'sse_connections',

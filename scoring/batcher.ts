@@ -19,6 +19,7 @@ export interface BatcherOptions {
   enabled: boolean;
   /** Rows allowed to wait per model version; beyond it `score` throws QueueFullError. */
   maxQueue: number;
+  /** Read once per model version (its lane), not per request. */
   limits(model: ResolvedModel): BatchLimits;
   /** Called once per scorer call with the rows and requests it carried. */
   onBatch?(model: ResolvedModel, rows: number, requests: number): void;
@@ -52,8 +53,12 @@ interface Pending<I, O> {
 
 interface Lane<I, O> {
   model: ResolvedModel;
+  /** `options.limits(model)`, read once per lane: it is consulted on every request. */
+  limits: BatchLimits;
   queue: Pending<I, O>[];
   queuedRows: number;
+  /** The depth last reported to `onQueueDepth`, so an unchanged depth is not reported again. */
+  reportedRows: number;
   inFlight: number;
   timer: NodeJS.Timeout | undefined;
 }
@@ -94,7 +99,15 @@ export function createLaneBatcher<I, O>(runner: BatchRunner<I, O>, options: Batc
     const key = `${model.name}@${model.version}`;
     let lane = lanes.get(key);
     if (!lane) {
-      lane = { model, queue: [], queuedRows: 0, inFlight: 0, timer: undefined };
+      lane = {
+        model,
+        limits: options.limits(model),
+        queue: [],
+        queuedRows: 0,
+        reportedRows: -1,
+        inFlight: 0,
+        timer: undefined,
+      };
       lanes.set(key, lane);
     }
     return lane;
@@ -122,7 +135,7 @@ export function createLaneBatcher<I, O>(runner: BatchRunner<I, O>, options: Batc
   const flush = (lane: Lane<I, O>) => {
     clearTimeout(lane.timer);
     lane.timer = undefined;
-    const { maxSize } = options.limits(lane.model);
+    const { maxSize } = lane.limits;
     while (lane.queue.length > 0) {
       const batch: Pending<I, O>[] = [];
       let rows = 0;
@@ -140,39 +153,47 @@ export function createLaneBatcher<I, O>(runner: BatchRunner<I, O>, options: Batc
       // One run per flush while others are in flight: the rest waits for the next completion or timer.
       if (lane.queuedRows < maxSize) break;
     }
-    options.onQueueDepth?.(lane.model, lane.queuedRows);
+    reportDepth(lane);
     if (lane.queue.length > 0) arm(lane);
   };
 
+  const reportDepth = (lane: Lane<I, O>) => {
+    if (lane.queuedRows === lane.reportedRows) return;
+    lane.reportedRows = lane.queuedRows;
+    options.onQueueDepth?.(lane.model, lane.queuedRows);
+  };
+
   const arm = (lane: Lane<I, O>) => {
-    if (lane.timer || options.limits(lane.model).maxDelayUs === 0) return;
-    const { maxDelayUs } = options.limits(lane.model);
+    const { maxDelayUs } = lane.limits;
+    if (lane.timer || maxDelayUs === 0) return;
     lane.timer = setTimeout(() => flush(lane), Math.ceil(maxDelayUs / 1000));
   };
 
+  const runAlone = async (model: ResolvedModel, input: I, size: number): Promise<O> => {
+    options.onBatch?.(model, size, 1);
+    const [out] = await runner.run(model, [input]);
+    return out as O;
+  };
+
   return {
-    async score(model, input) {
+    score(model, input) {
       const size = runner.rows(input);
-      if (!options.enabled) {
-        options.onBatch?.(model, size, 1);
-        const [out] = await runner.run(model, [input]);
-        return out as O;
-      }
+      if (!options.enabled) return runAlone(model, input, size);
       const lane = laneFor(model);
       if (lane.queuedRows + size > options.maxQueue && lane.queue.length > 0) {
-        throw new QueueFullError(model, lane.queuedRows, options.maxQueue);
+        return Promise.reject(new QueueFullError(model, lane.queuedRows, options.maxQueue));
       }
       return new Promise<O>((resolve, reject) => {
         lane.queue.push({ input, resolve, reject });
         lane.queuedRows += size;
-        const { maxSize, maxDelayUs } = options.limits(model);
+        const { maxSize, maxDelayUs } = lane.limits;
         // Busy lane: wait for the run in flight (its completion flushes). Idle lane: hold only for requests known
         // to be on their way, and only when a delay is allowed; maxDelayUs = 0 is purely opportunistic batching.
         const busy = lane.inFlight > 0;
         const expecting = maxDelayUs > 0 && (options.pendingArrivals?.() ?? 0) > 0;
         if (lane.queuedRows >= maxSize || (!busy && !expecting)) flush(lane);
         else {
-          options.onQueueDepth?.(model, lane.queuedRows);
+          reportDepth(lane);
           if (maxDelayUs > 0) arm(lane);
         }
       });

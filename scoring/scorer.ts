@@ -58,6 +58,8 @@ export interface ModelScorer extends Scorer {
   listAliases(): AliasEntry[];
   /** Versions that were refused at load, with the reason. */
   failures(): LoadFailure[];
+  /** `resolve` without the promise, for the online hot path; throws ModelNotFoundError. */
+  resolveNow(ref: string): ResolvedModel;
   /** The loaded model a ref points to right now (resolves the alias). */
   describe(ref: string | ResolvedModel): Promise<ModelSummary>;
   close(): Promise<void>;
@@ -92,6 +94,16 @@ export async function createScorer(options: ScorerOptions): Promise<ModelScorer>
     return [...refs, ...aliases];
   };
 
+  // The loaded set never changes after load (aliases do, and are read on every lookup).
+  const names = new Set(registry.names());
+  const resolved = new Map<LoadedModel, ResolvedModel>();
+  const resolveNow = (ref: string): ResolvedModel => {
+    const m = lookup(ref);
+    let out = resolved.get(m);
+    if (!out) resolved.set(m, (out = Object.freeze({ name: m.name, version: m.version })));
+    return out;
+  };
+
   const lookup = (ref: string | ResolvedModel): LoadedModel => {
     if (typeof ref !== 'string') {
       const model = registry.get(ref.name, ref.version);
@@ -101,8 +113,7 @@ export async function createScorer(options: ScorerOptions): Promise<ModelScorer>
     const at = ref.indexOf('@');
     const name = at < 0 ? ref : ref.slice(0, at);
     const tag = at < 0 ? DEFAULT_ALIAS : ref.slice(at + 1);
-    if (!registry.names().includes(name))
-      throw new ModelNotFoundError(ref, available(), `unknown model "${name}"`);
+    if (!names.has(name)) throw new ModelNotFoundError(ref, available(), `unknown model "${name}"`);
     const direct = registry.get(name, tag);
     if (direct) return direct;
     const version = aliasStore.get(name, tag);
@@ -139,11 +150,8 @@ export async function createScorer(options: ScorerOptions): Promise<ModelScorer>
   return {
     registry,
     aliasStore,
-    resolve: (ref) =>
-      Promise.resolve(ref).then((r) => {
-        const m = lookup(r);
-        return { name: m.name, version: m.version };
-      }),
+    resolve: (ref) => Promise.resolve(ref).then(resolveNow),
+    resolveNow,
     async score(ref, rows) {
       const model = lookup(ref); // once per call: every row of this call is scored by this version
       return scoreRows(model, rows);
