@@ -3,7 +3,8 @@
  * server), driven by autocannon: GET /health (trivial route), /predict, /predict/batch of 100, V2 infer JSON and
  * binary, at 1, 32 and 256 connections, with dynamic batching on and off (DYNAMIC_BATCHING). Prints a table and
  * writes bench/results/online-<timestamp>.json (req/s, rows/s, p50/p90/p99/max latency, batch stats, machine).
- * Options: --duration 5 (seconds per cell), --connections 1,32,256, --routes health,predict,...
+ * Options: --duration 5 (seconds per cell), --connections 1,32,256, --routes health,predict,..., --modes on,off,
+ * --cpu-prof <dir> (a CPU profile of each API process, written when it stops).
  */
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
@@ -29,6 +30,8 @@ const { values } = parseArgs({
     routes: { type: 'string', default: 'health,predict,batch100,v2-json,v2-binary' },
     /** Server variants: `on` (defaults), `off`, or `on:<BATCH_MAX_DELAY_US>`. */
     modes: { type: 'string', default: 'on,off' },
+    /** Writes a V8 CPU profile of each API process into this directory (node --cpu-prof), for finding hot spots. */
+    'cpu-prof': { type: 'string' },
   },
 });
 const DURATION = Number(values.duration);
@@ -127,7 +130,11 @@ const ROUTES = (
 async function startApi(env: Record<string, string>): Promise<{ url: string; proc: Managed }> {
   const port = await freePort();
   const lines: string[] = [];
-  const proc = startProcess('api', process.execPath, ['--import', 'tsx', path.join(root, 'api/server.ts')], {
+  const profile = values['cpu-prof']
+    ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(values['cpu-prof'])}`]
+    : [];
+  const args = [...profile, '--import', 'tsx', path.join(root, 'api/server.ts')];
+  const proc = startProcess('api', process.execPath, args, {
     env: {
       ...process.env,
       NODE_ENV: 'production',
