@@ -5,9 +5,16 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { emptyTotals, type BatchTotals, type ChunkPlan, type RideKey } from '../contracts/batch.js';
-import type { ResolvedModel, RideInput, Scorer } from '../contracts/scoring.js';
+import type { ResolvedModel, Scorer } from '../contracts/scoring.js';
 import type { Pool } from '../db/pool.js';
-import { missingTables, planKeys, readRides, writeScoredBatch, type Rejected } from '../db/queries/batch.js';
+import {
+  missingTables,
+  planKeys,
+  readRidePage,
+  writeScoredBatch,
+  type Rejected,
+} from '../db/queries/batch.js';
+import { PredictionCopy } from '../db/queries/batch-copy.js';
 import { ModelNotFoundError } from '../scoring/errors.js';
 
 export const BATCH_TABLES = ['rides', 'predictions', 'rejected_rows', 'batch_runs'] as const;
@@ -28,25 +35,6 @@ export interface ChunkCheckpoint {
   after: RideKey;
   totals: BatchTotals;
 }
-
-// Null columns go to the scorer as-is so it rejects the row naming the field.
-const toRide = (r: {
-  pu_location_id: number | null;
-  do_location_id: number | null;
-  trip_distance: number | null;
-  pickup_datetime: string;
-}): RideInput =>
-  ({
-    PULocationID: r.pu_location_id,
-    DOLocationID: r.do_location_id,
-    trip_distance: r.trip_distance,
-    pickup_datetime: r.pickup_datetime,
-  }) as RideInput;
-
-const copyEscape = (s: string) =>
-  /[\\\t\n\r]/.test(s)
-    ? s.replace(/[\\\t\n\r]/g, (c) => `\\${c === '\\' ? '\\' : c === '\t' ? 't' : c === '\n' ? 'n' : 'r'}`)
-    : s;
 
 export function createBatchActivities(deps: { pool: Pool; scorer: Scorer }) {
   const { pool, scorer } = deps;
@@ -115,48 +103,42 @@ export function createBatchActivities(deps: { pool: Pool; scorer: Scorer }) {
       const totals = resumed?.totals ?? emptyTotals();
       const batchRows = input.batchRows ?? DEFAULT_BATCH_ROWS;
       const meta = { modelName: input.model.name, modelVersion: input.model.version, runId: input.runId };
-      const model = `\t${copyEscape(meta.modelName)}\t${copyEscape(meta.modelVersion)}\t`;
-      const run = `\t${copyEscape(meta.runId)}\n`;
       const client = await pool.connect();
       let broken: Error | undefined;
       try {
         for (;;) {
           if (ctx.cancellationSignal.aborted) throw new CancelledFailure('chunk cancelled');
-          const rows = await readRides(
+          const page = await readRidePage(
             client,
             { from: input.from, to: input.to, start: input.chunk.start, end: input.chunk.end, after },
             batchRows,
           );
-          if (rows.length === 0) break;
-          const out = await scorer.score(input.model, rows.map(toRide));
-          let copy = '';
-          for (let i = 0; i < rows.length; i++) {
+          const n = page.ids.length;
+          if (n === 0) break;
+          const out = await scorer.score(input.model, page.rides);
+          const copy = new PredictionCopy(meta, n);
+          for (let i = 0; i < n; i++) {
             const predicted = out.predictions[i];
             if (predicted === null || predicted === undefined) continue;
-            const row = rows[i] as (typeof rows)[number];
-            const actual = row.actual_duration;
-            let diff: number | null = null;
-            if (actual !== null) {
-              diff = predicted - actual;
+            const diff = copy.add(page.ids[i] as string, predicted, page.actual[i] as number);
+            if (diff !== null) {
               totals.compared++;
               totals.sumSquaredError += diff * diff;
               totals.sumAbsError += Math.abs(diff);
             }
-            copy += `${copyEscape(row.ride_id)}${model}${predicted}\t${actual ?? '\\N'}\t${diff ?? '\\N'}${run}`;
-            totals.scored++;
           }
+          totals.scored += copy.rows;
           const rejected: Rejected[] = out.rejections.map((r) => ({
-            rideId: rows[r.index]?.ride_id ?? '',
+            rideId: page.ids[r.index] ?? '',
             field: r.field,
             reason: r.reason,
           }));
           totals.rejected += rejected.length;
           // Rows go in key order, so a re-run hits its first conflict on the first row: the direct try is cheap.
-          await writeScoredBatch(client, meta, copy, rejected);
-          const last = rows[rows.length - 1];
-          if (last) after = { ts: last.pickup_datetime, id: last.ride_id };
+          await writeScoredBatch(client, meta, copy.rows > 0 ? copy.finish() : null, rejected);
+          after = page.last ?? after;
           if (after) ctx.heartbeat({ after, totals } satisfies ChunkCheckpoint);
-          if (rows.length < batchRows) break;
+          if (n < batchRows) break;
         }
         return totals;
       } catch (err) {

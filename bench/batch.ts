@@ -3,6 +3,7 @@
  * End-to-end batch scoring on its own embedded Postgres + Temporal dev server + in-process worker: generates a
  * one-day partition, runs `batchScoring`, and compares with two references on the same rows and model: the
  * pandas + to_sql script (bench/batch-pandas.py) and the COPY floor (COPY rows out, COPY as many rows back in).
+ * Each measured step starts right after a CHECKPOINT, so none pays for the WAL of the step (or data set-up) before.
  * Prints a table and writes bench/results/batch-<timestamp>.json.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -68,6 +69,21 @@ async function preparePartition(pool: Pool): Promise<number> {
   );
   return Number(rows[0]?.n);
 }
+
+/** Cumulative WAL and checkpoint counters, to show what a measured step cost Postgres beyond its own rows. */
+async function walStats(pool: Pool): Promise<{ walBytes: number; walFpi: number; checkpoints: number }> {
+  const { rows } = await pool.query<{ bytes: string; fpi: string; checkpoints: string }>(
+    `SELECT w.wal_bytes AS bytes, w.wal_fpi AS fpi, c.num_timed + c.num_requested AS checkpoints
+     FROM pg_stat_wal w, pg_stat_checkpointer c`,
+  );
+  const r = rows[0];
+  return { walBytes: Number(r?.bytes), walFpi: Number(r?.fpi), checkpoints: Number(r?.checkpoints) };
+}
+const walDelta = (a: Awaited<ReturnType<typeof walStats>>, b: Awaited<ReturnType<typeof walStats>>) => ({
+  walMb: (b.walBytes - a.walBytes) / 2 ** 20,
+  walFpi: b.walFpi - a.walFpi,
+  checkpoints: b.checkpoints - a.checkpoints,
+});
 
 /** A scorer that adds up the time spent inside `score` (validation + features + ONNX runs). */
 function timedScorer(inner: Scorer): Scorer & { ms: number } {
@@ -232,6 +248,8 @@ async function main() {
       maxParallelChunks: Number(args.parallel),
     };
     log(`running ${BATCH_WORKFLOW} ${JSON.stringify(input)}`);
+    await pool.query('CHECKPOINT'); // the generated partition's WAL is flushed before, not during, the measured run
+    const wal0 = await walStats(pool);
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
     const handle = await client.workflow.start(BATCH_WORKFLOW, {
@@ -242,6 +260,7 @@ async function main() {
     const summary = (await handle.result()) as BatchRunSummary;
     const e2eMs = performance.now() - t0;
     const cpu = process.cpuUsage(cpu0);
+    const wal = walDelta(wal0, await walStats(pool));
     const workerCpuS = (cpu.user + cpu.system) / 1e6; // this process: worker, scorer, ORT threads
     const steps = activityTimings(await handle.fetchHistory());
     const chunkBusyMs = steps.scoreChunk?.busyMs ?? 0;
@@ -253,15 +272,18 @@ async function main() {
       workerCpuSeconds: workerCpuS,
       rowsPerWorkerCpuSecond: rows / workerCpuS,
       postgresInChunksMs: chunkBusyMs - scorer.ms,
+      wal,
       summary,
     };
     log(`workflow: ${e2e.seconds.toFixed(2)}s, ${Math.round(e2e.rowsPerSecond)} rows/s`);
 
+    await pool.query('CHECKPOINT'); // each measured step starts without the previous one's checkpoint debt
     const floor = await copyFloor(pool);
     const floorS = secs(floor.outMs + floor.inMs);
     log(`COPY floor: ${floorS.toFixed(2)}s`);
     let pandas: Record<string, number> | undefined;
     if (!args['skip-pandas']) {
+      await pool.query('CHECKPOINT');
       pandas = await runPandas(url);
       log(`pandas: ${pandas.total_s?.toFixed(2)}s`);
     }
@@ -308,6 +330,7 @@ async function main() {
       ],
       ['  inside chunks: scorer', secs(scorer.ms).toFixed(2), ''],
       ['  inside chunks: Postgres read+write', secs(e2e.postgresInChunksMs).toFixed(2), ''],
+      [`  WAL ${Math.round(wal.walMb)} MB, ${wal.walFpi} full-page images, ${wal.checkpoints} checkpoints`],
       ['COPY floor (out + in)', floorS.toFixed(2), Math.round(rows / floorS).toString()],
       ...(pandas
         ? [

@@ -1,12 +1,14 @@
 /**
- * SQL of batch scoring: partition planning by (pickup_datetime, ride_id) key ranges, keyset reads of a chunk,
- * COPY + upsert of predictions, rejected rows, and the batch_runs ledger. Every statement is parameterized.
+ * SQL of batch scoring: partition planning by (pickup_datetime, ride_id) key ranges, keyset reads of a chunk
+ * (COPY binary out), COPY binary + upsert of predictions, rejected rows, and the batch_runs ledger. Every value
+ * travels as a bind parameter.
  */
 import { pipeline } from 'node:stream/promises';
-import { Readable } from 'node:stream';
+import { Readable, Writable } from 'node:stream';
 import copyStreams from 'pg-copy-streams';
 import type { RideKey } from '../../contracts/batch.js';
 import type { Pool, PoolClient } from '../pool.js';
+import { decodeRidePage, type RidePage } from './batch-copy.js';
 
 export interface KeyRange {
   from: string;
@@ -17,15 +19,6 @@ export interface KeyRange {
   end?: RideKey | null;
   /** Rows with key > after (a resume point). */
   after?: RideKey;
-}
-
-export interface RideRow {
-  ride_id: string;
-  pickup_datetime: string;
-  pu_location_id: number | null;
-  do_location_id: number | null;
-  trip_distance: number | null;
-  actual_duration: number | null;
 }
 
 /** WHERE clause of a key range; parameters are appended to `params`. */
@@ -67,17 +60,47 @@ export async function planKeys(
   return { rows: Number(count.rows[0]?.n ?? 0), starts: rows.map((r) => ({ ts: r.ts, id: r.id })) };
 }
 
-/** The next `limit` rides of a chunk in key order. */
-export async function readRides(client: PoolClient, range: KeyRange, limit: number): Promise<RideRow[]> {
-  const params: unknown[] = [];
-  const where = rangeWhere(range, params);
-  const { rows } = await client.query<RideRow>(
-    `SELECT ride_id, pickup_datetime, pu_location_id, do_location_id, trip_distance, actual_duration
-     FROM rides WHERE ${where}
-     ORDER BY pickup_datetime, ride_id LIMIT $${params.push(limit)}`,
-    params,
+// COPY takes no bind parameters, so the page's bounds travel as bound values of set_config and the COPY text
+// is constant. An absent bound is an always-true one. The index on (pickup_datetime, ride_id) serves it in order.
+const SET_PAGE_BOUNDS = `SELECT set_config('batch.from', $1, false), set_config('batch.to', $2, false),
+  set_config('batch.start_ts', $3, false), set_config('batch.start_id', $4, false),
+  set_config('batch.end_ts', $5, false), set_config('batch.end_id', $6, false),
+  set_config('batch.after_ts', $7, false), set_config('batch.after_id', $8, false),
+  set_config('batch.limit', $9, false)`;
+const bound = (name: string) => `current_setting('batch.${name}')`;
+const COPY_PAGE = `COPY (
+  SELECT ride_id, pickup_datetime, pu_location_id, do_location_id, trip_distance, actual_duration FROM rides
+  WHERE pickup_datetime >= ${bound('from')}::timestamp AND pickup_datetime < ${bound('to')}::timestamp
+    AND (pickup_datetime, ride_id) >= (${bound('start_ts')}::timestamp, ${bound('start_id')})
+    AND (pickup_datetime, ride_id) < (${bound('end_ts')}::timestamp, ${bound('end_id')})
+    AND (pickup_datetime, ride_id) > (${bound('after_ts')}::timestamp, ${bound('after_id')})
+  ORDER BY pickup_datetime, ride_id LIMIT ${bound('limit')}::int
+) TO STDOUT (FORMAT binary)`;
+
+/** The next `limit` rides of a chunk in key order, decoded column by column (see batch-copy.ts). */
+export async function readRidePage(client: PoolClient, range: KeyRange, limit: number): Promise<RidePage> {
+  await client.query(SET_PAGE_BOUNDS, [
+    range.from,
+    range.to,
+    range.start?.ts ?? '-infinity',
+    range.start?.id ?? '',
+    range.end?.ts ?? 'infinity',
+    range.end?.id ?? '',
+    range.after?.ts ?? '-infinity',
+    range.after?.id ?? '',
+    String(limit),
+  ]);
+  const parts: Buffer[] = [];
+  await pipeline(
+    client.query(copyStreams.to(COPY_PAGE)),
+    new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        parts.push(chunk);
+        done();
+      },
+    }),
   );
-  return rows;
+  return decodeRidePage(Buffer.concat(parts));
 }
 
 /** Tables the batch run needs that do not exist. */
@@ -94,7 +117,7 @@ const STAGING = `CREATE TEMP TABLE IF NOT EXISTS batch_staging (
   predicted_duration double precision NOT NULL, actual_duration double precision, diff double precision,
   run_id text NOT NULL
 ) ON COMMIT DELETE ROWS`;
-/** Column order of the COPY text both paths read. */
+/** Column order of the COPY stream both paths read. */
 const COPY_COLUMNS = 'ride_id, model_name, model_version, predicted_duration, actual_duration, diff, run_id';
 const UNIQUE_VIOLATION = '23505';
 
@@ -110,10 +133,10 @@ export interface Rejected {
   reason: string;
 }
 
-async function copyIn(client: PoolClient, table: string, copyText: string): Promise<void> {
+async function copyIn(client: PoolClient, table: string, copy: Buffer): Promise<void> {
   await pipeline(
-    Readable.from([copyText]),
-    client.query(copyStreams.from(`COPY ${table} (${COPY_COLUMNS}) FROM STDIN`)),
+    Readable.from([copy]),
+    client.query(copyStreams.from(`COPY ${table} (${COPY_COLUMNS}) FROM STDIN (FORMAT binary)`)),
   );
 }
 
@@ -122,12 +145,13 @@ async function copyIn(client: PoolClient, table: string, copyText: string): Prom
  * Fast path (`tryDirect`): COPY straight into `predictions` behind a savepoint; any existing key (a re-run, a
  * resumed or concurrent attempt) raises a unique violation, which rolls back to the savepoint and takes the
  * upsert path: COPY into a session temp table, then INSERT ... ON CONFLICT DO UPDATE. Returns the path taken.
- * `copyText` holds `ride_id model_name model_version predicted actual diff run_id` lines (COPY text format).
+ * `copy` is a PredictionCopy stream (COPY binary: `ride_id model_name model_version predicted actual diff run_id`),
+ * null when the batch scored no row.
  */
 export async function writeScoredBatch(
   client: PoolClient,
   meta: PredictionMeta,
-  copyText: string,
+  copy: Buffer | null,
   rejected: readonly Rejected[],
   tryDirect = true,
 ): Promise<'direct' | 'upsert'> {
@@ -135,18 +159,18 @@ export async function writeScoredBatch(
   await client.query(STAGING);
   await client.query('BEGIN');
   try {
-    if (copyText.length > 0 && tryDirect) {
+    if (copy && tryDirect) {
       await client.query('SAVEPOINT direct_copy');
       try {
-        await copyIn(client, 'predictions', copyText);
+        await copyIn(client, 'predictions', copy);
         path = 'direct';
       } catch (err) {
         if ((err as { code?: string }).code !== UNIQUE_VIOLATION) throw err;
         await client.query('ROLLBACK TO SAVEPOINT direct_copy');
       }
     }
-    if (copyText.length > 0 && path === 'upsert') {
-      await copyIn(client, 'batch_staging', copyText);
+    if (copy && path === 'upsert') {
+      await copyIn(client, 'batch_staging', copy);
       await client.query(
         `INSERT INTO predictions AS p (${COPY_COLUMNS}, scored_at)
          SELECT ${COPY_COLUMNS}, now() FROM batch_staging
