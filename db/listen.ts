@@ -19,6 +19,8 @@ export interface ListenOptions {
   /** Called after every (re)connection once LISTEN is in place, the first one included. */
   onReconnect?: () => void;
   logger?: Logger;
+  /** application_name of the connection (what pg_stat_activity shows); default `listen-<channel>`. */
+  application?: string;
   /** Delay before reconnecting after a loss, ms; default 1000. */
   retryMs?: number;
 }
@@ -35,7 +37,10 @@ export async function listenChannel(options: ListenOptions): Promise<ChannelList
   let retry: NodeJS.Timeout | null = null;
 
   const connect = async () => {
-    const client = new pg.Client({ ...pool.options, application_name: `listen-${channel}` });
+    const client = new pg.Client({
+      ...pool.options,
+      application_name: options.application ?? `listen-${channel}`,
+    });
     const lost = (err?: Error) => {
       if (closed || current !== client) return;
       current = null;

@@ -4,7 +4,7 @@
  * connection, so a change reaches every API process and worker within milliseconds) and, as a fallback for a lost
  * connection or notification, every `refreshIntervalMs`. Lookups are synchronous map reads, never a query per call.
  */
-import pg from 'pg';
+import { listenChannel } from '../db/listen.js';
 import { withTransaction, type Pool } from '../db/pool.js';
 import type { Logger } from '../logger.js';
 
@@ -67,7 +67,6 @@ export interface PgAliasOptions {
 export async function createPgAliases(options: PgAliasOptions): Promise<AliasStore> {
   const { pool, logger } = options;
   let map = new Map<string, AliasEntry>();
-  let closed = false;
 
   const read = async () => {
     const { rows } = await pool.query<AliasRow>(
@@ -109,32 +108,15 @@ export async function createPgAliases(options: PgAliasOptions): Promise<AliasSto
       : err;
   });
 
-  let listener: pg.Client | null = null;
-  let reconnectTimer: NodeJS.Timeout | null = null;
-  const listen = async () => {
-    const client = new pg.Client({ ...pool.options, application_name: 'model-aliases-listener' });
-    const lost = (err?: Error) => {
-      if (closed || listener !== client) return;
-      listener = null;
-      logger?.warn({ err }, 'model alias listener lost; periodic re-read covers until it reconnects');
-      client.end().catch(() => undefined);
-      reconnectTimer = setTimeout(() => void listen().catch(() => lost()), 1000);
-      reconnectTimer.unref();
-    };
-    listener = client;
-    client.on('error', lost);
-    client.on('end', () => lost());
-    client.on('notification', refreshQuietly);
-    try {
-      await client.connect();
-      await client.query(`LISTEN ${ALIAS_CHANNEL}`);
-    } catch (err) {
-      lost(err as Error);
-      return;
-    }
-    refreshQuietly(); // changes made while we were not listening
-  };
-  await listen();
+  // A notification re-reads the table; so does every (re)connection, for changes made while not listening.
+  const listener = await listenChannel({
+    pool,
+    channel: ALIAS_CHANNEL,
+    application: 'model-aliases-listener',
+    onNotify: refreshQuietly,
+    onReconnect: refreshQuietly,
+    logger,
+  });
 
   const timer = setInterval(refreshQuietly, options.refreshIntervalMs ?? 5000);
   timer.unref();
@@ -159,12 +141,8 @@ export async function createPgAliases(options: PgAliasOptions): Promise<AliasSto
     },
     refresh,
     async close() {
-      closed = true;
       clearInterval(timer);
-      if (reconnectTimer) clearTimeout(reconnectTimer);
-      const client = listener;
-      listener = null;
-      await client?.end().catch(() => undefined);
+      await listener.close();
       await tail;
     },
   };
