@@ -9,7 +9,13 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { drainStream, getStreamState } from '../control/streams.js';
 import { uniqueId } from '../test/helpers.js';
-import { makeEvents, startStreamKit, waitForState, type StreamKit } from '../test/stream-kit.js';
+import {
+  makeEvents,
+  persistedEventIds,
+  startStreamKit,
+  waitForState,
+  type StreamKit,
+} from '../test/stream-kit.js';
 import { lineToEvent, naiveMicrosToText, readEventBatches } from './stream-file.js';
 
 const run = promisify(execFile);
@@ -88,11 +94,8 @@ describe('npm run stream -- send (real process)', () => {
       () => getStreamState(kit.temporal.client, id),
       (s) => s.processed === 30,
     );
-    const { rows } = await kit.db.pool.query<{ event_id: string }>(
-      'SELECT event_id FROM stream_predictions WHERE stream_id = $1 ORDER BY id',
-      [id],
-    );
-    expect(rows.map((r) => r.event_id)).toEqual(Array.from({ length: 30 }, (_, i) => String(i)));
+    const ids = await persistedEventIds(kit.db.pool, id);
+    expect(ids).toEqual(Array.from({ length: 30 }, (_, i) => String(i)));
     const state = await cli(['state', '--stream', id]);
     expect(JSON.parse(state.stdout)).toMatchObject({ streamId: id, processed: 30, model: 'ride-duration@2' });
     await drainStream(kit.temporal.client, id);

@@ -15,7 +15,13 @@ import {
   type TestDatabase,
   type TestTemporal,
 } from '../test/helpers.js';
-import { makeEvents, TEST_STREAM_OPTIONS, waitForState, waitUntil } from '../test/stream-kit.js';
+import {
+  makeEvents,
+  persistedEventIds,
+  TEST_STREAM_OPTIONS,
+  waitForState,
+  waitUntil,
+} from '../test/stream-kit.js';
 import { getStreamState, sendEvents } from './streams.js';
 
 const WORKER = fileURLToPath(new URL('../test/worker-process.ts', import.meta.url));
@@ -103,10 +109,7 @@ describe('stream survives a worker SIGKILL', () => {
       [id],
     );
     expect(rows[0]).toMatchObject({ n: 2000, distinct_ids: 2000 });
-    const order = await db.pool.query<{ event_id: string }>(
-      'SELECT event_id FROM stream_predictions WHERE stream_id = $1 ORDER BY id',
-      [id],
-    );
-    expect(order.rows.map((r) => Number(r.event_id))).toEqual(events.map((e) => e.ride_id));
+    const ids = await persistedEventIds(db.pool, id);
+    expect(ids.map(Number)).toEqual(events.map((e) => e.ride_id));
   });
 });

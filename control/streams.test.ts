@@ -13,6 +13,7 @@ import {
   waitForState,
   waitUntil,
   type StreamKit,
+  persistedEventIds,
 } from '../test/stream-kit.js';
 import { uniqueId } from '../test/helpers.js';
 import { watchStreamRollovers } from './stream-rollover.js';
@@ -78,11 +79,8 @@ describe('stream control', () => {
       () => getStreamState(kit.temporal.client, id),
       (s) => s.processed === 60,
     );
-    const { rows } = await kit.db.pool.query<{ event_id: string }>(
-      'SELECT event_id FROM stream_predictions WHERE stream_id = $1 ORDER BY id',
-      [id],
-    );
-    expect(rows.map((r) => r.event_id)).toEqual(events.map((e) => String(e.ride_id)));
+    const ids = await persistedEventIds(kit.db.pool, id);
+    expect(ids).toEqual(events.map((e) => String(e.ride_id)));
     const history = await kit.temporal.client.workflow.getHandle(streamWorkflowId(id)).fetchHistory();
     const signals = (history.events ?? []).filter((e) => e.workflowExecutionSignaledEventAttributes).length;
     expect(signals).toBeLessThan(10); // first send alone, then the rest grouped while it was in flight
@@ -109,11 +107,8 @@ describe('stream control', () => {
         (s) => s.processed === events.length,
       );
       expect(state.runs).toBeGreaterThanOrEqual(2);
-      const { rows } = await kit.db.pool.query<{ event_id: string }>(
-        'SELECT event_id FROM stream_predictions WHERE stream_id = $1 ORDER BY id',
-        [id],
-      );
-      expect(rows.map((r) => r.event_id)).toEqual(events.map((e) => String(e.ride_id)));
+      const ids = await persistedEventIds(kit.db.pool, id);
+      expect(ids).toEqual(events.map((e) => String(e.ride_id)));
       // Every hand-over announced itself and was released by the next run, none by the safety timeout.
       expect(rollover.stats()).toEqual({ holds: state.runs, released: state.runs, timedOut: 0 });
       // And none raced a signal: no closing run has a failed workflow task (the server's "unhandled command").

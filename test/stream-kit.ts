@@ -122,6 +122,15 @@ export async function countRows(pool: Pool, table: 'stream_predictions' | 'dead_
   return rows[0]?.n ?? 0;
 }
 
+/** The stream's persisted event ids in persisted (= arrival) order. */
+export async function persistedEventIds(pool: Pool, streamId: string): Promise<string[]> {
+  const { rows } = await pool.query<{ event_id: string }>(
+    'SELECT event_id FROM stream_predictions WHERE stream_id = $1 ORDER BY id',
+    [streamId],
+  );
+  return rows.map((r) => r.event_id);
+}
+
 /** Waits until the state query reports `predicate`; returns that state. */
 export async function waitForState(
   read: () => Promise<StreamState>,

@@ -22,6 +22,7 @@ import {
   startStreamKit,
   waitForState,
   type StreamKit,
+  persistedEventIds,
 } from '../test/stream-kit.js';
 import { uniqueId } from '../test/helpers.js';
 
@@ -126,11 +127,8 @@ describe('streamScoring workflow', () => {
     expect(rows[0]?.error).toMatch(/^PULocationID: /);
     expect(rows[1]).toMatchObject({ event_id: '3', attempts: 3 });
     expect(rows[1]?.error).toMatch(/retries exhausted after 3 attempts: injected: the scorer crashes/);
-    const scored = await kit.db.pool.query<{ event_id: string }>(
-      'SELECT event_id FROM stream_predictions WHERE stream_id = $1 ORDER BY id',
-      [id],
-    );
-    expect(scored.rows.map((r) => r.event_id)).toEqual(['0', '2', '4', '5']);
+    const ids = await persistedEventIds(kit.db.pool, id);
+    expect(ids).toEqual(['0', '2', '4', '5']);
 
     // Replay after a fix: the corrected ride is scored; replaying again finds nothing pending.
     const replay = await replayDeadLetter(kit.temporal.client, id, '1', { ...bad.ride, PULocationID: 130 });
@@ -166,11 +164,8 @@ describe('streamScoring workflow', () => {
       (x) => x.processed + x.failed === 8,
     );
     expect(s).toMatchObject({ processed: 7, failed: 1, options: { localActivities: false } });
-    const { rows } = await kit.db.pool.query<{ event_id: string }>(
-      'SELECT event_id FROM stream_predictions WHERE stream_id = $1 ORDER BY id',
-      [id],
-    );
-    expect(rows.map((r) => r.event_id)).toEqual(['0', '1', '2', '3', '5', '6', '7']);
+    const ids = await persistedEventIds(kit.db.pool, id);
+    expect(ids).toEqual(['0', '1', '2', '3', '5', '6', '7']);
     const history = await kit.temporal.client.workflow.getHandle(streamWorkflowId(id)).fetchHistory();
     const scheduled = (history.events ?? []).filter(
       (e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'scoreStreamEvents',
@@ -294,11 +289,8 @@ describe('streamScoring workflow', () => {
     );
     expect(dup.processed).toBe(600);
     expect(await countRows(kit.db.pool, 'stream_predictions', id)).toBe(600);
-    const { rows } = await kit.db.pool.query<{ event_id: string }>(
-      'SELECT event_id FROM stream_predictions WHERE stream_id = $1 ORDER BY id',
-      [id],
-    );
-    expect(new Set(rows.map((r) => r.event_id)).size).toBe(600);
+    const ids = await persistedEventIds(kit.db.pool, id);
+    expect(new Set(ids).size).toBe(600);
     await drainStream(kit.temporal.client, id);
     await result(id);
   });
@@ -335,11 +327,8 @@ describe('streamScoring workflow', () => {
       (x) => x.processed === 401,
     );
     expect(done).toMatchObject({ spilled: 0, queueLength: 0, duplicates: 0, failed: 0, lastEventId: '400' });
-    const { rows } = await kit.db.pool.query<{ event_id: string }>(
-      'SELECT event_id FROM stream_predictions WHERE stream_id = $1 ORDER BY id',
-      [id],
-    );
-    expect(rows.map((r) => Number(r.event_id))).toEqual(Array.from({ length: 401 }, (_, i) => i));
+    const ids = await persistedEventIds(kit.db.pool, id);
+    expect(ids.map(Number)).toEqual(Array.from({ length: 401 }, (_, i) => i));
     expect(await countRows(kit.db.pool, 'stream_predictions', id)).toBe(401);
     const left = await kit.db.pool.query('SELECT 1 FROM stream_queue WHERE stream_id = $1', [id]);
     expect(left.rowCount).toBe(0);
