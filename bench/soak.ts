@@ -8,7 +8,7 @@ import { readFile, mkdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { Client, Connection } from '@temporalio/client';
+import { connectClient } from '../platform/temporal.js';
 import { loadConfig } from '../config.js';
 import { startBatchRun } from '../control/batch-runs.js';
 import { sendEvents } from '../control/streams.js';
@@ -74,8 +74,7 @@ const stack = await FaultStack.start({
   apiKey: API_KEY,
 });
 const pool = createPool(stack.databaseUrl, { max: 2 });
-const connection = await Connection.connect({ address: stack.temporalAddress });
-const client = new Client({ connection, namespace: 'default' });
+const client = await connectClient(stack.temporalAddress, 'default');
 const config = loadConfig({
   TEMPORAL_TASK_QUEUE: taskQueue,
   TEMPORAL_ADDRESS: stack.temporalAddress,
@@ -209,7 +208,7 @@ await writeFile(
   ),
 );
 console.log(`wrote ${file}`);
-await connection.close();
+await client.connection.close();
 await pool.end();
 await stack.stop();
 await rm(dir, { recursive: true, force: true });

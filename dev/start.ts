@@ -6,9 +6,9 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Client, Connection } from '@temporalio/client';
 import { loadConfig, type Config } from '../config.js';
 import { PING_WORKFLOW, type PingResult } from '../contracts/temporal.js';
+import { connectClient } from '../platform/temporal.js';
 import { migrate } from '../db/migrate.js';
 import { createPool } from '../db/pool.js';
 import { createLogger } from '../logger.js';
@@ -128,9 +128,8 @@ function childEnv(
 }
 
 async function pingThroughWorker(address: string, config: Config): Promise<PingResult> {
-  const connection = await Connection.connect({ address });
+  const client = await connectClient(address, config.temporal.namespace);
   try {
-    const client = new Client({ connection, namespace: config.temporal.namespace });
     const id = `ping-${randomUUID()}`;
     return await client.workflow.execute<typeof ping>(PING_WORKFLOW, {
       taskQueue: config.temporal.taskQueue,
@@ -139,7 +138,7 @@ async function pingThroughWorker(address: string, config: Config): Promise<PingR
       workflowExecutionTimeout: '60 seconds',
     });
   } finally {
-    await connection.close();
+    await client.connection.close();
   }
 }
 

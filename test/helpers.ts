@@ -4,7 +4,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { Client, Connection } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
+import { connectClient } from '../platform/temporal.js';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import pg from 'pg';
 import { afterAll, beforeAll, inject } from 'vitest';
@@ -68,12 +69,8 @@ export interface TestTemporal {
 
 export async function connectTestTemporal(): Promise<TestTemporal> {
   const address = inject('temporalAddress');
-  const connection = await Connection.connect({ address });
-  return {
-    address,
-    client: new Client({ connection, namespace: 'default' }),
-    close: () => connection.close(),
-  };
+  const client = await connectClient(address, 'default');
+  return { address, client, close: () => client.connection.close() };
 }
 
 export interface TestWorker {

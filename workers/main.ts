@@ -11,7 +11,7 @@ import { migrate } from '../db/migrate.js';
 import { createPool, waitForDatabase } from '../db/pool.js';
 import { createLogger } from '../logger.js';
 import { runMain } from '../platform/run-main.js';
-import { ensureSearchAttributes } from '../platform/temporal.js';
+import { clientRetryInterceptors, ensureSearchAttributes } from '../platform/temporal.js';
 import { createScorer, type ModelScorer } from '../scoring/scorer.js';
 import { createWorker } from './create-worker.js';
 import { installRuntimeLogger } from './runtime.js';
@@ -37,7 +37,7 @@ runMain(async () => {
       intraOpThreads: config.models.intraOpThreads,
       logger,
     });
-    const admin = await Connection.connect({ address });
+    const admin = await Connection.connect({ address, interceptors: clientRetryInterceptors() });
     try {
       await ensureSearchAttributes(admin, config.temporal.namespace, logger);
       // Create or update the daily batch schedule; a paused schedule stays paused.
