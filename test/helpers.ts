@@ -25,6 +25,21 @@ export function uniqueId(prefix: string): string {
   return `${prefix}-${randomBytes(5).toString('hex')}`;
 }
 
+/**
+ * Waits until `check` holds, polling every `intervalMs` (default 10), and throws naming `what` after `timeoutMs`:
+ * a test waits on the event it needs, never on a fixed sleep, and a wait that can never end fails instead of hanging.
+ */
+export async function waitFor(
+  check: () => boolean | Promise<boolean>,
+  options: { timeoutMs: number; what: string; intervalMs?: number },
+): Promise<void> {
+  const deadline = Date.now() + options.timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${options.timeoutMs} ms waiting for ${options.what}`);
+    await new Promise((r) => setTimeout(r, options.intervalMs ?? 10));
+  }
+}
+
 export function databaseUrl(database: string): string {
   return inject('pgUrlTemplate').replace('__DB__', database);
 }
