@@ -44,6 +44,8 @@ describe('npm run train (planning)', () => {
       '--version',
       '3',
     ]);
+    const script = await planTrain(['models/train/penguins.py', '--out', 'models'], opts);
+    expect(script.command).toEqual([script.python, 'models/train/penguins.py', '--out', 'models']);
     const data = await planTrain(['--data', 'data'], opts);
     expect(data.command.slice(0, 2)).toEqual(['bash', 'models/train/run.sh']);
   });

@@ -1,7 +1,8 @@
 /**
- * `npm run train -- [train.py args]`: trains models with the project's Python toolchain. Creates the venv
- * `.tools/venv-train` when missing, pip-installs models/train/requirements.txt only when it changed (a sha256 stamp
- * in the venv), then runs train.py with the given args, or with none (or only `--data DIR`) trains both versions
+ * `npm run train -- [train.py args | script.py args]`: trains models with the project's Python toolchain. Creates
+ * the venv `.tools/venv-train` when missing, pip-installs models/train/requirements.txt only when it changed (a
+ * sha256 stamp in the venv), then runs train.py with the given args (or the given script, e.g.
+ * models/train/penguins.py, with its args), or with none (or only `--data DIR`) trains both ride-duration versions
  * via models/train/run.sh from ../shared/data. Cards' `serving` blocks are carried over a retrain.
  */
 import { spawn, spawnSync } from 'node:child_process';
@@ -67,6 +68,9 @@ export async function planTrain(
           'and taxi_zone_lookup.csv there, pass --data DIR, or pass train.py arguments (see models/train/README.md).',
       );
     command = ['bash', 'models/train/run.sh', python, dataDir];
+  } else if (args[0]?.endsWith('.py')) {
+    // Another training script of models/train (e.g. penguins.py), with its own arguments.
+    command = [python, ...args];
   } else {
     command = [python, 'models/train/train.py', ...args];
   }
