@@ -1,31 +1,19 @@
 /**
  * The one place that reads the environment. `loadConfig(env)` validates every variable with zod and reports all
- * bad fields at once, so a typo fails loudly at start-up instead of deep inside a request.
+ * bad fields at once, so a typo fails loudly at start-up instead of deep inside a request. The schema below is the
+ * only list of variables: each default is written there once and the `Config` type is inferred from it.
  */
 import { z } from 'zod';
 
-const port = (fallback: number) =>
-  z.coerce
-    .number({ error: 'must be a number' })
-    .int('must be a whole number')
-    .min(1, 'must be between 1 and 65535')
-    .max(65535, 'must be between 1 and 65535')
-    .default(fallback);
+const number = () => z.coerce.number({ error: 'must be a number' }).int('must be a whole number');
 
-const positiveInt = (fallback: number) =>
-  z.coerce
-    .number({ error: 'must be a number' })
-    .int('must be a whole number')
-    .positive('must be > 0')
-    .default(fallback);
+const port = (fallback: number) =>
+  number().min(1, 'must be between 1 and 65535').max(65535, 'must be between 1 and 65535').default(fallback);
+
+const positiveInt = (fallback: number) => number().positive('must be > 0').default(fallback);
 
 const msUpTo = (max: number, fallback: number) =>
-  z.coerce
-    .number({ error: 'must be a number' })
-    .int('must be a whole number')
-    .min(0, `must be between 0 and ${max}`)
-    .max(max, `must be between 0 and ${max}`)
-    .default(fallback);
+  number().min(0, `must be between 0 and ${max}`).max(max, `must be between 0 and ${max}`).default(fallback);
 
 const onOff = (fallback: boolean) =>
   z
@@ -34,40 +22,65 @@ const onOff = (fallback: boolean) =>
     .default(fallback);
 
 const emptyToUndefined = (v: unknown) => (v === '' ? undefined : v);
+const optional = <T extends z.ZodType>(schema: T) => z.preprocess(emptyToUndefined, schema.optional());
 
-const schema = z.object({
+/**
+ * How a bad value may appear in an error: `hidden` never, `url` with its password and query string masked.
+ * Everything else is echoed, since seeing the typo is what makes the message useful.
+ */
+type SecretKind = 'hidden' | 'url';
+const secret = <T extends z.ZodType>(kind: SecretKind, schema: T): T => schema.meta({ secret: kind });
+
+/** Per-model dynamic batching limits, keyed by `name` or `name@version`. */
+const batchLimits = z.strictObject({
+  maxSize: z.number({ error: 'must be a number' }).int('must be a whole number').positive('must be > 0'),
+  maxDelayUs: z.number({ error: 'must be a number' }).int('must be a whole number').min(0, 'must be >= 0'),
+});
+export type BatchLimits = z.output<typeof batchLimits>;
+
+const OVERRIDES_EXAMPLE = '{"ride-duration@2": {"maxSize": 128, "maxDelayUs": 1000}}';
+const batchOverrides = z.preprocess(
+  emptyToUndefined,
+  z
+    .string()
+    .default('{}')
+    .transform((text, ctx): unknown => {
+      try {
+        return JSON.parse(text);
+      } catch {
+        ctx.addIssue({ code: 'custom', message: `must be JSON, e.g. ${OVERRIDES_EXAMPLE}` });
+        return z.NEVER;
+      }
+    })
+    .pipe(z.record(z.string(), batchLimits.partial())),
+);
+
+const variables = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  LOG_FORMAT: z.preprocess(emptyToUndefined, z.enum(['pretty', 'json']).optional()),
+  LOG_FORMAT: optional(z.enum(['pretty', 'json'])),
 
-  DATABASE_URL: z.preprocess(
-    emptyToUndefined,
-    z
-      .string()
-      .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
-      .optional(),
+  DATABASE_URL: secret(
+    'url',
+    optional(z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')),
   ),
   DATABASE_POOL_SIZE: positiveInt(10),
   EMBEDDED_PG_PORT: port(54329),
 
-  TEMPORAL_ADDRESS: z.preprocess(
-    emptyToUndefined,
-    z
-      .string()
-      .regex(/^[^\s:/]+:\d{1,5}$/, 'must be host:port, e.g. localhost:7233')
-      .optional(),
+  TEMPORAL_ADDRESS: optional(
+    z.string().regex(/^[^\s:/]+:\d{1,5}$/, 'must be host:port, e.g. localhost:7233'),
   ),
   TEMPORAL_PORT: port(7233),
   TEMPORAL_UI_PORT: port(8233),
-  TEMPORAL_UI_URL: z.preprocess(emptyToUndefined, z.url('must be a URL').optional()),
+  TEMPORAL_UI_URL: optional(z.url('must be a URL')),
   TEMPORAL_NAMESPACE: z.string().min(1, 'must not be empty').default('default'),
   TEMPORAL_TASK_QUEUE: z.string().min(1, 'must not be empty').default('ride-duration'),
-  WORKFLOW_BUNDLE: z.preprocess(emptyToUndefined, z.string().optional()),
+  WORKFLOW_BUNDLE: optional(z.string()),
 
-  HOST: z.string().min(1).default('0.0.0.0'),
+  HOST: z.string().min(1, 'must not be empty').default('0.0.0.0'),
   PORT: port(3000),
-  PUBLIC_URL: z.preprocess(emptyToUndefined, z.url('must be a URL').optional()),
-  API_KEY: z.preprocess(emptyToUndefined, z.string().min(16, 'must be at least 16 characters').optional()),
+  PUBLIC_URL: optional(z.url('must be a URL')),
+  API_KEY: secret('hidden', optional(z.string().min(16, 'must be at least 16 characters'))),
 
   MODEL_DIR: z.string().min(1, 'must not be empty').default('models'),
   ORT_INTRA_OP_THREADS: positiveInt(1),
@@ -75,17 +88,18 @@ const schema = z.object({
 
   // Online service (api/): dynamic batching, limits, auth of /predict, SSE bound, request timeout.
   DYNAMIC_BATCHING: onOff(true),
-  BATCH_MAX_SIZE: positiveInt(64),
+  DYNAMIC_BATCH_MAX_SIZE: positiveInt(64),
   // 0, measured (bench/README.md, Online): never hold a request on purpose; requests queued behind a run coalesce.
-  BATCH_MAX_DELAY_US: z.coerce.number({ error: 'must be a number' }).int().min(0, 'must be >= 0').default(0),
-  BATCH_MAX_QUEUE: positiveInt(20_000),
-  BATCH_MODEL_OVERRIDES: z.preprocess(emptyToUndefined, z.string().optional()),
+  DYNAMIC_BATCH_MAX_DELAY_US: number().min(0, 'must be >= 0').default(0),
+  DYNAMIC_BATCH_MAX_QUEUE: positiveInt(20_000),
+  DYNAMIC_BATCH_MODEL_OVERRIDES: batchOverrides,
   BODY_LIMIT_BYTES: positiveInt(8 * 1024 * 1024),
   PREDICT_MAX_BATCH: positiveInt(10_000),
   REQUIRE_API_KEY_FOR_PREDICT: onOff(false),
   SSE_MAX_CONNECTIONS: positiveInt(100),
   REQUEST_TIMEOUT_MS: positiveInt(30_000),
-  NOTIFY_WEBHOOK_URL: z.preprocess(emptyToUndefined, z.url('must be a URL').optional()),
+  // Webhook URLs often carry their token in the path (Slack, Teams), so none of it is echoed.
+  NOTIFY_WEBHOOK_URL: secret('hidden', optional(z.url('must be a URL'))),
   // Batch mode (workflows/batch-scoring.ts): the daily schedule and the chunking of a run.
   BATCH_SCHEDULE_CRON: z
     .string()
@@ -106,92 +120,86 @@ const schema = z.object({
   STREAM_MAX_ATTEMPTS: positiveInt(5),
   STREAM_ROLLOVER_GRACE_MS: msUpTo(10_000, 50),
 
-  DATA_DIR: z.string().min(1).default('.data'),
-  TOOLS_DIR: z.string().min(1).default('.tools'),
+  DATA_DIR: z.string().min(1, 'must not be empty').default('.data'),
+  TOOLS_DIR: z.string().min(1, 'must not be empty').default('.tools'),
 });
 
-export type Env = z.infer<typeof schema>;
+export type Env = z.output<typeof variables>;
+type Variable = keyof Env;
+/** Every variable `loadConfig` reads (without the deprecated names), in the order .env.example lists them. */
+export const VARIABLE_NAMES = Object.keys(variables.shape) as Variable[];
 
-/** Derived, ready-to-use settings. */
-export interface Config {
-  env: Env['NODE_ENV'];
-  log: { level: Env['LOG_LEVEL']; format: 'pretty' | 'json' };
-  database: { url: string | undefined; poolSize: number; embeddedPort: number };
+/**
+ * Old names still read, each with one warning naming its replacement. The online coalescing is "dynamic
+ * batching"; plain BATCH_* belongs to the batch mode.
+ */
+export const RENAMED_VARIABLES = {
+  BATCH_MAX_SIZE: 'DYNAMIC_BATCH_MAX_SIZE',
+  BATCH_MAX_DELAY_US: 'DYNAMIC_BATCH_MAX_DELAY_US',
+  BATCH_MAX_QUEUE: 'DYNAMIC_BATCH_MAX_QUEUE',
+  BATCH_MODEL_OVERRIDES: 'DYNAMIC_BATCH_MODEL_OVERRIDES',
+} as const satisfies Record<string, Variable>;
+
+/** The environment as parsed, turned into the settings the processes use. */
+const schema = variables.transform((e) => ({
+  env: e.NODE_ENV,
+  log: { level: e.LOG_LEVEL, format: e.LOG_FORMAT ?? (e.NODE_ENV === 'development' ? 'pretty' : 'json') },
+  database: { url: e.DATABASE_URL, poolSize: e.DATABASE_POOL_SIZE, embeddedPort: e.EMBEDDED_PG_PORT },
   temporal: {
-    address: string | undefined;
-    port: number;
-    uiPort: number;
-    uiUrl: string;
-    namespace: string;
-    taskQueue: string;
-    workflowBundle: string | undefined;
-  };
+    address: e.TEMPORAL_ADDRESS,
+    port: e.TEMPORAL_PORT,
+    uiPort: e.TEMPORAL_UI_PORT,
+    uiUrl: e.TEMPORAL_UI_URL ?? `http://localhost:${e.TEMPORAL_UI_PORT}`,
+    namespace: e.TEMPORAL_NAMESPACE,
+    taskQueue: e.TEMPORAL_TASK_QUEUE,
+    workflowBundle: e.WORKFLOW_BUNDLE,
+  },
   api: {
-    host: string;
-    port: number;
-    publicUrl: string;
-    apiKey: string | undefined;
-    bodyLimitBytes: number;
-    maxBatchRides: number;
-    requireKeyForPredict: boolean;
-    sseMaxConnections: number;
-    requestTimeoutMs: number;
-  };
+    host: e.HOST,
+    port: e.PORT,
+    publicUrl: e.PUBLIC_URL ?? `http://localhost:${e.PORT}`,
+    apiKey: e.API_KEY,
+    bodyLimitBytes: e.BODY_LIMIT_BYTES,
+    maxBatchRides: e.PREDICT_MAX_BATCH,
+    requireKeyForPredict: e.REQUIRE_API_KEY_FOR_PREDICT,
+    sseMaxConnections: e.SSE_MAX_CONNECTIONS,
+    requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
+  },
   /** Dynamic batching of online requests; `perModel` overrides by `name` or `name@version`. */
-  batching: BatchingConfig;
-  models: { dir: string; intraOpThreads: number; predictionLog: boolean };
-  notify: { webhookUrl: string | undefined };
+  batching: {
+    enabled: e.DYNAMIC_BATCHING,
+    maxSize: e.DYNAMIC_BATCH_MAX_SIZE,
+    maxDelayUs: e.DYNAMIC_BATCH_MAX_DELAY_US,
+    maxQueue: e.DYNAMIC_BATCH_MAX_QUEUE,
+    perModel: e.DYNAMIC_BATCH_MODEL_OVERRIDES,
+  },
+  models: { dir: e.MODEL_DIR, intraOpThreads: e.ORT_INTRA_OP_THREADS, predictionLog: e.PREDICTION_LOG },
+  notify: { webhookUrl: e.NOTIFY_WEBHOOK_URL },
   /** Batch scoring: the daily schedule's spec and the default chunking of a run. */
   batch: {
-    cron: string;
-    timeZone: string;
-    catchupWindow: string;
-    chunkSize: number;
-    maxParallelChunks: number;
-  };
+    cron: e.BATCH_SCHEDULE_CRON,
+    timeZone: e.BATCH_SCHEDULE_TZ,
+    catchupWindow: e.BATCH_CATCHUP_WINDOW,
+    chunkSize: e.BATCH_CHUNK_SIZE,
+    maxParallelChunks: e.BATCH_MAX_PARALLEL_CHUNKS,
+  },
   /** Streaming scoring: options every new stream workflow starts with (see docs/streaming.md). */
   stream: {
-    canAfterEvents: number;
-    dedupWindow: number;
-    maxRun: number;
-    localActivities: boolean;
-    maxAttempts: number;
-    rolloverGraceMs: number;
-  };
-  paths: { data: string; tools: string };
-}
+    canAfterEvents: e.STREAM_CAN_AFTER_EVENTS,
+    dedupWindow: e.STREAM_DEDUP_WINDOW,
+    maxRun: e.STREAM_MAX_RUN,
+    localActivities: e.STREAM_LOCAL_ACTIVITIES,
+    maxAttempts: e.STREAM_MAX_ATTEMPTS,
+    rolloverGraceMs: e.STREAM_ROLLOVER_GRACE_MS,
+  },
+  paths: { data: e.DATA_DIR, tools: e.TOOLS_DIR },
+}));
 
-export interface BatchLimits {
-  maxSize: number;
-  maxDelayUs: number;
-}
-export interface BatchingConfig extends BatchLimits {
-  enabled: boolean;
-  maxQueue: number;
-  perModel: Record<string, Partial<BatchLimits>>;
-}
+/** Derived, ready-to-use settings, plus `warnings` (deprecated names in use) for the entry point to log. */
+export type Config = z.output<typeof schema> & { warnings: string[] };
+export type BatchingConfig = Config['batching'];
 
-const batchOverrides = z.record(
-  z.string(),
-  z.strictObject({
-    maxSize: z.number().int().positive().optional(),
-    maxDelayUs: z.number().int().min(0).optional(),
-  }),
-);
-
-function parseOverrides(text: string | undefined): Record<string, Partial<BatchLimits>> | string {
-  if (!text) return {};
-  try {
-    const parsed = batchOverrides.safeParse(JSON.parse(text));
-    return parsed.success
-      ? parsed.data
-      : parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
-  } catch {
-    return 'must be JSON, e.g. {"ride-duration@2": {"maxSize": 128, "maxDelayUs": 1000}}';
-  }
-}
-
-/** A configuration error that lists every bad variable. */
+/** A configuration error that lists every bad variable (secret values are never part of the message). */
 export class ConfigError extends Error {
   constructor(readonly issues: { variable: string; message: string }[]) {
     super(
@@ -203,70 +211,64 @@ export class ConfigError extends Error {
 }
 
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
-  const parsed = schema.safeParse(env);
+  const { effective, setAs, warnings } = applyRenames(env);
+  const parsed = schema.safeParse(effective);
   if (!parsed.success) {
     throw new ConfigError(
-      parsed.error.issues.map((issue) => ({
-        variable: String(issue.path[0] ?? '(environment)'),
-        message: `${issue.message} (got ${JSON.stringify(env[String(issue.path[0])] ?? null)})`,
-      })),
+      parsed.error.issues.map((issue) => {
+        const [key, ...rest] = issue.path.map(String);
+        const name = key ?? '(environment)';
+        const where = rest.length ? `${rest.join('.')}: ` : '';
+        return {
+          variable: setAs.get(name) ?? name,
+          message: `${where}${issue.message}${shownValue(name, effective[name])}`,
+        };
+      }),
     );
   }
-  const e = parsed.data;
-  const perModel = parseOverrides(e.BATCH_MODEL_OVERRIDES);
-  if (typeof perModel === 'string') {
-    throw new ConfigError([{ variable: 'BATCH_MODEL_OVERRIDES', message: perModel }]);
+  return { ...parsed.data, warnings };
+}
+
+/** Copies each old name's value to its new name (the new name wins) and says so once per old name. */
+function applyRenames(env: Record<string, string | undefined>) {
+  const effective: Record<string, string | undefined> = { ...env };
+  const setAs = new Map<string, string>();
+  const warnings: string[] = [];
+  for (const [old, current] of Object.entries(RENAMED_VARIABLES)) {
+    if (env[old] === undefined) continue;
+    if (env[current] !== undefined) {
+      warnings.push(`${old} is ignored because ${current} is set; remove ${old}`);
+    } else {
+      effective[current] = env[old];
+      setAs.set(current, old);
+      warnings.push(`${old} is deprecated; rename it to ${current} (same meaning)`);
+    }
+    delete effective[old];
   }
-  return {
-    env: e.NODE_ENV,
-    log: { level: e.LOG_LEVEL, format: e.LOG_FORMAT ?? (e.NODE_ENV === 'development' ? 'pretty' : 'json') },
-    database: { url: e.DATABASE_URL, poolSize: e.DATABASE_POOL_SIZE, embeddedPort: e.EMBEDDED_PG_PORT },
-    temporal: {
-      address: e.TEMPORAL_ADDRESS,
-      port: e.TEMPORAL_PORT,
-      uiPort: e.TEMPORAL_UI_PORT,
-      uiUrl: e.TEMPORAL_UI_URL ?? `http://localhost:${e.TEMPORAL_UI_PORT}`,
-      namespace: e.TEMPORAL_NAMESPACE,
-      taskQueue: e.TEMPORAL_TASK_QUEUE,
-      workflowBundle: e.WORKFLOW_BUNDLE,
-    },
-    api: {
-      host: e.HOST,
-      port: e.PORT,
-      publicUrl: e.PUBLIC_URL ?? `http://localhost:${e.PORT}`,
-      apiKey: e.API_KEY,
-      bodyLimitBytes: e.BODY_LIMIT_BYTES,
-      maxBatchRides: e.PREDICT_MAX_BATCH,
-      requireKeyForPredict: e.REQUIRE_API_KEY_FOR_PREDICT,
-      sseMaxConnections: e.SSE_MAX_CONNECTIONS,
-      requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
-    },
-    batching: {
-      enabled: e.DYNAMIC_BATCHING,
-      maxSize: e.BATCH_MAX_SIZE,
-      maxDelayUs: e.BATCH_MAX_DELAY_US,
-      maxQueue: e.BATCH_MAX_QUEUE,
-      perModel,
-    },
-    models: { dir: e.MODEL_DIR, intraOpThreads: e.ORT_INTRA_OP_THREADS, predictionLog: e.PREDICTION_LOG },
-    notify: { webhookUrl: e.NOTIFY_WEBHOOK_URL },
-    batch: {
-      cron: e.BATCH_SCHEDULE_CRON,
-      timeZone: e.BATCH_SCHEDULE_TZ,
-      catchupWindow: e.BATCH_CATCHUP_WINDOW,
-      chunkSize: e.BATCH_CHUNK_SIZE,
-      maxParallelChunks: e.BATCH_MAX_PARALLEL_CHUNKS,
-    },
-    stream: {
-      canAfterEvents: e.STREAM_CAN_AFTER_EVENTS,
-      dedupWindow: e.STREAM_DEDUP_WINDOW,
-      maxRun: e.STREAM_MAX_RUN,
-      localActivities: e.STREAM_LOCAL_ACTIVITIES,
-      maxAttempts: e.STREAM_MAX_ATTEMPTS,
-      rolloverGraceMs: e.STREAM_ROLLOVER_GRACE_MS,
-    },
-    paths: { data: e.DATA_DIR, tools: e.TOOLS_DIR },
-  };
+  return { effective, setAs, warnings };
+}
+
+function shownValue(variable: string, value: string | undefined): string {
+  if (value === undefined) return '';
+  const kind = (variables.shape as Record<string, z.ZodType | undefined>)[variable]?.meta()?.secret;
+  if (kind === 'hidden') return ' (value not shown: secret)';
+  if (kind === 'url') {
+    const masked = maskUrl(value);
+    return masked ? ` (got ${JSON.stringify(masked)})` : ' (value not shown: secret)';
+  }
+  return ` (got ${JSON.stringify(value)})`;
+}
+
+/** `scheme://user:***@host/db`, the query string dropped (libpq accepts `?password=`); undefined if not a URL. */
+export function maskUrl(value: string): string | undefined {
+  try {
+    const url = new URL(value);
+    if (url.password) url.password = '***';
+    const masked = url.search ? `${url.href.slice(0, -url.search.length)}?***` : url.href;
+    return masked.includes('://') ? masked : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The address of the Temporal frontend, defaulting to the local dev server's port. */
