@@ -4,8 +4,9 @@
  * data folder); the server itself runs under our own supervisor so shutdown order stays ours.
  */
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, rm, stat } from 'node:fs/promises';
+import { chmod, lstat, mkdir, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -35,6 +36,8 @@ export interface EmbeddedPgOptions {
 export interface EmbeddedPg {
   /** Admin URL for the `postgres` database. */
   url: string;
+  /** Where the cluster really lives: `dataDir`, or as root a folder the postgres user can reach (see clusterDir). */
+  dataDir: string;
   urlFor(database: string): string;
   stop(): Promise<void>;
 }
@@ -45,15 +48,12 @@ export async function startEmbeddedPostgres(options: EmbeddedPgOptions): Promise
       `Port ${options.port} is already in use: is another Postgres running? Set DATABASE_URL to use it, or EMBEDDED_PG_PORT to pick another port.`,
     );
   }
-  const dataDir = path.resolve(options.dataDir);
   const isRoot = os.userInfo().uid === 0;
   const onLine = options.onLine ?? (() => {});
   const log = (message: unknown) => {
     for (const line of String(message).split('\n')) if (line.trim()) onLine(line.replace(/^\[STDERR\] /, ''));
   };
-
-  await mkdir(path.dirname(dataDir), { recursive: true });
-  if (isRoot) await ensureTraversable(path.dirname(dataDir));
+  const dataDir = await clusterDir(path.resolve(options.dataDir), isRoot, onLine);
   if (!existsSync(path.join(dataDir, 'PG_VERSION'))) {
     await rm(dataDir, { recursive: true, force: true });
     const cluster = new EmbeddedPostgres({
@@ -97,6 +97,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPgOptions): Promise
   ]);
   return {
     url: urlFor('postgres'),
+    dataDir,
     urlFor,
     async stop() {
       await server.stop(30_000);
@@ -107,17 +108,43 @@ export async function startEmbeddedPostgres(options: EmbeddedPgOptions): Promise
 
 /**
  * As root, Postgres runs as the `postgres` user, which must be able to walk down to its data folder. The folder
- * that holds it (ours) gets the execute bit for others; a locked ancestor elsewhere is reported by name.
+ * that holds it (ours) gets the execute bit for others. When an ancestor is closed to others (a clone under /root,
+ * mode 0700), the cluster goes to a per-checkout folder under /var/tmp instead (kept across reboots, unlike /tmp),
+ * named from a hash of the asked path so each checkout, and each test run, gets its own, and the move is printed.
  */
-async function ensureTraversable(parent: string): Promise<void> {
-  const mode = (await stat(parent)).mode;
-  if ((mode & 0o001) === 0) await chmod(parent, mode | 0o011);
-  for (let dir = path.dirname(parent); dir !== path.dirname(dir); dir = path.dirname(dir)) {
-    if (((await stat(dir)).mode & 0o001) === 0) {
-      throw new Error(
-        `The postgres user cannot enter ${dir} (no execute permission for others); choose another DATA_DIR`,
-      );
-    }
+export async function clusterDir(
+  dataDir: string,
+  isRoot: boolean,
+  log: (line: string) => void,
+): Promise<string> {
+  const parent = path.dirname(dataDir);
+  await mkdir(parent, { recursive: true });
+  if (!isRoot) return dataDir;
+  const closed = await closedAncestor(parent);
+  if (!closed) {
+    const mode = (await stat(parent)).mode;
+    if ((mode & 0o001) === 0) await chmod(parent, mode | 0o011);
+    return dataDir;
+  }
+  const base = path.join(existsSync('/var/tmp') ? '/var/tmp' : os.tmpdir(), 'ride-duration-postgres');
+  await mkdir(base, { recursive: true, mode: 0o711 });
+  // A world-writable base: refuse a folder someone else planted there (or a symlink to elsewhere).
+  const info = await lstat(base);
+  if (!info.isDirectory() || info.uid !== 0) {
+    throw new Error(`${base} exists but is not a directory owned by root; remove it or set DATA_DIR`);
+  }
+  await chmod(base, 0o711);
+  const hash = createHash('sha256').update(dataDir).digest('hex').slice(0, 12);
+  const moved = path.join(base, `${path.basename(dataDir)}-${hash}`);
+  log(`the postgres user cannot enter ${closed}, so the cluster for ${dataDir} lives in ${moved}`);
+  return moved;
+}
+
+/** The first folder above `dir` that others may not enter, or undefined (`dir` itself is ours to open up). */
+async function closedAncestor(dir: string): Promise<string | undefined> {
+  for (let d = path.dirname(dir); ; d = path.dirname(d)) {
+    if (((await stat(d)).mode & 0o001) === 0) return d;
+    if (d === path.dirname(d)) return undefined;
   }
 }
 
