@@ -35,7 +35,8 @@ export async function waitFor(
 ): Promise<void> {
   const deadline = Date.now() + options.timeoutMs;
   while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${options.timeoutMs} ms waiting for ${options.what}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${options.timeoutMs} ms waiting for ${options.what}`);
     await new Promise((r) => setTimeout(r, options.intervalMs ?? 10));
   }
 }

@@ -13,6 +13,7 @@ import { generateIntoDb } from '../../data/generate-db.js';
 import { createPool, type Pool } from '../../db/pool.js';
 import { freePort } from '../../dev/process.js';
 import { uniqueId } from '../helpers.js';
+import { BatchRunsListener } from './consumers.js';
 import { scenarios, type Ctx, type Scale, type ScenarioResult } from './scenarios.js';
 import { FaultStack } from './stack.js';
 import { WebhookReceiver } from './webhook.js';
@@ -40,6 +41,7 @@ describe(`fault suite (${scale.name})`, { timeout: 600_000 }, () => {
   let pool: Pool;
   let connection: Connection;
   let webhook: WebhookReceiver;
+  let batchRuns: BatchRunsListener;
   let ctx: Ctx;
   const results: ScenarioResult[] = [];
   const logLines: string[] = [];
@@ -60,6 +62,7 @@ describe(`fault suite (${scale.name})`, { timeout: 600_000 }, () => {
     });
     pool = createPool(stack.databaseUrl, { max: 4 });
     await generateIntoDb(pool, { month: '2024-03', rows: MONTH_ROWS, seed: 7, badShare: 0.02 });
+    batchRuns = await BatchRunsListener.open(pool);
     connection = await Connection.connect({ address: stack.temporalAddress });
     const config = loadConfig({
       ...process.env,
@@ -73,6 +76,7 @@ describe(`fault suite (${scale.name})`, { timeout: 600_000 }, () => {
       client: new Client({ connection, namespace: 'default' }),
       config,
       webhook,
+      batchRuns,
       scale,
       random: seeded(20261124),
       log: (line) =>
@@ -83,11 +87,11 @@ describe(`fault suite (${scale.name})`, { timeout: 600_000 }, () => {
   afterAll(async () => {
     if (results.length) {
       const table = [
-        '| scenario | faults | work done | lost | duplicated | time to recover | status |',
-        '|---|---|---|---|---|---|---|',
+        '| scenario | faults | work done | lost | duplicated | consumers received | time to recover | status |',
+        '|---|---|---|---|---|---|---|---|',
         ...results.map(
           (r) =>
-            `| ${r.scenario} | ${r.faults} | ${r.done}/${r.expected} (${r.detail}) | ${r.lost} | ${r.duplicated} | ${(r.recoverMs / 1000).toFixed(1)} s | ${r.statusOk ? 'ok' : 'FAILED'}: ${r.notes} |`,
+            `| ${r.scenario} | ${r.faults} | ${r.done}/${r.expected} (${r.detail}) | ${r.lost} | ${r.duplicated} | ${r.deliveries.map((d) => `${d.ok ? '' : 'FAILED '}${d.channel}: ${d.detail}`).join('<br>')} | ${(r.recoverMs / 1000).toFixed(1)} s | ${r.statusOk ? 'ok' : 'FAILED'}: ${[r.notes, ...r.unplannedExits].join('; ')} |`,
         ),
       ].join('\n');
       console.log(`\nFault suite (${scale.name}):\n${table}\n`);
@@ -105,6 +109,7 @@ describe(`fault suite (${scale.name})`, { timeout: 600_000 }, () => {
     if (stack?.unplannedExits.length)
       console.log('unplanned exits:', JSON.stringify(stack.unplannedExits, null, 1));
     await connection?.close();
+    await batchRuns?.close();
     await pool?.end();
     await stack?.stop();
     await webhook?.close();
@@ -124,7 +129,13 @@ describe(`fault suite (${scale.name})`, { timeout: 600_000 }, () => {
       if (!scenario) throw new Error(`no scenario named ${name}`);
       const result = await scenario[1]();
       results.push(result);
+      // A worker or API that crashed and was restarted by the harness is a failure, not a footnote.
+      expect(result.unplannedExits, 'processes that exited by themselves').toEqual([]);
+      // Primary keys make a duplicated row impossible; kept as a guard against a schema change.
       expect({ lost: result.lost, duplicated: result.duplicated }).toEqual({ lost: 0, duplicated: 0 });
+      // What consumers received, against each channel's guarantee (test/faults/consumers.ts, docs/reliability.md).
+      expect(result.deliveries.filter((d) => !d.ok)).toEqual([]);
+      expect(result.deliveries.length, 'consumer checks ran').toBeGreaterThan(0);
       expect(result.done).toBe(result.expected);
       expect(result.expected).toBeGreaterThan(0);
       expect(result.statusOk, result.notes).toBe(true);
