@@ -83,6 +83,7 @@ const variables = z.object({
   API_KEY: secret('hidden', optional(z.string().min(16, 'must be at least 16 characters'))),
 
   MODEL_DIR: z.string().min(1, 'must not be empty').default('models'),
+  DEPLOYMENT_DIR: z.string().min(1, 'must not be empty').default('deployments'),
   ORT_INTRA_OP_THREADS: positiveInt(1),
   PREDICTION_LOG: onOff(false),
 
@@ -173,6 +174,7 @@ const schema = variables.transform((e) => ({
     maxQueue: e.DYNAMIC_BATCH_MAX_QUEUE,
     perModel: e.DYNAMIC_BATCH_MODEL_OVERRIDES,
   },
+  deployments: { dir: e.DEPLOYMENT_DIR },
   models: { dir: e.MODEL_DIR, intraOpThreads: e.ORT_INTRA_OP_THREADS, predictionLog: e.PREDICTION_LOG },
   notify: { webhookUrl: e.NOTIFY_WEBHOOK_URL },
   /** Batch scoring: the daily schedule's spec and the default chunking of a run. */

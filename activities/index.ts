@@ -3,6 +3,7 @@
  */
 import type { Scorer } from '../contracts/scoring.js';
 import type { Pool } from '../db/pool.js';
+import type { DeploymentRegistry } from '../platform/deployments.js';
 import { createBatchActivities } from './batch.js';
 import { createNotifyActivities } from './notify.js';
 import { createPingActivities } from './ping.js';
@@ -12,6 +13,8 @@ export interface ActivityDeps {
   pool: Pool;
   /** The shared model core (scoring/scorer.ts createScorer), one per process. */
   scorer: Scorer;
+  /** The deployments (deployments/*.json) that passed their checks at start. */
+  deployments?: DeploymentRegistry;
   /** Batch run summaries are POSTed here when set (config.notify.webhookUrl). */
   webhookUrl?: string;
 }

@@ -1,0 +1,94 @@
+/**
+ * A deployment binds one model to its data in the three modes: one declared file per deployment
+ * (`deployments/<name>.json`), checked with this schema at start. The format is documented in docs/deployments.md.
+ */
+import { z } from 'zod';
+
+const identifier = z
+  .string()
+  .min(1)
+  .max(63)
+  .regex(/^[a-z_][a-z0-9_]*$/, 'must be a lower-case SQL identifier (letters, digits, "_")');
+/** `table` or `schema.table`. */
+const tableName = z
+  .string()
+  .regex(/^([a-z_][a-z0-9_]{0,62}\.)?[a-z_][a-z0-9_]{0,62}$/, 'must be a lower-case table name, optionally schema.table');
+
+export const DEPLOYMENT_NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
+
+export const batchSourceSchema = z.strictObject({
+  /** Table or view the records come from. */
+  table: tableName,
+  /** Unique key column: predictions are exactly-once per key and model version. */
+  key: identifier,
+  /**
+   * Event-time column (timestamp or timestamptz): partitions (from/to, the schedule's previous day) and page order
+   * (event_time, key). Without it a run scores the whole table in key order.
+   */
+  event_time: identifier.optional(),
+  /** Signature field -> column; a field not named here reads the column of the same name (lower-cased). */
+  columns: z.record(z.string(), identifier).default({}),
+  /** Prediction name (the regression name, or "label") -> column with the true value, for metrics. */
+  labels: z.record(z.string(), identifier).default({}),
+});
+
+export const batchSinkSchema = z.strictObject({
+  /** Created from the signature when missing (default `<deployment>_predictions`, `_` for `-`). */
+  table: tableName.optional(),
+  /** Rejected records (default `<sink table>_rejected`). */
+  rejected_table: tableName.optional(),
+  /** Generic column name -> column name in the table (e.g. {"duration": "predicted_duration"}). */
+  columns: z.record(z.string(), identifier).default({}),
+});
+
+export const batchScheduleSchema = z.strictObject({
+  /** Temporal schedule id (default `batch-<deployment>`). */
+  id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/).optional(),
+  /** Five-field cron; each run scores the previous partition in `time_zone`. */
+  cron: z.string().min(9),
+  time_zone: z.string().default('UTC'),
+  /** Rows per chunk activity. */
+  chunk_size: z.number().int().positive().optional(),
+  paused: z.boolean().default(false),
+});
+
+export const deploymentSchema = z.strictObject({
+  name: z.string().regex(DEPLOYMENT_NAME, 'must be lower-case letters, digits or "-"'),
+  description: z.string().optional(),
+  /** The deployment that requests naming none use (POST /batch-runs without `deployment`, the plain stream API). */
+  default: z.boolean().default(false),
+  /** `name@alias` (or `name@version`, or `name` for `name@production`). */
+  model: z.string().regex(/^[a-z0-9][a-z0-9._-]*(@[0-9A-Za-z._-]+)?$/, 'must be name, name@version or name@alias'),
+  /** The record field that identifies a record in online and stream predictions (for late labels). */
+  key_field: z.string().optional(),
+  batch: z
+    .strictObject({
+      source: batchSourceSchema,
+      sink: batchSinkSchema.default({ columns: {} }),
+      schedule: batchScheduleSchema.optional(),
+    })
+    .optional(),
+  streaming: z
+    .strictObject({
+      /** Record fields filled from the event when absent: field -> "received_at". */
+      defaults: z.record(z.string(), z.literal('received_at')).default({}),
+    })
+    .optional(),
+  online: z.strictObject({}).optional(),
+});
+
+export type DeploymentSpec = z.infer<typeof deploymentSchema>;
+export type BatchSource = z.infer<typeof batchSourceSchema>;
+export type BatchSink = z.infer<typeof batchSinkSchema>;
+
+/** A deployment as the API and the CLI list it. */
+export interface DeploymentView {
+  name: string;
+  file: string;
+  model: string;
+  status: 'ready' | 'refused';
+  /** Why it was refused, naming both sides of each mismatch. */
+  problems: string[];
+  modes: ('online' | 'batch' | 'streaming')[];
+  batch?: { source: string; sink: string; rejected: string; schedule?: string };
+}
