@@ -1,5 +1,5 @@
 /**
- * Model aliases (`ride-duration@production -> 2`). The Postgres store keeps every process in agreement: each holds
+ * Model aliases (`<name>@production -> 2`). The Postgres store keeps every process in agreement: each holds
  * the whole (small) table in memory, re-reads it on a NOTIFY on channel `model_aliases` (a dedicated LISTEN
  * connection, so a change reaches every API process and worker within milliseconds) and, as a fallback for a lost
  * connection or notification, every `refreshIntervalMs`. Lookups are synchronous map reads, never a query per call.

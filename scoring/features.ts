@@ -1,171 +1,140 @@
 /**
- * Pure feature code: validates rides and builds the typed arrays each model input expects. One pass over the rows,
- * no per-row objects for valid rows, so the batch mode can feed ~100k rows/s.
+ * Feature rules: each graph input is computed from signature fields by a declared rule, either a cast of the
+ * field(s) to the input's dtype or a part of a timestamp in a time zone. Rules read the validated columns of
+ * scoring/signature.ts and write one typed array per input, row-major for `[-1, n]` inputs.
  */
-import type { Rejection, RideInput } from '../contracts/scoring.js';
-import { parsePickup } from './pickup-time.js';
+import type { TensorDtype } from '../contracts/scoring.js';
+import type { FieldSpec, InputSpec, TimePart } from './model-card.js';
+import type { FieldColumn, PreparedRecords, TimeColumn } from './signature.js';
+import { dayOfWeek, dayOfYear } from './timestamp.js';
 
-/** Zone ids: TLC uses 1..265. Up to 999 is accepted so a new zone scores as "unseen" instead of failing a batch;
- * 999 is the ceiling because version 1 keys pairs as PU * 1000 + DO. */
-export const MAX_LOCATION_ID = 999;
-/** Miles; a meter reading above this is a data error, not a ride. */
-export const MAX_TRIP_DISTANCE = 1000;
+export type TensorData = BigInt64Array | Int32Array | Float32Array | Float64Array | Uint8Array | string[];
 
-/** Every input a model card may name, with the dtype its rule produces. */
-export const FEATURE_DTYPES = {
-  PULocationID: 'int64',
-  DOLocationID: 'int64',
-  trip_distance: 'float32',
-  pickup_hour: 'float32',
-  pickup_dow: 'int64',
-} as const;
-export type FeatureName = keyof typeof FEATURE_DTYPES;
-export type FeatureArray = BigInt64Array | Float32Array;
-
-export function isFeatureName(name: string): name is FeatureName {
-  return Object.hasOwn(FEATURE_DTYPES, name);
+/** One graph input's rule, checked against the signature once at load. */
+export interface FeatureRule {
+  input: string;
+  dtype: TensorDtype;
+  sources: string[];
+  part?: TimePart;
+  /** Rows (the first dimension) then the input's width. */
+  width: number;
 }
 
-export function needsPickup(features: readonly FeatureName[]): boolean {
-  return features.includes('pickup_hour') || features.includes('pickup_dow');
-}
+/** Which field types each dtype can be cast from (a timestamp feeds an input only through a part). */
+const CASTS: Record<TensorDtype, readonly FieldSpec['type'][]> = {
+  int64: ['integer', 'boolean'],
+  int32: ['integer', 'boolean'],
+  float32: ['integer', 'number', 'boolean'],
+  float64: ['integer', 'number', 'boolean'],
+  string: ['string'],
+  bool: ['boolean'],
+};
+const FLOATS: readonly TensorDtype[] = ['float32', 'float64'];
 
-/** The validated rows of one call: indices into the input plus the parsed pickup fields (when needed). */
-export interface PreparedRows {
-  /** `valid[k]` is the index in `rows` of the k-th valid row. */
-  valid: Int32Array;
-  count: number;
-  /** Aligned with `valid` (k-th valid row); only filled when the model reads the pickup time. */
-  hour: Float64Array | null;
-  dow: Int8Array | null;
-  rejections: Rejection[];
-}
-
-/** The offending value for a rejection reason: never throws (bigint, cycles), never long. */
-function shown(value: unknown): string {
-  if (value === undefined) return 'nothing';
-  if (typeof value === 'number' || typeof value === 'boolean' || value === null) return String(value);
-  if (typeof value === 'bigint') return `${value}n`;
-  if (typeof value === 'string') return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
-  return typeof value;
-}
-
-function checkLocation(value: unknown): string | null {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > MAX_LOCATION_ID)
-    return `must be an integer from 1 to ${MAX_LOCATION_ID} (got ${shown(value)})`;
-  return null;
-}
-
-function checkDistance(value: unknown): string | null {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > MAX_TRIP_DISTANCE)
-    return `must be a finite number of miles from 0 to ${MAX_TRIP_DISTANCE} (got ${shown(value)})`;
-  return null;
-}
-
-/** Validates every row; invalid rows become rejections naming the field, valid ones are indexed. */
-export function prepareRows(rows: readonly RideInput[], withPickup: boolean): PreparedRows {
-  const n = rows.length;
-  const valid = new Int32Array(n);
-  const hour = withPickup ? new Float64Array(n) : null;
-  const dow = withPickup ? new Int8Array(n) : null;
-  const rejections: Rejection[] = [];
-  let count = 0;
-  for (let i = 0; i < n; i++) {
-    const row = rows[i] as RideInput | null | undefined;
-    if (typeof row !== 'object' || row === null) {
-      rejections.push({ index: i, field: 'row', reason: 'must be an object' });
-      continue;
+/** Checks one input's rule against the signature; returns the compiled rule or the reason it cannot work. */
+export function compileRule(input: InputSpec, fields: readonly FieldSpec[]): FeatureRule | string {
+  const sources = typeof input.from === 'string' ? [input.from] : input.from;
+  const width = sources.length;
+  for (const source of sources) {
+    const field = fields.find((f) => f.name === source);
+    if (!field)
+      return `input "${input.name}" reads field "${source}", which the signature does not declare (fields: ${fields.map((f) => f.name).join(', ')})`;
+    if (input.part) {
+      if (field.type !== 'timestamp')
+        return `input "${input.name}" takes part "${input.part}" of field "${source}", which is ${field.type}, not timestamp`;
+      if (input.time_zone && input.time_zone !== (field.time_zone ?? 'UTC'))
+        return `input "${input.name}" asks for time zone ${input.time_zone} but field "${source}" is read in ${field.time_zone ?? 'UTC'}; declare the zone on the field`;
+      if (input.dtype === 'string' || input.dtype === 'bool')
+        return `input "${input.name}" is ${input.dtype}, but a timestamp part is a number (use int64, int32, float32 or float64)`;
+    } else if (!CASTS[input.dtype].includes(field.type)) {
+      return `input "${input.name}" is ${input.dtype} but field "${source}" is ${field.type} (a ${input.dtype} input casts from ${CASTS[input.dtype].join(' or ')}${field.type === 'timestamp' ? '; a timestamp needs a "part"' : ''})`;
     }
-    let reason = checkLocation(row.PULocationID);
-    if (reason) {
-      rejections.push({ index: i, field: 'PULocationID', reason });
-      continue;
-    }
-    reason = checkLocation(row.DOLocationID);
-    if (reason) {
-      rejections.push({ index: i, field: 'DOLocationID', reason });
-      continue;
-    }
-    reason = checkDistance(row.trip_distance);
-    if (reason) {
-      rejections.push({ index: i, field: 'trip_distance', reason });
-      continue;
-    }
-    if (hour && dow) {
-      const text: unknown = row.pickup_datetime;
-      if (typeof text !== 'string') {
-        const reason =
-          text === undefined || text === null
-            ? 'is required by this model (YYYY-MM-DDTHH:MM:SS)'
-            : `must be a string YYYY-MM-DDTHH:MM:SS (got ${typeof text})`;
-        rejections.push({ index: i, field: 'pickup_datetime', reason });
-        continue;
-      }
-      const local = parsePickup(text);
-      if (typeof local === 'string') {
-        rejections.push({
-          index: i,
-          field: 'pickup_datetime',
-          reason: `${local} (got ${shown(text)})`,
-        });
-        continue;
-      }
-      hour[count] = local.hour;
-      dow[count] = local.dow;
-    }
-    valid[count++] = i;
+    const nullable = field.nullable === true && field.default === undefined;
+    if (nullable && !FLOATS.includes(input.dtype))
+      return `field "${source}" is nullable without a default, but input "${input.name}" is ${input.dtype} (only float inputs take a missing value, as NaN): give the field a "default"`;
   }
-  return { valid, count, hour, dow, rejections };
+  return { input: input.name, dtype: input.dtype, sources, ...(input.part ? { part: input.part } : {}), width };
 }
 
-/** Builds one typed array per feature for valid rows `from` (inclusive) to `to` (exclusive). */
+/** Creates the typed array of a dtype. */
+export function allocate(dtype: TensorDtype, size: number): TensorData {
+  switch (dtype) {
+    case 'int64':
+      return new BigInt64Array(size);
+    case 'int32':
+      return new Int32Array(size);
+    case 'float32':
+      return new Float32Array(size);
+    case 'float64':
+      return new Float64Array(size);
+    case 'bool':
+      return new Uint8Array(size);
+    case 'string':
+      return new Array<string>(size).fill('');
+  }
+}
+
+function timePart(c: TimeColumn, part: TimePart, k: number): number {
+  switch (part) {
+    case 'hour':
+      return c.hour[k] ?? 0;
+    case 'fractional_hour':
+      // Float64 first, then the array's own rounding (float32 round-to-nearest, as numpy's astype does).
+      return (c.hour[k] ?? 0) + (c.minute[k] ?? 0) / 60;
+    case 'day_of_week':
+      return dayOfWeek(c.year[k] ?? 0, c.month[k] ?? 0, c.day[k] ?? 0);
+    case 'month':
+      return c.month[k] ?? 0;
+    case 'day_of_year':
+      return dayOfYear(c.year[k] ?? 0, c.month[k] ?? 0, c.day[k] ?? 0);
+    case 'year':
+      return c.year[k] ?? 0;
+  }
+}
+
+/** Writes column `j` of the input for valid rows `from` (inclusive) to `to` (exclusive). */
+function fill(out: TensorData, rule: FeatureRule, column: FieldColumn, j: number, from: number, to: number) {
+  const w = rule.width;
+  if (column.kind === 'string') {
+    const values = column.values;
+    const target = out as string[];
+    for (let k = from; k < to; k++) target[(k - from) * w + j] = values[k] ?? '';
+    return;
+  }
+  if (column.kind === 'time') {
+    const part = rule.part ?? 'year';
+    if (out instanceof BigInt64Array)
+      for (let k = from; k < to; k++) out[(k - from) * w + j] = BigInt(timePart(column, part, k));
+    else if (!Array.isArray(out)) for (let k = from; k < to; k++) out[(k - from) * w + j] = timePart(column, part, k);
+    return;
+  }
+  const values = column.values;
+  if (out instanceof BigInt64Array) {
+    for (let k = from; k < to; k++) out[(k - from) * w + j] = BigInt(values[k] ?? 0);
+  } else if (Array.isArray(out)) {
+    for (let k = from; k < to; k++) out[(k - from) * w + j] = String(values[k]);
+  } else if (w === 1 && (out instanceof Float32Array || out instanceof Float64Array)) {
+    out.set(values.subarray(from, to));
+  } else {
+    for (let k = from; k < to; k++) out[(k - from) * w + j] = values[k] ?? 0;
+  }
+}
+
+/** Builds one typed array per input for valid rows `from` to `to`. */
 export function buildFeatures(
-  rows: readonly RideInput[],
-  prepared: PreparedRows,
-  features: readonly FeatureName[],
+  prepared: PreparedRecords,
+  rules: readonly FeatureRule[],
   from: number,
   to: number,
-): Map<FeatureName, FeatureArray> {
-  const out = new Map<FeatureName, FeatureArray>();
-  for (const name of features) out.set(name, buildFeature(name, rows, prepared, from, to - from));
-  return out;
-}
-
-function buildFeature(
-  name: FeatureName,
-  rows: readonly RideInput[],
-  prepared: PreparedRows,
-  from: number,
-  size: number,
-): FeatureArray {
-  const { valid, hour, dow } = prepared;
-  const row = (k: number) => rows[valid[from + k] ?? 0] as RideInput;
-  switch (name) {
-    case 'PULocationID': {
-      const a = new BigInt64Array(size);
-      for (let k = 0; k < size; k++) a[k] = BigInt(row(k).PULocationID);
-      return a;
-    }
-    case 'DOLocationID': {
-      const a = new BigInt64Array(size);
-      for (let k = 0; k < size; k++) a[k] = BigInt(row(k).DOLocationID);
-      return a;
-    }
-    case 'trip_distance': {
-      const a = new Float32Array(size);
-      for (let k = 0; k < size; k++) a[k] = row(k).trip_distance;
-      return a;
-    }
-    case 'pickup_hour': {
-      // Float64 -> Float32 rounds to nearest, exactly as numpy's astype(float32) does in training.
-      const a = new Float32Array(size);
-      if (hour) a.set(hour.subarray(from, from + size));
-      return a;
-    }
-    case 'pickup_dow': {
-      const a = new BigInt64Array(size);
-      if (dow) for (let k = 0; k < size; k++) a[k] = BigInt(dow[from + k] ?? 0);
-      return a;
-    }
+): Map<string, TensorData> {
+  const out = new Map<string, TensorData>();
+  for (const rule of rules) {
+    const data = allocate(rule.dtype, (to - from) * rule.width);
+    rule.sources.forEach((source, j) => {
+      const column = prepared.columns.get(source);
+      if (column) fill(data, rule, column, j, from, to);
+    });
+    out.set(rule.input, data);
   }
+  return out;
 }

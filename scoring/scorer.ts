@@ -5,8 +5,10 @@
 import ort from 'onnxruntime-node';
 import {
   DEFAULT_ALIAS,
+  type FieldRecord,
+  type OutputColumn,
+  type OutputData,
   type ResolvedModel,
-  type RideInput,
   type ScoreOutput,
   type Scorer,
 } from '../contracts/scoring.js';
@@ -20,7 +22,9 @@ import {
   type AliasStore,
 } from './aliases.js';
 import { AliasError, ModelNotFoundError } from './errors.js';
-import { buildFeatures, prepareRows } from './features.js';
+import { allocate, buildFeatures } from './features.js';
+import { primaries } from './predictions.js';
+import type { TaskView } from './graph-check.js';
 import type { ModelCard } from './model-card.js';
 import { loadRegistry, type LoadedModel, type LoadFailure, type ModelRegistry } from './registry.js';
 
@@ -28,7 +32,7 @@ export interface ScorerOptions {
   modelDir: string;
   /** Aliases come from the `model_aliases` table (kept in sync across processes). */
   pool?: Pool;
-  /** Without a pool: fixed aliases, e.g. `{ 'ride-duration': { production: '2' } }`. */
+  /** Without a pool: fixed aliases, e.g. `{ 'my-model': { production: '2' } }`. */
   aliases?: Record<string, Record<string, string>>;
   intraOpThreads?: number;
   /** Overrides every model's rows per ONNX run (benchmarks). */
@@ -43,8 +47,13 @@ export interface ModelSummary {
   version: string;
   ref: string;
   aliases: string[];
+  /** The signature's field names (what a record carries). */
+  fields: string[];
+  /** Graph inputs, in card order. */
   inputs: string[];
-  output: string;
+  /** Served outputs, in card order. */
+  outputs: string[];
+  task: TaskView;
   maxBatchRows: number;
   card: ModelCard;
 }
@@ -116,7 +125,9 @@ export async function createScorer(options: ScorerOptions): Promise<ModelScorer>
     if (!names.has(name)) throw new ModelNotFoundError(ref, available(), `unknown model "${name}"`);
     const direct = registry.get(name, tag);
     if (direct) return direct;
-    const version = aliasStore.get(name, tag);
+    // A model nobody has promoted yet serves its newest loaded version as production.
+    const version =
+      aliasStore.get(name, tag) ?? (tag === DEFAULT_ALIAS ? registry.versions(name).at(-1) : undefined);
     if (version === undefined)
       throw new ModelNotFoundError(ref, available(name), `"${tag}" is neither a loaded version nor an alias`);
     const target = registry.get(name, version);
@@ -141,8 +152,10 @@ export async function createScorer(options: ScorerOptions): Promise<ModelScorer>
       .filter((a) => a.name === m.name && a.version === m.version)
       .map((a) => a.alias)
       .sort(),
-    inputs: [...m.features],
-    output: m.output,
+    fields: m.card.signature.fields.map((f) => f.name),
+    inputs: m.rules.map((r) => r.input),
+    outputs: m.outputs.map((o) => o.name),
+    task: m.task,
     maxBatchRows: m.maxBatchRows,
     card: m.card,
   });
@@ -187,23 +200,39 @@ export async function createScorer(options: ScorerOptions): Promise<ModelScorer>
 }
 
 /** Scores `rows` with one loaded version; exported for tests and benchmarks that bypass alias resolution. */
-export async function scoreRows(model: LoadedModel, rows: readonly RideInput[]): Promise<ScoreOutput> {
-  const prepared = prepareRows(rows, model.needsPickup);
-  const predictions = new Array<number | null>(rows.length).fill(null);
-  for (let from = 0; from < prepared.count; from += model.maxBatchRows) {
-    const to = Math.min(prepared.count, from + model.maxBatchRows);
-    const arrays = buildFeatures(rows, prepared, model.features, from, to);
+export async function scoreRows(model: LoadedModel, rows: readonly FieldRecord[]): Promise<ScoreOutput> {
+  const prepared = model.signature.prepare(rows);
+  const { count } = prepared;
+  const outputs: Record<string, OutputColumn> = {};
+  for (const o of model.outputs) outputs[o.name] = { dtype: o.dtype, width: o.width, data: allocate(o.dtype, count * o.width) };
+  const fetches = model.outputs.map((o) => o.name);
+  for (let from = 0; from < count; from += model.maxBatchRows) {
+    const to = Math.min(count, from + model.maxBatchRows);
     const feeds: Record<string, ort.Tensor> = {};
-    for (const [name, data] of arrays) feeds[name] = new ort.Tensor(data, [to - from, 1]);
-    const result = await model.session.run(feeds);
-    const out = result[model.output];
-    if (!out) throw new Error(`${model.ref}: the graph returned no "${model.output}"`);
-    const values = out.data as Float32Array | Float64Array;
-    for (let k = 0; k < to - from; k++) predictions[prepared.valid[from + k] ?? 0] = values[k] ?? null;
+    for (const rule of model.rules) {
+      const data = buildFeatures(prepared, [rule], from, to).get(rule.input);
+      if (data) feeds[rule.input] = new ort.Tensor(rule.dtype, data, [to - from, rule.width]);
+    }
+    const result = await model.session.run(feeds, fetches);
+    for (const o of model.outputs) {
+      const t = result[o.name];
+      if (!t) throw new Error(`${model.ref}: the graph returned no "${o.name}"`);
+      copyInto(outputs[o.name] as OutputColumn, t.data as OutputData, from * o.width);
+    }
   }
   return {
     model: { name: model.name, version: model.version },
-    predictions,
+    predictions: primaries(model, prepared.valid, count, rows.length, outputs),
+    scored: prepared.valid.subarray(0, count),
+    outputs,
     rejections: prepared.rejections,
   };
+}
+
+function copyInto(column: OutputColumn, data: OutputData, at: number): void {
+  const target = column.data;
+  if (Array.isArray(target)) {
+    const source = data as string[];
+    for (let i = 0; i < source.length; i++) target[at + i] = source[i] ?? '';
+  } else (target as Float32Array).set(data as Float32Array, at);
 }
