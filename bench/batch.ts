@@ -24,13 +24,8 @@ import type { Scorer } from '../contracts/scoring.js';
 import { generateIntoDb } from '../data/generate-db.js';
 import { migrate } from '../db/migrate.js';
 import { createPool, type Pool } from '../db/pool.js';
-import { startEmbeddedPostgres } from '../dev/postgres.js';
-import { freePort } from '../dev/process.js';
-import { createDatabaseIfMissing } from '../dev/stack.js';
-import { startTemporalDevServer } from '../dev/temporal.js';
-import { ensureTemporalBinary } from '../dev/tools.js';
+import { startTestServers } from '../dev/stack.js';
 import { createScorer } from '../scoring/scorer.js';
-import { writeWorkflowBundle } from '../workers/bundle.js';
 import { createWorker } from '../workers/create-worker.js';
 import { activityTimings } from './batch-history.js';
 
@@ -185,17 +180,15 @@ async function main() {
   const config = loadConfig({ ...process.env, NODE_ENV: 'test' });
   const dir = path.resolve(config.paths.data, 'bench', `batch-${process.pid}`);
   await mkdir(dir, { recursive: true });
-  const binary = await ensureTemporalBinary(config.paths.tools, log);
-  const [pg, temporal, bundle] = await Promise.all([
-    freePort().then((port) =>
-      startEmbeddedPostgres({ dataDir: path.join(dir, 'pg'), port, ephemeral: true }),
-    ),
-    freePort().then((port) => startTemporalDevServer({ binary, port, namespace: 'default' })),
-    writeWorkflowBundle(path.join(dir, 'workflow-bundle.js')),
-  ]);
+  const servers = await startTestServers({
+    dir,
+    toolsDir: config.paths.tools,
+    databases: ['rides'],
+    bundle: true,
+  });
+  const { postgres: pg, temporal, workflowBundle: bundle = '' } = servers;
   const stops: (() => Promise<unknown>)[] = [() => temporal.stop(), () => pg.stop()];
   try {
-    await createDatabaseIfMissing(pg.url, 'rides');
     const url = pg.urlFor('rides');
     const pool = createPool(url, { max: 16 });
     stops.unshift(() => pool.end());

@@ -16,11 +16,8 @@ import autocannon from 'autocannon';
 import { loadConfig } from '../config.js';
 import { migrate } from '../db/migrate.js';
 import { createPool } from '../db/pool.js';
-import { startEmbeddedPostgres } from '../dev/postgres.js';
 import { freePort, startProcess, waitFor, type Managed } from '../dev/process.js';
-import { createDatabaseIfMissing } from '../dev/stack.js';
-import { startTemporalDevServer } from '../dev/temporal.js';
-import { ensureTemporalBinary } from '../dev/tools.js';
+import { startTestServers } from '../dev/stack.js';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
 const { values } = parseArgs({
@@ -211,13 +208,15 @@ let loneRequest: Record<string, number> = {};
 const cellsOut: Record<string, unknown>[] = [];
 const config = loadConfig({ ...process.env, LOG_LEVEL: 'warn' });
 const dir = await mkdtemp(path.join(path.resolve(config.paths.data), 'bench-online-'));
-const binary = await ensureTemporalBinary(config.paths.tools, (m) => console.log(m));
-const [pg, temporal] = await Promise.all([
-  freePort().then((port) => startEmbeddedPostgres({ dataDir: path.join(dir, 'pg'), port, ephemeral: true })),
-  freePort().then((port) => startTemporalDevServer({ binary, port, namespace: 'default' })),
-]);
+const { postgres: pg, temporal } = await startTestServers({
+  dir,
+  toolsDir: config.paths.tools,
+  databases: ['bench'],
+  onLine: (source, line) => {
+    if (source === 'setup') console.log(line);
+  },
+});
 try {
-  await createDatabaseIfMissing(pg.url, 'bench');
   const pool = createPool(pg.urlFor('bench'), { max: 1 });
   await migrate(pool).finally(() => pool.end());
   const modes = values.modes.split(',');

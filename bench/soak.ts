@@ -15,8 +15,8 @@ import { sendEvents } from '../control/streams.js';
 import { generateIntoDb } from '../data/generate-db.js';
 import { createPool } from '../db/pool.js';
 import { ensureTemporalBinary } from '../dev/tools.js';
+import { buildWorkflowBundle } from '../dev/stack.js';
 import { FaultStack, sleep } from '../test/faults/stack.js';
-import { writeWorkflowBundle } from '../workers/bundle.js';
 
 const { values } = parseArgs({
   options: {
@@ -62,7 +62,7 @@ const dir = path.resolve('.data', `soak-${process.pid}`);
 await mkdir(dir, { recursive: true });
 const config0 = loadConfig();
 const temporalBinary = await ensureTemporalBinary(config0.paths.tools, (m) => console.log(`[setup] ${m}`));
-const workflowBundle = await writeWorkflowBundle(path.join(dir, 'workflow-bundle.js'));
+const workflowBundle = await buildWorkflowBundle(dir);
 const taskQueue = `soak-${process.pid}`;
 const stack = await FaultStack.start({
   dir,

@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
-import { startEmbeddedPostgres } from './postgres.js';
+import { startPostgres } from './stack.js';
 import { freePort } from './process.js';
 
 const isRoot = os.userInfo().uid === 0;
@@ -26,7 +26,7 @@ describe.skipIf(!isRoot)(
       expect((await stat(locked)).mode & 0o777).toBe(0o700);
       const dataDir = path.join(locked, 'clone', '.data', 'postgres');
       const lines: string[] = [];
-      const server = await startEmbeddedPostgres({
+      const server = await startPostgres({
         dataDir,
         port: await freePort(),
         ephemeral: true,

@@ -8,12 +8,7 @@ import type { TestProject } from 'vitest/node';
 import { loadConfig } from '../config.js';
 import { migrate } from '../db/migrate.js';
 import { createPool } from '../db/pool.js';
-import { startEmbeddedPostgres } from '../dev/postgres.js';
-import { freePort } from '../dev/process.js';
-import { createDatabaseIfMissing } from '../dev/stack.js';
-import { startTemporalDevServer } from '../dev/temporal.js';
-import { ensureTemporalBinary } from '../dev/tools.js';
-import { writeWorkflowBundle } from '../workers/bundle.js';
+import { startTestServers } from '../dev/stack.js';
 
 export const TEMPLATE_DB = 'rides_template';
 
@@ -28,25 +23,24 @@ declare module 'vitest' {
   }
 }
 
-const quiet = process.env.TEST_VERBOSE ? (line: string) => console.log(line) : () => {};
+const verbose = Boolean(process.env.TEST_VERBOSE);
 
 export default async function setup(project: TestProject) {
   const config = loadConfig({ ...process.env, NODE_ENV: 'test' });
   const runDir = path.resolve(config.paths.data, 'test', `run-${process.pid}`);
   await mkdir(runDir, { recursive: true });
 
-  const temporalBinary = await ensureTemporalBinary(config.paths.tools, (m) => console.log(`[setup] ${m}`));
-  const [pg, temporal, workflowBundle] = await Promise.all([
-    freePort().then((port) =>
-      startEmbeddedPostgres({ dataDir: path.join(runDir, 'pg'), port, ephemeral: true, onLine: quiet }),
-    ),
-    freePort().then((port) =>
-      startTemporalDevServer({ binary: temporalBinary, port, namespace: 'default', onLine: quiet }),
-    ),
-    writeWorkflowBundle(path.join(runDir, 'workflow-bundle.js')),
-  ]);
-
-  await createDatabaseIfMissing(pg.url, TEMPLATE_DB);
+  const servers = await startTestServers({
+    dir: runDir,
+    toolsDir: config.paths.tools,
+    databases: [TEMPLATE_DB],
+    bundle: true,
+    onLine: (source, line) => {
+      if (verbose || source === 'setup') console.log(`[${source}] ${line}`);
+    },
+  });
+  const { postgres: pg, temporal, temporalBinary, workflowBundle } = servers;
+  if (!workflowBundle) throw new Error('the workflow bundle was not written');
   const pool = createPool(pg.urlFor(TEMPLATE_DB), { max: 1 });
   await migrate(pool).finally(() => pool.end());
 
@@ -58,8 +52,7 @@ export default async function setup(project: TestProject) {
   project.provide('runDir', runDir);
 
   return async () => {
-    await temporal.stop();
-    await pg.stop();
+    await servers.stop();
     await rm(runDir, { recursive: true, force: true });
   };
 }

@@ -4,13 +4,14 @@
  */
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { startEmbeddedPostgres, type EmbeddedPg } from '../../dev/postgres.js';
-import { freePort, startProcess, waitFor, type Managed } from '../../dev/process.js';
-import { createDatabaseIfMissing } from '../../dev/stack.js';
-import { startTemporalDevServer, type TemporalDev } from '../../dev/temporal.js';
-
-const root = fileURLToPath(new URL('../../', import.meta.url));
+import { freePort, waitFor, type Managed } from '../../dev/process.js';
+import {
+  spawnService,
+  startPostgres,
+  startTemporal,
+  type EmbeddedPg,
+  type TemporalDev,
+} from '../../dev/stack.js';
 
 export interface FaultStackOptions {
   dir: string;
@@ -44,8 +45,6 @@ export class FaultStack {
     await mkdir(options.dir, { recursive: true });
     const stack = new FaultStack(options, { temporal: await freePort(), postgres: await freePort() });
     await Promise.all([stack.startTemporal(), stack.startPostgres()]);
-    if (!stack.postgres) throw new Error('Postgres did not start');
-    await createDatabaseIfMissing(stack.postgres.url, 'rides');
     for (let i = 0; i < options.apis; i++) stack.apiPorts.push(await freePort());
     for (let i = 0; i < options.workers; i++) stack.startWorker(i);
     for (let i = 0; i < options.apis; i++) stack.startApi(i);
@@ -86,19 +85,19 @@ export class FaultStack {
   }
 
   async startTemporal(): Promise<void> {
-    this.temporal = await startTemporalDevServer({
+    this.temporal = await startTemporal({
       binary: this.options.temporalBinary,
       port: this.ports.temporal,
       dbFile: path.join(this.options.dir, 'temporal.db'),
-      namespace: 'default',
       onLine: (l) => this.log(`[temporal] ${l}`),
     });
   }
 
   async startPostgres(): Promise<void> {
-    this.postgres = await startEmbeddedPostgres({
+    this.postgres = await startPostgres({
       dataDir: path.join(this.options.dir, 'pg'),
       port: this.ports.postgres,
+      databases: ['rides'],
       onLine: (l) => this.log(`[postgres] ${l}`),
     });
   }
@@ -122,7 +121,7 @@ export class FaultStack {
    * report it: the suite never hangs on a dead process, and a crash is never silent.
    */
   startWorker(i: number): void {
-    this.supervise(this.workers, i, `worker-${i}`, 'workers/main.ts', this.childEnv());
+    this.supervise(this.workers, i, `worker-${i}`, 'worker', this.childEnv());
   }
 
   async killWorker(i: number, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
@@ -133,18 +132,19 @@ export class FaultStack {
 
   startApi(i: number): void {
     const env = this.childEnv({ PORT: String(this.apiPorts[i]), HOST: '127.0.0.1' });
-    this.supervise(this.apis, i, `api-${i}`, 'api/server.ts', env);
+    this.supervise(this.apis, i, `api-${i}`, 'api', env);
   }
 
   private supervise(
     slots: (Managed | undefined)[],
     i: number,
     name: string,
-    entry: string,
+    kind: 'worker' | 'api',
     env: NodeJS.ProcessEnv,
   ): void {
     const tail: string[] = [];
-    const managed = startProcess(name, process.execPath, ['--import', 'tsx', path.join(root, entry)], {
+    const managed = spawnService(kind, {
+      name,
       env,
       onLine: (line) => {
         tail.push(line);
@@ -158,7 +158,7 @@ export class FaultStack {
       this.unplannedExits.push({ name, code, tail: tail.slice(-5) });
       this.log(`[harness] ${name} exited by itself (code ${code}); restarting it`);
       setTimeout(() => {
-        if (!this.stopping && slots[i] === managed) this.supervise(slots, i, name, entry, env);
+        if (!this.stopping && slots[i] === managed) this.supervise(slots, i, name, kind, env);
       }, 500);
     });
   }
