@@ -33,7 +33,9 @@ describe('CSV source', () => {
   });
 
   it('reads quoted fields, doubled quotes, CRLF, newlines inside quotes, a BOM and blank lines', async () => {
-    const file = await csv('\uFEFFid,name,note\r\n1,"Smith, J","said ""hi"""\r\n\r\n2,plain,"two\nlines"\n3,,\n');
+    const file = await csv(
+      '\uFEFFid,name,note\r\n1,"Smith, J","said ""hi"""\r\n\r\n2,plain,"two\nlines"\n3,,\n',
+    );
     expect(await records(file)).toEqual([
       ['id', 'name', 'note'],
       ['1', 'Smith, J', 'said "hi"'],
@@ -64,7 +66,9 @@ describe('CSV source', () => {
     );
     await expect(openCsvSource(await csv(''))).rejects.toThrow(/the file is empty \(no header line\)$/);
     await expect(openCsvSource(await csv('a,,c\n'))).rejects.toThrow(/column 2 has no name$/);
-    await expect(openCsvSource(await csv('a,b,a\n'))).rejects.toThrow(/column "a" appears twice in the header$/);
+    await expect(openCsvSource(await csv('a,b,a\n'))).rejects.toThrow(
+      /column "a" appears twice in the header$/,
+    );
   });
 
   it('infers a Postgres type per column from every value, empty fields aside', async () => {
