@@ -54,8 +54,8 @@ function signatureProblems(spec: DeploymentSpec, model: LoadedModel): string[] {
   for (const field of Object.keys(spec.streaming?.defaults ?? {}))
     if (!fields.includes(field))
       problems.push(`streaming.defaults names "${field}", which is not a field of ${model.ref}'s signature`);
-  if (spec.key_field !== undefined && !fields.includes(spec.key_field))
-    problems.push(`key_field "${spec.key_field}" is not a field of ${model.ref}'s signature (fields: ${fields.join(', ')})`);
+  // key_field is not checked against the signature: a record's key (an id column, an event's id) is carried beside
+  // the model's inputs, not fed to the model.
   return problems;
 }
 
