@@ -1,12 +1,12 @@
 /**
  * `npm start`: the whole stack on embedded defaults. Supervises Temporal, Postgres, one worker and the API with
- * per-process log prefixes; Ctrl-C or SIGTERM stops everything in order; a second start reuses `.data/`.
+ * per-process log prefixes; a worker or API that crashes is restarted with backoff (dev/supervise.ts); Ctrl-C,
+ * SIGTERM or a crash loop stops everything in order; a second start reuses `.data/`.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { loadConfig, type Config } from '../config.js';
+import { loadConfig, maskUrl, RENAMED_VARIABLES, type Config } from '../config.js';
 import { PING_WORKFLOW, type PingResult } from '../contracts/temporal.js';
 import { connectClient } from '../platform/temporal.js';
 import { migrate } from '../db/migrate.js';
@@ -14,19 +14,19 @@ import { createPool } from '../db/pool.js';
 import { createLogger } from '../logger.js';
 import type { ping } from '../workflows/ping.js';
 import { runMain } from '../platform/run-main.js';
-import { prefixer, startProcess, waitFor, type Managed } from './process.js';
-import { startStackDeps } from './stack.js';
-
-const entry = (file: string) => fileURLToPath(new URL(`../${file}`, import.meta.url));
+import { prefixer, waitFor } from './process.js';
+import { spawnService, startStackDeps } from './stack.js';
+import { supervise, type Supervised } from './supervise.js';
 
 runMain(async () => {
   const config = loadConfig();
   const logger = createLogger(config, 'start');
+  for (const warning of config.warnings) logger.warn(warning);
   const sinks = { postgres: prefixer('postgres'), temporal: prefixer('temporal'), setup: prefixer('setup') };
   const started = Date.now();
   const deps = await startStackDeps({ config, log: (source, line) => sinks[source](line) });
 
-  const children: Managed[] = [];
+  const children: Supervised[] = [];
   let stopping = false;
   const stopAll = async (code: number) => {
     if (stopping) return;
@@ -45,21 +45,27 @@ runMain(async () => {
 
     const apiKey = await developmentApiKey(config);
     const env = childEnv(config, deps, apiKey.key);
-    for (const [name, file] of [
-      ['worker', 'workers/main.ts'],
-      ['api', 'api/server.ts'],
-    ] as const) {
-      const child = startProcess(name, process.execPath, ['--import', 'tsx', entry(file)], {
-        env,
-        ipc: true,
-      });
-      children.push(child);
-      void child.exited.then((code) => {
-        if (!stopping) {
-          logger.error({ process: name, code }, `${name} exited unexpectedly; stopping the stack`);
-          void stopAll(1);
-        }
-      });
+    for (const name of ['worker', 'api'] as const) {
+      children.push(
+        supervise({
+          name,
+          start: () => spawnService(name, { env, ipc: true }),
+          pidFile: path.resolve(config.paths.data, 'run', `${name}.pid`),
+          onStarted: (pid) => logger.info({ process: name, childPid: pid }, `${name} started (pid ${pid})`),
+          onCrash: (code, decision) => {
+            if (decision.action === 'restart') {
+              logger.warn(
+                { process: name, code, crashes: decision.crashes, restartInMs: decision.delayMs },
+                `${name} exited unexpectedly (code ${code}); restarting it in ${decision.delayMs / 1000} s`,
+              );
+            }
+          },
+          onGiveUp: (message) => {
+            logger.error({ process: name }, message);
+            void stopAll(1);
+          },
+        }),
+      );
     }
 
     const apiUrl = `http://localhost:${config.api.port}`;
@@ -82,7 +88,8 @@ runMain(async () => {
       `  Temporal gRPC    ${deps.temporalAddress} (namespace ${config.temporal.namespace}, task queue ${config.temporal.taskQueue})`,
       config.database.url
         ? '  Postgres         DATABASE_URL'
-        : `  Postgres         ${redact(deps.databaseUrl)}`,
+        : `  Postgres         ${maskUrl(deps.databaseUrl) ?? 'embedded'}`,
+      deps.postgresDataDir ? `  Postgres data    ${deps.postgresDataDir}` : '',
       deps.temporalBinary ? `  Temporal CLI     ${deps.temporalBinary}` : '',
       'Press Ctrl-C to stop everything.',
       '',
@@ -117,8 +124,14 @@ function childEnv(
   deps: { databaseUrl: string; temporalAddress: string },
   apiKey: string,
 ): NodeJS.ProcessEnv {
+  // Deprecated names were warned about once, here; the children get the new names only, so they stay quiet.
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  for (const [old, current] of Object.entries(RENAMED_VARIABLES)) {
+    if (env[old] !== undefined && env[current] === undefined) env[current] = env[old];
+    delete env[old];
+  }
   return {
-    ...process.env,
+    ...env,
     API_KEY: apiKey,
     DATABASE_URL: deps.databaseUrl,
     TEMPORAL_ADDRESS: deps.temporalAddress,
@@ -140,8 +153,4 @@ async function pingThroughWorker(address: string, config: Config): Promise<PingR
   } finally {
     await client.connection.close();
   }
-}
-
-function redact(url: string): string {
-  return url.replace(/:\/\/([^:]+):[^@]+@/, '://$1:***@');
 }
