@@ -1,6 +1,7 @@
 /**
  * `npm start` as a user runs it: the supervisor brings up Temporal (with Web UI), Postgres, a worker and the API
- * on embedded defaults; SIGINT stops everything and frees the ports; a second start finds the same data.
+ * on embedded defaults; SIGINT stops everything and frees the ports; a second start finds the same data; a worker
+ * killed with SIGKILL is restarted and the stream it was scoring finishes.
  */
 import { execFile, spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
@@ -33,6 +34,40 @@ function startStack(env: Record<string, string>): Started {
   return { exit, output: () => output, interrupt: () => child.kill('SIGINT') };
 }
 
+/** Waits (bounded) for a line of the supervisor's output matching `pattern`. */
+async function untilOutput(stack: Started, pattern: RegExp, timeoutMs = 60_000): Promise<RegExpMatchArray> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const match = stack.output().match(pattern);
+    if (match) return match;
+    if (Date.now() > deadline) throw new Error(`no ${pattern} after ${timeoutMs} ms:\n${stack.output()}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+async function freshEnv(dataDir: string) {
+  const ports = {
+    api: await freePort(),
+    temporal: await freePort(),
+    ui: await freePort(),
+    pg: await freePort(),
+  };
+  const env = {
+    NODE_ENV: 'development',
+    LOG_FORMAT: 'json',
+    LOG_LEVEL: 'info',
+    DATA_DIR: dataDir,
+    TOOLS_DIR: path.join(root, '.tools'),
+    PORT: String(ports.api),
+    TEMPORAL_PORT: String(ports.temporal),
+    TEMPORAL_UI_PORT: String(ports.ui),
+    EMBEDDED_PG_PORT: String(ports.pg),
+    DATABASE_URL: '',
+    TEMPORAL_ADDRESS: '',
+  };
+  return { ports, env };
+}
+
 async function untilReady(stack: Started, timeoutMs = 90_000): Promise<number> {
   const started = Date.now();
   while (!stack.output().includes('Ready in')) {
@@ -49,8 +84,9 @@ async function untilReady(stack: Started, timeoutMs = 90_000): Promise<number> {
 
 describe('npm start (dev/start.ts)', () => {
   let dataDir = '';
+  let restartDir = '';
   afterAll(async () => {
-    if (dataDir) await rm(dataDir, { recursive: true, force: true });
+    for (const dir of [dataDir, restartDir]) if (dir) await rm(dir, { recursive: true, force: true });
   });
 
   it('exits non-zero naming the variable when the environment is bad', async () => {
@@ -59,30 +95,92 @@ describe('npm start (dev/start.ts)', () => {
     expect(stack.output()).toMatch(/PORT: must be a number \(got "abc"\)/);
   });
 
+  it('says what is wrong with a secret without printing it', async () => {
+    const stack = startStack({ API_KEY: 'hunter2-short', DATABASE_URL: 'mysql://rides:s3cr3t-pw@db/rides' });
+    expect(await stack.exit).toBe(1);
+    expect(stack.output()).toContain('API_KEY: must be at least 16 characters');
+    expect(stack.output()).toContain('DATABASE_URL: must be a postgres:// or postgresql:// URL');
+    expect(stack.output()).toContain('mysql://rides:***@db/rides');
+    expect(stack.output()).not.toContain('hunter2');
+    expect(stack.output()).not.toContain('s3cr3t-pw');
+  });
+
+  it(
+    'restarts a worker killed with SIGKILL (log line, backoff) and the stream it was scoring finishes',
+    { timeout: 240_000 },
+    async () => {
+      restartDir = await mkdtemp(path.join(root, '.data', 'test-restart-'));
+      const { ports, env } = await freshEnv(restartDir);
+      const stack = startStack(env);
+      await untilReady(stack);
+      try {
+        const key = (await readFile(path.join(restartDir, 'api-key'), 'utf8')).trim();
+        const api = `http://127.0.0.1:${ports.api}`;
+        const send = async (from: number, count: number) => {
+          const events = Array.from({ length: count }, (_, i) => ({
+            ride: { PULocationID: 10 + i, DOLocationID: 50, trip_distance: 2 + i },
+            ride_id: from + i,
+            event_id: `e-${from + i}`,
+          }));
+          const res = await fetch(`${api}/streams/restart/events`, {
+            method: 'POST',
+            headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+            body: JSON.stringify(events),
+          });
+          expect(res.status, await res.clone().text()).toBe(202);
+        };
+        const db = new pg.Client(`postgres://postgres:postgres@127.0.0.1:${ports.pg}/rides`);
+        await db.connect();
+        const persisted = async () =>
+          (
+            await db.query<{ n: number }>(
+              "SELECT count(*)::int AS n FROM stream_predictions WHERE stream_id = 'restart'",
+            )
+          ).rows[0]?.n ?? 0;
+        const until = async (what: string, check: () => Promise<boolean>) => {
+          const deadline = Date.now() + 90_000;
+          while (!(await check())) {
+            if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}:\n${stack.output()}`);
+            await new Promise((r) => setTimeout(r, 250));
+          }
+        };
+        try {
+          await send(1, 3);
+          await until('the first 3 predictions', async () => (await persisted()) === 3);
+
+          const pidFile = path.join(restartDir, 'run', 'worker.pid');
+          const pid = Number((await readFile(pidFile, 'utf8')).trim());
+          expect(stack.output()).toContain(`worker started (pid ${pid})`);
+          process.kill(pid, 'SIGKILL');
+          await untilOutput(stack, /worker exited unexpectedly \(code \d+\); restarting it in 1 s/);
+          await send(4, 3);
+          const [, next] = await untilOutput(
+            stack,
+            new RegExp(`worker started \\(pid (?!${pid}\\))(\\d+)\\)`),
+          );
+          expect(Number((await readFile(pidFile, 'utf8')).trim())).toBe(Number(next));
+          await until(
+            'all 6 predictions, 3 of them after the restart',
+            async () => (await persisted()) === 6,
+          );
+          expect((await fetch(`${api}/ready`)).status, 'the stack kept running').toBe(200);
+        } finally {
+          await db.end();
+        }
+      } finally {
+        stack.interrupt();
+        expect(await stack.exit).toBe(0);
+      }
+      await expect(readFile(path.join(restartDir, 'run', 'worker.pid'), 'utf8')).rejects.toThrow(/ENOENT/);
+    },
+  );
+
   it(
     'starts everything, stops cleanly on SIGINT, and a second start finds the same data',
     { timeout: 240_000 },
     async () => {
       dataDir = await mkdtemp(path.join(root, '.data', 'test-start-'));
-      const ports = {
-        api: await freePort(),
-        temporal: await freePort(),
-        ui: await freePort(),
-        pg: await freePort(),
-      };
-      const env = {
-        NODE_ENV: 'development',
-        LOG_FORMAT: 'json',
-        LOG_LEVEL: 'warn',
-        DATA_DIR: dataDir,
-        TOOLS_DIR: path.join(root, '.tools'),
-        PORT: String(ports.api),
-        TEMPORAL_PORT: String(ports.temporal),
-        TEMPORAL_UI_PORT: String(ports.ui),
-        EMBEDDED_PG_PORT: String(ports.pg),
-        DATABASE_URL: '',
-        TEMPORAL_ADDRESS: '',
-      };
+      const { ports, env } = await freshEnv(dataDir);
       const temporal = inject('temporalBinary');
       const address = `127.0.0.1:${ports.temporal}`;
       const dbUrl = `postgres://postgres:postgres@127.0.0.1:${ports.pg}/rides`;
