@@ -4,13 +4,14 @@ vectorised numpy, ONNX Runtime on the same model.onnx, and the predictions encod
 streamed, batch by batch and each batch sorted by key, into one open COPY on a second connection. The target is a
 copy of `predictions` (and `rejected_rows`) in its own schema: same columns, PRIMARY KEY and indexes.
 
-Run (the bench makes the venv from bench/requirements.txt):
-  .tools/venv-bench/bin/python bench/batch-numpy-copy.py --url postgresql://... --from 2031-01-15 --to 2031-01-16
+Run (the bench makes the venv from bench/requirements.txt; DATABASE_URL=postgresql://... or --url):
+  .tools/venv-bench/bin/python bench/batch-numpy-copy.py --from 2031-01-15 --to 2031-01-16
 Prints one JSON line with the timings.
 """
 
 import argparse
 import json
+import os
 import sys
 import time
 from itertools import islice
@@ -126,7 +127,8 @@ def encode(ids: np.ndarray, id_mask: np.ndarray, pred: np.ndarray, actual: np.nd
 
 def main() -> int:
     p = argparse.ArgumentParser()
-    p.add_argument("--url", required=True)
+    # The URL comes from DATABASE_URL by default, so its password never shows in a process list.
+    p.add_argument("--url", default=os.environ.get("DATABASE_URL"))
     p.add_argument("--from", dest="start", required=True)
     p.add_argument("--to", dest="end", required=True)
     p.add_argument("--model-dir", default=str(ROOT / "models" / "ride-duration" / "2"))
@@ -134,6 +136,8 @@ def main() -> int:
     p.add_argument("--batch-rows", type=int, default=65_536)
     p.add_argument("--threads", type=int, default=1, help="ONNX Runtime intra-op threads")
     args = p.parse_args()
+    if not args.url:
+        p.error("--url or DATABASE_URL is required")
 
     card = json.loads((Path(args.model_dir) / "model.json").read_text())
     run_rows = int(card.get("serving", {}).get("max_batch_rows", args.batch_rows))

@@ -33,7 +33,9 @@ function runStep(program: string, args: string[], cwd: string, signal: AbortSign
     const child = spawn(program, args, { cwd, stdio: ['ignore', 'inherit', 'inherit'], signal });
     child.once('error', (err) => resolve(`cannot run ${program}: ${err.message}`));
     child.once('exit', (code, sig) =>
-      resolve(code === 0 ? null : `${path.basename(program)} ${args[1] ?? ''} failed (${sig ?? `exit ${code}`})`),
+      resolve(
+        code === 0 ? null : `${path.basename(program)} ${args[1] ?? ''} failed (${sig ?? `exit ${code}`})`,
+      ),
     );
   });
 }
@@ -67,7 +69,16 @@ export async function ensureBenchPython(
     log(`installing ${BENCH_REQUIREMENTS} into ${shown} (first use or changed pins; about a minute)`);
     const failed = await runStep(
       python,
-      ['-m', 'pip', 'install', '--disable-pip-version-check', '--progress-bar', 'off', '-r', BENCH_REQUIREMENTS],
+      [
+        '-m',
+        'pip',
+        'install',
+        '--disable-pip-version-check',
+        '--progress-bar',
+        'off',
+        '-r',
+        BENCH_REQUIREMENTS,
+      ],
       root,
       signal,
     );
@@ -82,14 +93,14 @@ export function runPythonReference(
   python: string,
   script: string,
   args: string[],
-  root: string,
-  signal: AbortSignal,
+  options: { root: string; env: NodeJS.ProcessEnv; signal: AbortSignal },
 ): Promise<Record<string, number>> {
   return new Promise((resolve, reject) => {
     const child = spawn(python, [script, ...args], {
-      cwd: root,
+      cwd: options.root,
+      env: options.env,
       stdio: ['ignore', 'pipe', 'inherit'],
-      signal,
+      signal: options.signal,
     });
     let out = '';
     child.stdout.on('data', (b: Buffer) => (out += b.toString()));

@@ -1,0 +1,151 @@
+/** The report of `bench:batch`: each side's runs summarised as median and range, the ratios, the printed table. */
+import os from 'node:os';
+import type { FloorResult } from './batch-floor.js';
+import { formatSpread, spread, type Spread } from './batch-stats.js';
+import type { WorkflowRun } from './batch-workflow.js';
+
+export const SIDES = ['workflow', 'floor', 'pandas', 'numpy'] as const;
+export type Side = (typeof SIDES)[number];
+
+export interface SideRuns {
+  workflow: WorkflowRun[];
+  floor: FloorResult[];
+  pandas: Record<string, number>[];
+  numpy: Record<string, number>[];
+}
+
+const seconds: { [S in Side]: (r: SideRuns[S][number]) => number } = {
+  workflow: (r) => r.seconds,
+  floor: (r) => (r.outMs + r.inMs) / 1000,
+  pandas: (r) => r.total_s ?? NaN,
+  numpy: (r) => r.total_s ?? NaN,
+};
+
+function label(side: Side, connections: number, pandasMethod: string): string {
+  if (side === 'workflow') return 'batchScoring end to end';
+  if (side === 'floor') return `COPY floor, binary, ${connections} connections (out + in)`;
+  if (side === 'pandas')
+    return `pandas read_sql + onnxruntime + to_sql(${pandasMethod === 'copy' ? 'COPY' : 'INSERT'})`;
+  return 'numpy + binary COPY (psycopg 3, 2 connections)';
+}
+
+/** The run whose seconds are the median (the lower middle one for an even count). */
+function medianRun<T>(runs: readonly T[], secondsOf: (r: T) => number): T | undefined {
+  const sorted = [...runs].sort((a, b) => secondsOf(a) - secondsOf(b));
+  return sorted[Math.floor((sorted.length - 1) / 2)];
+}
+
+export interface ReportInput {
+  rows: number;
+  runs: SideRuns;
+  input: Record<string, unknown> & { maxParallelChunks: number };
+  skipped: string | undefined;
+  pandasMethod: string;
+}
+
+export function buildReport(o: ReportInput) {
+  const secs = {
+    workflow: o.runs.workflow.map(seconds.workflow),
+    floor: o.runs.floor.map(seconds.floor),
+    pandas: o.runs.pandas.map(seconds.pandas),
+    numpy: o.runs.numpy.map(seconds.numpy),
+  };
+  const connections = o.runs.floor[0]?.connections ?? o.input.maxParallelChunks;
+  const side = (s: Side, runs: readonly unknown[]) => {
+    const sp = spread(secs[s]);
+    return {
+      name: label(s, connections, o.pandasMethod),
+      seconds: sp,
+      rowsPerSecond: spread(secs[s].map((x) => o.rows / x)),
+      runs,
+    };
+  };
+  const wf = spread(secs.workflow);
+  /** Other side over the workflow: ratio of the medians, and the range of the per-round ratios. */
+  const ratio = (s: Exclude<Side, 'workflow'>) => {
+    const other: Spread = spread(secs[s]);
+    return {
+      ofMedians: other.median / wf.median,
+      perRound: spread(secs[s].map((x, i) => x / (secs.workflow[i] ?? NaN))),
+    };
+  };
+  const cpus = os.cpus();
+  return {
+    bench: 'batch',
+    at: new Date().toISOString(),
+    machine: {
+      loadAverage: os.loadavg(),
+      cpu: cpus[0]?.model ?? 'unknown',
+      cores: cpus.length,
+      memoryGb: Math.round(os.totalmem() / 2 ** 30),
+      node: process.version,
+    },
+    rows: o.rows,
+    rounds: o.runs.workflow.length,
+    input: o.input,
+    workflow: {
+      ...side('workflow', o.runs.workflow),
+      medianRun: medianRun(o.runs.workflow, seconds.workflow),
+    },
+    copyFloor: side('floor', o.runs.floor),
+    pandas: o.runs.pandas.length ? side('pandas', o.runs.pandas) : { skipped: o.skipped ?? 'not run' },
+    numpyCopy: o.runs.numpy.length ? side('numpy', o.runs.numpy) : { skipped: o.skipped ?? 'not run' },
+    ratios: {
+      pandasOverWorkflow: ratio('pandas'),
+      numpyCopyOverWorkflow: ratio('numpy'),
+      floorOverWorkflow: ratio('floor'),
+    },
+    targets: {
+      endToEndRowsPerSecond: { target: 100_000, measured: o.rows / wf.median },
+      vsPandas: { target: 5, measured: spread(secs.pandas).median / wf.median },
+      vsCopyFloor: { target: 0.4, measured: spread(secs.floor).median / wf.median },
+    },
+  };
+}
+
+export type BatchReport = ReturnType<typeof buildReport>;
+
+export function printTable(r: BatchReport): void {
+  const lines: string[][] = [['what', 'seconds: median [min-max]', 'rows/s', 'x workflow']];
+  const row = (name: string, s: Spread, x = '') =>
+    lines.push([name, formatSpread(s), s.runs ? Math.round(r.rows / s.median).toString() : '', x]);
+  row(`${r.workflow.name} (${r.rounds} runs)`, r.workflow.seconds);
+  const m = r.workflow.medianRun;
+  if (m) {
+    for (const [name, s] of Object.entries(m.steps))
+      lines.push([`  ${name} (x${s.count}, busy; median run)`, (s.busyMs / 1000).toFixed(2), '', '']);
+    lines.push([
+      '  worker process CPU (rows per CPU-s)',
+      m.workerCpuSeconds.toFixed(2),
+      Math.round(m.rowsPerWorkerCpuSecond).toString(),
+      '',
+    ]);
+    lines.push(['  inside chunks: scorer', (m.scoreMs / 1000).toFixed(2), '', '']);
+    lines.push(['  inside chunks: Postgres read+write', (m.postgresInChunksMs / 1000).toFixed(2), '', '']);
+    lines.push([
+      `  WAL ${Math.round(m.wal.walMb)} MB, ${m.wal.walFpi} full-page images, ${m.wal.checkpoints} checkpoints`,
+    ]);
+  }
+  const ratioText = (x: { ofMedians: number; perRound: Spread }) =>
+    x.perRound.runs
+      ? `${x.ofMedians.toFixed(2)} [${x.perRound.min.toFixed(2)}-${x.perRound.max.toFixed(2)}]`
+      : '';
+  row(r.copyFloor.name, r.copyFloor.seconds, ratioText(r.ratios.floorOverWorkflow));
+  for (const [side, x] of [
+    [r.pandas, r.ratios.pandasOverWorkflow],
+    [r.numpyCopy, r.ratios.numpyCopyOverWorkflow],
+  ] as const) {
+    if ('skipped' in side) lines.push([`Python reference skipped: ${side.skipped}`]);
+    else row(side.name, side.seconds, ratioText(x));
+  }
+  const widths = [52, 26, 10, 18];
+  for (const l of lines) {
+    const [first = '', ...rest] = l;
+    process.stdout.write(
+      `${first.padEnd(widths[0] ?? 0)}${rest.map((c, i) => c.padStart(widths[i + 1] ?? 0)).join('')}\n`,
+    );
+  }
+  process.stdout.write(
+    "x workflow: that side's median over the workflow's median [range of the per-round ratios]\n",
+  );
+}

@@ -1,0 +1,130 @@
+/** The workflow side of `bench:batch`: the partition it scores, and one measured `batchScoring` run over it. */
+import type { Client } from '@temporalio/client';
+import { BATCH_WORKFLOW, type BatchRunSummary } from '../contracts/batch.js';
+import type { Scorer } from '../contracts/scoring.js';
+import { generateIntoDb } from '../data/generate-db.js';
+import type { Pool } from '../db/pool.js';
+import { activityTimings, type StepTiming } from './batch-history.js';
+
+/** Generates `rows` rides in January 2031 and folds them into one day, keeping each ride's time of day. */
+export async function preparePartition(
+  pool: Pool,
+  rows: number,
+  day: { from: string; to: string },
+  log: (m: string) => void,
+): Promise<number> {
+  const g = await generateIntoDb(pool, { month: '2031-01', rows, seed: 1, badShare: 0.01 });
+  log(`generated ${g.rowsRead} rides in ${g.seconds.toFixed(1)}s`);
+  await pool.query(
+    `UPDATE rides SET pickup_datetime = $1::timestamp + (pickup_datetime - date_trunc('day', pickup_datetime)),
+       dropoff_datetime = $1::timestamp + (dropoff_datetime - date_trunc('day', pickup_datetime))`,
+    [day.from],
+  );
+  await pool.query('VACUUM ANALYZE rides');
+  const { rows: counted } = await pool.query<{ n: string }>(
+    'SELECT count(*) AS n FROM rides WHERE pickup_datetime >= $1 AND pickup_datetime < $2',
+    [day.from, day.to],
+  );
+  return Number(counted[0]?.n);
+}
+
+interface WalCounters {
+  walBytes: number;
+  walFpi: number;
+  checkpoints: number;
+}
+
+/** Cumulative WAL and checkpoint counters, to show what a measured step cost Postgres beyond its own rows. */
+async function walStats(pool: Pool): Promise<WalCounters> {
+  const { rows } = await pool.query<{ bytes: string; fpi: string; checkpoints: string }>(
+    `SELECT w.wal_bytes AS bytes, w.wal_fpi AS fpi, c.num_timed + c.num_requested AS checkpoints
+     FROM pg_stat_wal w, pg_stat_checkpointer c`,
+  );
+  const r = rows[0];
+  return { walBytes: Number(r?.bytes), walFpi: Number(r?.fpi), checkpoints: Number(r?.checkpoints) };
+}
+const walDelta = (a: WalCounters, b: WalCounters) => ({
+  walMb: (b.walBytes - a.walBytes) / 2 ** 20,
+  walFpi: b.walFpi - a.walFpi,
+  checkpoints: b.checkpoints - a.checkpoints,
+});
+
+/** A scorer that adds up the time spent inside `score` (validation + features + ONNX runs). */
+export function timedScorer(inner: Scorer): Scorer & { ms: number } {
+  const t = {
+    ms: 0,
+    resolve: (ref: string) => inner.resolve(ref),
+    async score(ref: Parameters<Scorer['score']>[0], rows: Parameters<Scorer['score']>[1]) {
+      const started = performance.now();
+      try {
+        return await inner.score(ref, rows);
+      } finally {
+        t.ms += performance.now() - started;
+      }
+    },
+  };
+  return t;
+}
+
+export interface WorkflowRun {
+  seconds: number;
+  rowsPerSecond: number;
+  steps: Record<string, StepTiming>;
+  scoreMs: number;
+  workerCpuSeconds: number;
+  rowsPerWorkerCpuSecond: number;
+  postgresInChunksMs: number;
+  wal: ReturnType<typeof walDelta>;
+  summary: BatchRunSummary;
+}
+
+export interface WorkflowRunOptions {
+  pool: Pool;
+  client: Client;
+  scorer: Scorer & { ms: number };
+  input: {
+    from: string;
+    to: string;
+    model: string;
+    chunkSize: number;
+    batchRows: number;
+    maxParallelChunks: number;
+  };
+  rows: number;
+}
+
+/**
+ * One `batchScoring` run over the partition, timed from start to result. Predictions and rejections of the run
+ * before are truncated first, so every run takes the first-run path (direct COPY, no upsert).
+ */
+export async function runWorkflowOnce(o: WorkflowRunOptions): Promise<WorkflowRun> {
+  await o.pool.query('TRUNCATE predictions, rejected_rows');
+  await o.pool.query('CHECKPOINT');
+  const wal0 = await walStats(o.pool);
+  const score0 = o.scorer.ms;
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  const handle = await o.client.workflow.start(BATCH_WORKFLOW, {
+    taskQueue: 'bench-batch',
+    workflowId: `bench-${Date.now()}`,
+    args: [o.input],
+  });
+  const summary = (await handle.result()) as BatchRunSummary;
+  const ms = performance.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
+  const wal = walDelta(wal0, await walStats(o.pool));
+  const workerCpuSeconds = (cpu.user + cpu.system) / 1e6; // this process: worker, scorer, ORT threads
+  const steps = activityTimings(await handle.fetchHistory());
+  const scoreMs = o.scorer.ms - score0;
+  return {
+    seconds: ms / 1000,
+    rowsPerSecond: o.rows / (ms / 1000),
+    steps,
+    scoreMs,
+    workerCpuSeconds,
+    rowsPerWorkerCpuSecond: o.rows / workerCpuSeconds,
+    postgresInChunksMs: (steps.scoreChunk?.busyMs ?? 0) - scoreMs,
+    wal,
+    summary,
+  };
+}
