@@ -19,6 +19,7 @@ import { installRuntimeLogger } from './runtime.js';
 runMain(async () => {
   const config = loadConfig();
   const logger = createLogger(config, 'worker');
+  for (const warning of config.warnings) logger.warn(warning);
   installRuntimeLogger(logger);
   const pool = createPool(requireDatabaseUrl(config), {
     max: config.database.poolSize,
