@@ -1,7 +1,7 @@
 /** Aliases in Postgres: seeded values, setAlias, cross-process propagation, and switching under load. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RideInput, ScoreOutput } from '../contracts/scoring.js';
-import { createTestDatabase, createTestScorer, type TestDatabase } from '../test/helpers.js';
+import { createTestDatabase, createTestScorer, waitFor, type TestDatabase } from '../test/helpers.js';
 import { AliasError } from './errors.js';
 import type { ModelScorer } from './scorer.js';
 
@@ -116,28 +116,39 @@ describe('model aliases in Postgres', () => {
     };
     expect(reference['1']).not.toEqual(reference['2']);
 
-    let flipping = true;
-    const flipper = (async () => {
-      let flips = 0;
-      while (flipping || flips < 20) {
-        await a.setAlias('ride-duration', 'production', flips % 2 === 0 ? '1' : '2');
-        flips++;
-        await new Promise((r) => setTimeout(r, 2));
-      }
-      return flips;
-    })();
+    // Each flip waits for a call scored since the previous flip, so flips and calls interleave; the clients keep
+    // calling until the last flip is done. Every call and every flip is timed.
     const results: ScoreOutput[] = [];
+    const calls: { start: number; end: number }[] = [];
+    const flipCalls: { start: number; end: number }[] = [];
+    let flipped = false;
+    const flipper = (async () => {
+      for (let flips = 0; flips < 20; flips++) {
+        const seen = results.length;
+        await waitFor(() => results.length > seen, {
+          timeoutMs: 10_000,
+          what: 'a call scored between flips',
+        });
+        const start = performance.now();
+        await a.setAlias('ride-duration', 'production', flips % 2 === 0 ? '1' : '2');
+        flipCalls.push({ start, end: performance.now() });
+      }
+    })().finally(() => (flipped = true));
     const client = async (scorer: ModelScorer) => {
-      for (let i = 0; i < 40; i++) results.push(await scorer.score('ride-duration@production', rides));
+      for (let i = 0; i < 40 || !flipped; i++) {
+        const start = performance.now();
+        results.push(await scorer.score('ride-duration@production', rides));
+        calls.push({ start, end: performance.now() });
+      }
     };
-    try {
-      await Promise.all([client(a), client(a), client(a), client(b), client(b), client(b)]);
-    } finally {
-      flipping = false;
-    }
-    expect(await flipper).toBeGreaterThanOrEqual(20);
+    await Promise.all([client(a), client(a), client(a), client(b), client(b), client(b), flipper]);
+    expect(flipCalls).toHaveLength(20);
+    // Each flip happened while calls were in flight (catches a flip that only ever lands between idle moments,
+    // which would prove nothing about downtime).
+    for (const flip of flipCalls)
+      expect(calls.filter((c) => c.start < flip.end && c.end > flip.start).length).toBeGreaterThan(0);
 
-    expect(results).toHaveLength(240);
+    expect(results.length).toBeGreaterThanOrEqual(240);
     const versions = new Set(results.map((r) => r.model.version));
     expect([...versions].sort()).toEqual(['1', '2']);
     for (const r of results) {

@@ -1,6 +1,7 @@
 /** Pure logic of the dynamic batcher, driven with a controllable scorer (the real one is exercised in api tests). */
 import { describe, expect, it } from 'vitest';
 import type { ResolvedModel, RideInput, ScoreOutput } from '../contracts/scoring.js';
+import { waitFor } from '../test/helpers.js';
 import { createBatcher, QueueFullError, type BatcherOptions } from './batcher.js';
 
 const model: ResolvedModel = { name: 'm', version: '1' };
@@ -91,8 +92,12 @@ describe('createBatcher', () => {
     void batcher.score(model, [ride(1)]);
     void batcher.score(model, [ride(2)]);
     expect(scorer.calls).toHaveLength(1);
-    await new Promise((r) => setTimeout(r, 20));
-    expect(scorer.calls).toHaveLength(2);
+    // Waits for the dispatch itself (bounded), not a fixed sleep: fails if the held request is never dispatched.
+    await waitFor(() => scorer.calls.length === 2, {
+      timeoutMs: 2000,
+      what: 'the dispatch after maxDelayUs',
+    });
+    expect(scorer.calls.map((c) => c.rows.length)).toEqual([1, 1]);
   });
 
   it('rejects with QueueFullError when the lane is full, and every waiter when the scorer fails', async () => {

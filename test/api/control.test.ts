@@ -6,6 +6,7 @@ import {
   startTestWorker,
   TEST_API_KEY,
   uniqueId,
+  waitFor,
   type TestApp,
   type TestWorker,
 } from '../helpers.js';
@@ -242,12 +243,58 @@ describe('control routes', () => {
       version: '1',
       previous: null,
     });
-    const predicted = await send('POST', '/predict?model=ride-duration@canary', {
-      PULocationID: 10,
-      DOLocationID: 50,
-      trip_distance: 40,
-    });
-    expect(await predicted.json()).toMatchObject({ model_version: '1' });
+    // Traffic on the alias while it flips 1 -> 2 -> 1: every request is timed, and so is every flip call.
+    type Answer = { start: number; end: number; status: number; version: string | undefined };
+    const answers: Answer[] = [];
+    let flipping = true;
+    const client = async () => {
+      while (flipping) {
+        const start = performance.now();
+        const r = await send('POST', '/predict?model=ride-duration@canary', {
+          PULocationID: 10,
+          DOLocationID: 50,
+          trip_distance: 40,
+        });
+        const body = (await r.json()) as { model_version?: string };
+        answers.push({ start, end: performance.now(), status: r.status, version: body.model_version });
+      }
+    };
+    const clients = Array.from({ length: 8 }, client);
+    const flips: { start: number; end: number; version: string }[] = [];
+    try {
+      for (const version of ['2', '1']) {
+        const before = answers.length;
+        await waitFor(() => answers.length >= before + 20, {
+          timeoutMs: 10_000,
+          what: 'traffic before a flip',
+        });
+        const start = performance.now();
+        const flipped = await send('POST', '/models/ride-duration/aliases/canary', { version });
+        flips.push({ start, end: performance.now(), version });
+        expect(flipped.status).toBe(200);
+      }
+      const after = answers.length;
+      await waitFor(() => answers.length >= after + 20, {
+        timeoutMs: 10_000,
+        what: 'traffic after the flips',
+      });
+    } finally {
+      flipping = false;
+      await Promise.all(clients);
+    }
+    // Zero downtime: no request failed while the alias moved (catches a flip that unloads or blocks a version).
+    expect(answers.filter((a) => a.status !== 200)).toEqual([]);
+    // The flips happened under load: requests were in flight during each flip call (catches a test that only
+    // flips an idle service), and both versions answered (catches a flip that never took effect).
+    for (const flip of flips)
+      expect(
+        answers.filter((a) => a.start < flip.end && a.end > flip.start).length,
+        `during flip to ${flip.version}`,
+      ).toBeGreaterThan(0);
+    expect(new Set(answers.map((a) => a.version))).toEqual(new Set(['1', '2']));
+    // Once a flip call has answered, every request that starts later sees the new version (no stale cache).
+    const last = flips[flips.length - 1];
+    expect(answers.filter((a) => last && a.start > last.end && a.version !== '1')).toEqual([]);
     const bad = await send('POST', '/models/ride-duration/aliases/canary', { version: '9' });
     expect(bad.status).toBe(400);
     expect(await bad.json()).toMatchObject({

@@ -9,6 +9,7 @@ import {
   createTestApp,
   createTestDatabase,
   TEST_API_KEY,
+  waitFor,
   type TestApp,
   type TestDatabase,
 } from '../helpers.js';
@@ -35,9 +36,11 @@ describe('api/server.ts process', () => {
       env: { PREDICTION_LOG: 'on' },
     });
     const body = JSON.stringify(ride);
-    // A slow request: headers and half the body now, the rest after SIGTERM.
+    // A slow request: headers now (the server's `100 Continue` proves it parsed them), part of the body, then
+    // SIGTERM, and the rest only once the listener refuses new connections. Each step waits on its event.
+    let req: http.ClientRequest | undefined;
     const response = new Promise<{ status: number; text: string }>((resolve, reject) => {
-      const req = http.request(
+      req = http.request(
         `${api.url}/predict`,
         {
           method: 'POST',
@@ -45,6 +48,7 @@ describe('api/server.ts process', () => {
             'content-type': 'application/json',
             'content-length': Buffer.byteLength(body),
             'x-request-id': 'in-flight',
+            expect: '100-continue',
           },
         },
         (res) => {
@@ -54,22 +58,30 @@ describe('api/server.ts process', () => {
         },
       );
       req.on('error', reject);
-      req.write(body.slice(0, 20));
-      setTimeout(() => {
-        api.process.child.kill('SIGTERM');
-        setTimeout(() => req.end(body.slice(20)), 500);
-      }, 200);
     });
-    const refused = new Promise((r) => setTimeout(r, 450)).then(() =>
-      fetch(`${api.url}/health`).then(
-        (res) => `answered ${res.status}`,
-        (err: Error) => (err.cause as { code?: string } | undefined)?.code ?? err.message,
-      ),
+    if (!req) throw new Error('no request');
+    const inFlight = req;
+    const accepted = new Promise<void>((resolve) => inFlight.once('continue', () => resolve()));
+    inFlight.flushHeaders();
+    await accepted;
+    inFlight.write(body.slice(0, 20));
+    api.process.child.kill('SIGTERM');
+    let refused = '';
+    await waitFor(
+      async () => {
+        refused = await fetch(`${api.url}/health`).then(
+          (res) => `answered ${res.status}`,
+          (err: Error) => (err.cause as { code?: string } | undefined)?.code ?? err.message,
+        );
+        return refused === 'ECONNREFUSED';
+      },
+      { timeoutMs: 10_000, what: 'the listener to refuse new connections after SIGTERM' },
     );
+    inFlight.end(body.slice(20));
     const answer = await response;
     expect(answer.status).toBe(200);
     expect(JSON.parse(answer.text)).toMatchObject({ model_name: 'ride-duration', model_version: '2' });
-    expect(await refused).toBe('ECONNREFUSED');
+    expect(refused).toBe('ECONNREFUSED');
     expect(await api.process.exited).toBe(0);
     expect(api.lines.some((l) => l.includes('API stopped'))).toBe(true);
     const { rows } = await db.pool.query('SELECT request_id FROM online_predictions');
@@ -133,21 +145,62 @@ describe('real HTTP server process under concurrent load', () => {
   it('loses no request while the production alias moves under load', async () => {
     const v1 = await direct('1');
     const v2 = await direct('2');
-    const switcher = (async () => {
+    // 16 clients cycle through the rides until the alias has moved three times (1, 2, 1); each move waits for
+    // 100 more answers, so it lands in the middle of the traffic. Every request and every move is timed.
+    const answers: {
+      i: number;
+      start: number;
+      end: number;
+      status: number;
+      version: string;
+      duration: number;
+    }[] = [];
+    let moving = true;
+    let next = 0;
+    const client = async () => {
+      while (moving) {
+        const i = next++ % rides.length;
+        const start = performance.now();
+        const a = await predict(rides[i] ?? ride);
+        answers.push({
+          i,
+          start,
+          end: performance.now(),
+          status: a.status,
+          ...a.body,
+          version: a.body.model_version,
+        });
+      }
+    };
+    const clients = Array.from({ length: 16 }, client);
+    const moves: { start: number; end: number }[] = [];
+    try {
       for (const version of ['1', '2', '1']) {
-        await new Promise((r) => setTimeout(r, 15));
+        const before = answers.length;
+        await waitFor(() => answers.length >= before + 100, {
+          timeoutMs: 30_000,
+          what: '100 answers between moves',
+        });
+        const start = performance.now();
         const res = await fetch(`${url}/models/ride-duration/aliases/production`, {
           method: 'POST',
           headers: { 'content-type': 'application/json', authorization: `Bearer ${TEST_API_KEY}` },
           body: JSON.stringify({ version }),
         });
+        moves.push({ start, end: performance.now() });
         expect(res.status).toBe(200);
       }
-    })();
-    const answers = await Promise.all(rides.map(predict));
-    await switcher;
+    } finally {
+      moving = false;
+      await Promise.all(clients);
+    }
+    // Requests were in flight during every move (catches moves that land only when the service is idle).
+    for (const move of moves)
+      expect(answers.filter((a) => a.start < move.end && a.end > move.start).length).toBeGreaterThan(0);
+    // None failed, and each answer is exactly its version's direct output (catches a mixed or dropped batch).
     expect(answers.filter((a) => a.status !== 200)).toEqual([]);
-    answers.forEach((a, i) => expect(a.body.duration).toBe((a.body.model_version === '1' ? v1 : v2)[i]));
+    expect(new Set(answers.map((a) => a.version))).toEqual(new Set(['1', '2']));
+    for (const a of answers) expect(a.duration).toBe((a.version === '1' ? v1 : v2)[a.i]);
     const final = await predict(rides[0] ?? ride);
     expect(final.body.model_version).toBe('1');
   });
