@@ -19,12 +19,15 @@ import { batchRunRoutes } from './routes/batch-runs.js';
 import { mountMeta } from './routes/meta.js';
 import { modelRoutes } from './routes/models.js';
 import { opsRoutes } from './routes/ops.js';
-import { predictRoutes } from './routes/predict.js';
+import { ADAPTERS } from '../adapters/index.js';
+import { deploymentRoutes } from './routes/deployments.js';
+import { modelPredictRoutes } from './routes/predict.js';
 import { scheduleRoutes } from './routes/schedules.js';
 import { streamRoutes } from './routes/streams.js';
 import { v2Routes } from './routes/v2.js';
 
 const isEventStream = (path: string) => /^\/streams\/[^/]+\/predictions$/.test(path);
+const isModelPredict = (path: string) => /^\/models\/[^/]+\/predict$/.test(path);
 
 export function createApp(deps: AppDeps, options: { metrics?: ApiMetrics } = {}) {
   const { config } = deps;
@@ -50,14 +53,20 @@ export function createApp(deps: AppDeps, options: { metrics?: ApiMetrics } = {})
     isEventStream(c.req.path) ? next() : limitTime(c, next);
   app.use('*', limitUnlessStream);
 
+  const adapters = deps.adapters ?? ADAPTERS;
   const auth = requireApiKey(config.api.apiKey);
   const onPost: MiddlewareHandler = (c, next) => (c.req.method === 'POST' ? auth(c, next) : next());
+  // A model's predict route is a scoring route, not a control route: it takes the key only when predict does.
+  const unlessPredict: MiddlewareHandler = (c, next) =>
+    isModelPredict(c.req.path) && !config.api.requireKeyForPredict ? next() : auth(c, next);
   // Every control route, reads included (run status, stream state and feed, the model list), needs the key.
-  for (const prefix of ['/batch-runs', '/schedules', '/streams', '/models']) {
+  for (const prefix of ['/batch-runs', '/schedules', '/streams', '/deployments']) {
     app.use(prefix, auth).use(`${prefix}/*`, auth);
   }
+  app.use('/models', auth).use('/models/*', unlessPredict);
   if (config.api.requireKeyForPredict) {
-    app.use('/predict', auth).use('/predict/*', auth).use('/v2/models/*', onPost);
+    for (const path of adapters.flatMap((a) => a.scoringPaths ?? [])) app.use(path, auth);
+    app.use('/v2/models/*', onPost);
   }
 
   // Scoring requests are counted from here until they reach the batcher, so an idle lane can wait for them.
@@ -70,13 +79,15 @@ export function createApp(deps: AppDeps, options: { metrics?: ApiMetrics } = {})
       arrived();
     }
   };
-  // (/predict counts itself in its first handler: api/routes/predict.ts.)
-  app.post('/predict/batch', arriving).post('/v2/models/*', arriving);
+  for (const path of adapters.flatMap((a) => a.arrivingPaths ?? [])) app.post(path, arriving);
+  app.post('/v2/models/*', arriving).post('/models/:name/predict', arriving);
 
+  app.route('/', opsRoutes(deps));
+  for (const adapter of adapters) if (adapter.routes) app.route('/', adapter.routes(deps, online, metrics));
   app
-    .route('/', opsRoutes(deps))
-    .route('/', predictRoutes(deps, online, metrics))
+    .route('/', modelPredictRoutes(deps, online, metrics))
     .route('/', v2Routes(deps, online, metrics))
+    .route('/', deploymentRoutes(deps))
     .route('/', modelRoutes(deps))
     .route('/', batchRunRoutes(deps))
     .route('/', scheduleRoutes(deps))

@@ -4,6 +4,8 @@ import type { Config } from '../config.js';
 import type { Pool } from '../db/pool.js';
 import type { StreamSender } from '../control/stream-send.js';
 import type { Logger } from '../logger.js';
+import type { Adapter } from '../adapters/index.js';
+import type { DeploymentRegistry } from '../platform/deployments.js';
 import type { ModelScorer } from '../scoring/scorer.js';
 import type { PredictionLog } from './prediction-log.js';
 
@@ -21,6 +23,10 @@ export interface AppDeps {
    * rollover watch). Default: a sender without a watch.
    */
   streamSender?: StreamSender;
+  /** The deployments that passed their checks at start (GET /deployments); absent: none are listed. */
+  deployments?: DeploymentRegistry;
+  /** Course contracts to mount (default: adapters/index.ts ADAPTERS). */
+  adapters?: readonly Adapter[];
   /** Flipped by the server on SIGTERM so `/ready` turns false before connections drain. */
   lifecycle: { shuttingDown: boolean };
 }

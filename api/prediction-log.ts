@@ -15,7 +15,10 @@ export interface PredictionRecord {
   model: string;
   version: string;
   features: Record<string, unknown>;
-  prediction: number;
+  /** The primary value when it is a number (a regression), else null. */
+  prediction: number | null;
+  /** The prediction as the API answered it (`{label, probabilities}` ...), when not just `prediction`. */
+  output?: Record<string, unknown>;
   latencyMs: number;
   createdAt: Date;
 }
@@ -39,7 +42,7 @@ export interface PredictionLogOptions {
   maxBuffered?: number;
 }
 
-const COLUMNS = 9;
+const COLUMNS = 10;
 
 export function createPredictionLog(options: PredictionLogOptions): PredictionLog {
   const { pool, logger, batchSize = 1000, flushIntervalMs = 200, maxBuffered = 200_000 } = options;
@@ -63,13 +66,14 @@ export function createPredictionLog(options: PredictionLogOptions): PredictionLo
         r.version,
         JSON.stringify(r.features),
         r.prediction,
+        r.output === undefined ? null : JSON.stringify(r.output),
         r.latencyMs,
         r.createdAt,
       );
     }
     await pool.query(
       `INSERT INTO online_predictions
-         (request_id, row_index, route, model, version, features, prediction, latency_ms, created_at)
+         (request_id, row_index, route, model, version, features, prediction, output, latency_ms, created_at)
        VALUES ${tuples.join(', ')}`,
       values,
     );

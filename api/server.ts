@@ -9,6 +9,7 @@ import { createPool, waitForDatabase } from '../db/pool.js';
 import { createLogger } from '../logger.js';
 import { runMain } from '../platform/run-main.js';
 import { connectClient } from '../platform/temporal.js';
+import { loadDeployments } from '../platform/deployments.js';
 import { createScorer } from '../scoring/scorer.js';
 import { createStreamSender } from '../control/stream-send.js';
 import { watchStreamRollovers } from '../control/stream-rollover.js';
@@ -32,6 +33,7 @@ runMain(async () => {
     intraOpThreads: config.models.intraOpThreads,
     logger,
   });
+  const deployments = await loadDeployments({ dir: config.deployments.dir, scorer, logger });
   // Stream events go through one sender per process that holds a stream while its run continues as new.
   const rollover = await watchStreamRollovers({ pool, logger });
   const streamSender = createStreamSender(temporal, config, { rollover });
@@ -43,6 +45,7 @@ runMain(async () => {
     pool,
     temporal,
     scorer,
+    deployments,
     streamSender,
     lifecycle,
     ...(predictionLog ? { predictionLog } : {}),

@@ -1,7 +1,11 @@
 /**
- * `npm run models -- list | show <ref> | promote <name> <version> [--alias production]`: inspects the model
- * repository and moves aliases for every running process (through the model_aliases table + NOTIFY).
+ * `npm run models -- list | show <ref> | promote <name> <version> [--alias production] | check <dir> |
+ * init <model.onnx>`: inspects the model repository, moves aliases for every running process (through the
+ * model_aliases table + NOTIFY), validates a model folder against its graph, and drafts a card from a graph.
  */
+import { existsSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import { loadConfig, cliDatabaseUrl } from '../config.js';
@@ -9,19 +13,31 @@ import { DEFAULT_ALIAS } from '../contracts/scoring.js';
 import { createPool } from '../db/pool.js';
 import { runMain } from '../platform/run-main.js';
 import { AliasError, ModelNotFoundError } from '../scoring/errors.js';
+import { checkModelFolder, draftCard, readGraph } from '../scoring/model-check.js';
 import { createScorer, type ModelScorer, type ModelSummary } from '../scoring/scorer.js';
 
 export const MODELS_USAGE = `Usage:
   npm run models -- list                                         loaded versions, aliases, refused versions
   npm run models -- show <ref>                                   one version's card (ref: name, name@version, name@alias)
-  npm run models -- promote <name> <version> [--alias production] point an alias at a loaded version`;
+  npm run models -- promote <name> <version> [--alias production] point an alias at a loaded version
+  npm run models -- check <dir>                                  check models/<name>/<version> (card vs graph)
+  npm run models -- init <model.onnx> [--name N] [--version V] [--force]
+                                                                 write a draft model.json beside the graph`;
 
 export interface CliIo {
   out(line: string): void;
   err(line: string): void;
 }
 
-const fmt = (v: number | undefined) => (v === undefined ? '-' : v.toFixed(4));
+const fmt = (v: unknown) => (typeof v === 'number' ? v.toFixed(4) : '-');
+/** A metric block of the card (free-form: `{rmse, mae}` for a regression, `{accuracy, log_loss}` ...). */
+const metricsOf = (m: ModelSummary, block: string) =>
+  (m.card.metrics as Record<string, Record<string, unknown> | undefined> | undefined)?.[block] ?? {};
+const figures = (values: Record<string, unknown>) =>
+  Object.entries(values)
+    .filter(([k, v]) => typeof v === 'number' && k !== 'rows')
+    .map(([k, v]) => `${k} ${fmt(v)}`)
+    .join('  ');
 
 function table(rows: string[][]): string[] {
   const widths = rows[0]?.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length))) ?? [];
@@ -40,15 +56,11 @@ function list(scorer: ModelScorer, io: CliIo): void {
       m.name,
       m.version,
       m.aliases.join(',') || '-',
-      m.card.kind ?? '-',
-      fmt(m.card.metrics?.validation?.rmse),
-      fmt(m.card.metrics?.validation?.mae),
-      m.inputs.join(','),
+      m.task.kind,
+      figures(metricsOf(m, 'validation')) || '-',
+      m.fields.join(','),
     ]);
-  for (const line of table([
-    ['MODEL', 'VERSION', 'ALIASES', 'KIND', 'VAL_RMSE', 'VAL_MAE', 'INPUTS'],
-    ...rows,
-  ]))
+  for (const line of table([['MODEL', 'VERSION', 'ALIASES', 'TASK', 'VALIDATION', 'FIELDS'], ...rows]))
     io.out(line);
   const dangling = scorer.listAliases().filter((a) => !scorer.registry.get(a.name, a.version));
   for (const a of dangling) io.out(`alias ${a.name}@${a.alias} -> ${a.version}: version not loaded`);
@@ -62,17 +74,70 @@ function list(scorer: ModelScorer, io: CliIo): void {
 function show(m: ModelSummary, io: CliIo): void {
   const c = m.card;
   io.out(`${m.ref}${m.aliases.length > 0 ? ` (${m.aliases.join(', ')})` : ''}`);
-  io.out(`  kind:        ${c.kind ?? '-'}`);
+  io.out(`  task:        ${m.task.kind}`);
   io.out(`  description: ${c.description ?? '-'}`);
   io.out(`  created:     ${c.created ?? '-'}`);
   io.out(`  sha256:      ${c.sha256}`);
+  io.out(
+    `  fields:      ${c.signature.fields.map((f) => `${f.name} ${f.type}${f.nullable ? '?' : ''}`).join(', ')}`,
+  );
   io.out(`  inputs:      ${c.inputs.map((i) => `${i.name} ${i.dtype}`).join(', ')}`);
-  io.out(`  output:      ${c.outputs.map((o) => `${o.name} ${o.dtype}`).join(', ')}`);
+  io.out(`  outputs:     ${c.outputs.map((o) => `${o.name} ${o.dtype}`).join(', ')}`);
   io.out(`  batch rows:  ${m.maxBatchRows} per ONNX run`);
-  const v = c.metrics?.validation;
-  if (v) io.out(`  validation:  RMSE ${fmt(v.rmse)}  MAE ${fmt(v.mae)}`);
-  const g = c.metrics?.golden;
-  if (g) io.out(`  golden:      RMSE ${fmt(g.rmse)}  MAE ${fmt(g.mae)}  (${g.rows} rows)`);
+  const v = metricsOf(m, 'validation');
+  if (figures(v)) io.out(`  validation:  ${figures(v)}`);
+  const g = metricsOf(m, 'golden');
+  if (figures(g)) io.out(`  golden:      ${figures(g)}  (${String(g.rows ?? '?')} rows)`);
+}
+
+/** `check` and `init` read files only: no database, no scorer. Returns undefined for other commands. */
+export async function runOfflineCommand(argv: readonly string[], io: CliIo): Promise<number | undefined> {
+  const [command] = argv;
+  if (command !== 'check' && command !== 'init') return undefined;
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv.slice(1),
+      allowPositionals: true,
+      options: { name: { type: 'string' }, version: { type: 'string' }, force: { type: 'boolean' } },
+    });
+  } catch (err) {
+    io.err(`${(err as Error).message}\n${MODELS_USAGE}`);
+    return 2;
+  }
+  const [target, ...extra] = parsed.positionals;
+  if (!target || extra.length > 0) {
+    io.err(MODELS_USAGE);
+    return 2;
+  }
+  if (command === 'check') {
+    const problems = await checkModelFolder(target);
+    for (const p of problems) io.err(`${target}: ${p}`);
+    if (problems.length === 0) io.out(`${target}: ok (card and graph agree; the server will serve it)`);
+    return problems.length === 0 ? 0 : 1;
+  }
+  const dir = path.dirname(path.resolve(target));
+  const out = path.join(dir, 'model.json');
+  if (existsSync(out) && !parsed.values.force) {
+    io.err(`${out} exists; pass --force to overwrite it`);
+    return 1;
+  }
+  let graph;
+  try {
+    graph = await readGraph(target);
+  } catch (err) {
+    io.err(`${target}: onnxruntime cannot load it (${(err as Error).message})`);
+    return 1;
+  }
+  const name = parsed.values.name ?? path.basename(path.dirname(dir));
+  const version = parsed.values.version ?? path.basename(dir);
+  await writeFile(out, `${JSON.stringify(draftCard(graph, name, version), null, 2)}\n`);
+  io.out(`wrote ${out}: a draft card for ${name}@${version}.`);
+  io.out(
+    "Review it: field types, min/max, allowed values, nullable/default, and each input's rule; then run",
+  );
+  io.out(`  npm run models -- check ${path.relative(process.cwd(), dir) || '.'}`);
+  return 0;
 }
 
 /** Runs one command against a scorer; returns the process exit code. */
@@ -123,12 +188,17 @@ export async function runModelsCommand(
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   runMain(async () => {
+    const io: CliIo = { out: (l) => console.log(l), err: (l) => console.error(l) };
+    const offline = await runOfflineCommand(process.argv.slice(2), io);
+    if (offline !== undefined) {
+      process.exitCode = offline;
+      return;
+    }
     const config = loadConfig();
     const pool = createPool(cliDatabaseUrl(config), { max: 2, application: 'models-cli' });
     try {
       const scorer = await createScorer({ modelDir: config.models.dir, pool });
       try {
-        const io: CliIo = { out: (l) => console.log(l), err: (l) => console.error(l) };
         process.exitCode = await runModelsCommand(process.argv.slice(2), scorer, io);
       } finally {
         await scorer.close();

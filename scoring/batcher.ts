@@ -8,7 +8,7 @@
  * oldest has waited `maxDelayUs` (timers have 1 ms granularity, so it is rounded up to whole ms). With
  * `maxDelayUs = 0` nothing is ever held on purpose: only requests that queue behind a run in flight coalesce.
  */
-import type { ResolvedModel, RideInput, ScoreOutput, Scorer } from '../contracts/scoring.js';
+import type { FieldRecord, OutputColumn, ResolvedModel, ScoreOutput, Scorer } from '../contracts/scoring.js';
 
 export interface BatchLimits {
   maxSize: number;
@@ -63,7 +63,7 @@ interface Lane<I, O> {
   timer: NodeJS.Timeout | undefined;
 }
 
-export interface Batcher<I = readonly RideInput[], O = ScoreOutput> {
+export interface Batcher<I = readonly FieldRecord[], O = ScoreOutput> {
   score(model: ResolvedModel, input: I): Promise<O>;
   /** Rows waiting across all lanes. */
   queued(): number;
@@ -77,9 +77,9 @@ export interface BatchRunner<I, O> {
   run(model: ResolvedModel, inputs: I[]): Promise<O[]>;
 }
 
-/** Rides through the shared scorer: the rows are concatenated, the output split back per request. */
+/** Records through the shared scorer: the rows are concatenated, the output split back per request. */
 export function createBatcher(scorer: Pick<Scorer, 'score'>, options: BatcherOptions): Batcher {
-  return createLaneBatcher<readonly RideInput[], ScoreOutput>(
+  return createLaneBatcher<readonly FieldRecord[], ScoreOutput>(
     {
       rows: (input) => input.length,
       async run(model, inputs) {
@@ -91,7 +91,7 @@ export function createBatcher(scorer: Pick<Scorer, 'score'>, options: BatcherOpt
   );
 }
 
-/** The batching core, generic over what a request carries (rides here, raw tensors for the V2 protocol). */
+/** The batching core, generic over what a request carries (records here, raw tensors for the V2 protocol). */
 export function createLaneBatcher<I, O>(runner: BatchRunner<I, O>, options: BatcherOptions): Batcher<I, O> {
   const lanes = new Map<string, Lane<I, O>>();
 
@@ -209,11 +209,25 @@ export function createLaneBatcher<I, O>(runner: BatchRunner<I, O>, options: Batc
   };
 }
 
-/** Hands each request its slice of a coalesced result, with rejection indices made relative to its own rows. */
-function split(out: ScoreOutput, inputs: (readonly RideInput[])[]): ScoreOutput[] {
+/** Rows `from` to `to` of a row-major output column (a view, no copy). */
+export function sliceColumn(column: OutputColumn, from: number, to: number): OutputColumn {
+  const { width, data } = column;
+  const part = Array.isArray(data)
+    ? data.slice(from * width, to * width)
+    : data.subarray(from * width, to * width);
+  return { dtype: column.dtype, width, data: part };
+}
+
+/**
+ * Hands each request its slice of a coalesced result: its predictions, its scored rows (indices made relative to its
+ * own rows; scored rows come in input order, so each request's are one contiguous range of the outputs) and its
+ * rejections.
+ */
+function split(out: ScoreOutput, inputs: (readonly FieldRecord[])[]): ScoreOutput[] {
   const results: ScoreOutput[] = [];
   let offset = 0;
   let r = 0;
+  let k = 0;
   const rejections = [...out.rejections].sort((a, b) => a.index - b.index);
   for (const rows of inputs) {
     const end = offset + rows.length;
@@ -222,7 +236,18 @@ function split(out: ScoreOutput, inputs: (readonly RideInput[])[]): ScoreOutput[
       const rej = rejections[r++];
       if (rej) mine.push({ ...rej, index: rej.index - offset });
     }
-    results.push({ model: out.model, predictions: out.predictions.slice(offset, end), rejections: mine });
+    const first = k;
+    while (k < out.scored.length && (out.scored[k] ?? end) < end) k++;
+    const scored = out.scored.slice(first, k).map((i) => i - offset);
+    const outputs: Record<string, OutputColumn> = {};
+    for (const [name, column] of Object.entries(out.outputs)) outputs[name] = sliceColumn(column, first, k);
+    results.push({
+      model: out.model,
+      predictions: out.predictions.slice(offset, end),
+      scored,
+      outputs,
+      rejections: mine,
+    });
     offset = end;
   }
   return results;

@@ -1,29 +1,38 @@
-/** Row validation and feature rules: rejections name the field, valid rows in the same call are still scored. */
+/** Record validation and feature rules: rejections name the field, valid rows in the same call are still scored. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RideInput } from '../contracts/scoring.js';
+import type { FieldRecord } from '../contracts/scoring.js';
 import { createTestScorer } from '../test/helpers.js';
-import { buildFeatures, prepareRows } from './features.js';
-import { parsePickup } from './pickup-time.js';
+import { buildFeatures, compileRule, type FeatureRule } from './features.js';
+import type { FieldSpec, InputSpec } from './model-card.js';
+import { compileSignature } from './signature.js';
+import { dayOfWeek, parseTimestamp } from './timestamp.js';
 import type { ModelScorer } from './scorer.js';
 
-const ok: RideInput = {
+const ok: FieldRecord = {
   PULocationID: 74,
   DOLocationID: 75,
   trip_distance: 1.5,
   pickup_datetime: '2021-02-02T09:00:30',
 };
 
-describe('pickup time', () => {
+describe('timestamps in a declared time zone', () => {
+  const NY = 'America/New_York';
   it.each([
-    ['2021-02-02T09:00:30', 9, 1],
-    ['2021-02-07T23:59:59.999', 23 + 59 / 60, 6],
-    ['2021-02-01T00:00:00', 0, 0],
-    ['2021-02-02T14:00:30Z', 9, 1], // EST, UTC-5
-    ['2021-07-04T03:30:00Z', 23.5, 5], // EDT, UTC-4: Saturday 23:30 local
-    ['2021-02-02T09:00:30+01:00', 3, 1],
-    ['2021-02-02T09:45:00-0500', 9.75, 1],
-  ])('%s -> hour %d, dow %d', (text, hour, dow) => {
-    expect(parsePickup(text)).toEqual({ hour, dow });
+    ['2021-02-02T09:00:30', 9, 0, 1],
+    ['2021-02-07T23:59:59.999', 23, 59, 6],
+    ['2021-02-01T00:00:00', 0, 0, 0],
+    ['2021-02-02T14:00:30Z', 9, 0, 1], // EST, UTC-5
+    ['2021-07-04T03:30:00Z', 23, 30, 5], // EDT, UTC-4: Saturday 23:30 local
+    ['2021-02-02T09:00:30+01:00', 3, 0, 1],
+    ['2021-02-02T09:45:00-0500', 9, 45, 1],
+  ])('%s -> %d:%d, day of week %d in New York', (text, hour, minute, dow) => {
+    const t = parseTimestamp(text, NY);
+    if (typeof t === 'string') throw new Error(t);
+    expect([t.hour, t.minute, dayOfWeek(t.year, t.month, t.day)]).toEqual([hour, minute, dow]);
+  });
+
+  it('a UTC field reads an offset as that instant in UTC', () => {
+    expect(parseTimestamp('2021-07-04T03:30:00+02:00', 'UTC')).toMatchObject({ day: 4, hour: 1, minute: 30 });
   });
 
   it.each([
@@ -34,30 +43,102 @@ describe('pickup time', () => {
     'yesterday',
     '2021-13-01T00:00:00',
   ])('rejects %s', (text) => {
-    expect(typeof parsePickup(text)).toBe('string');
+    expect(typeof parseTimestamp(text, NY)).toBe('string');
   });
 });
 
-describe('feature arrays', () => {
-  it('builds int64 ids, float32 distance/hour and int64 weekday for valid rows only', () => {
-    const rows: RideInput[] = [
-      ok,
-      { ...ok, PULocationID: 0 },
-      { ...ok, trip_distance: 0.1, pickup_datetime: '2021-02-07T18:20:00' },
+describe('feature rules', () => {
+  const fields: FieldSpec[] = [
+    { name: 'zone', type: 'integer', min: 1, max: 999 },
+    { name: 'miles', type: 'number', min: 0 },
+    { name: 'at', type: 'timestamp', time_zone: 'America/New_York' },
+    { name: 'kind', type: 'string', allowed: ['a', 'b'], nullable: true, default: 'a' },
+    { name: 'flag', type: 'boolean', nullable: true, default: false },
+    { name: 'weight', type: 'number', nullable: true },
+  ];
+  const inputs: InputSpec[] = [
+    { name: 'zone', dtype: 'int64', shape: [-1, 1], from: 'zone' },
+    { name: 'miles', dtype: 'float32', shape: [-1, 1], from: 'miles' },
+    { name: 'hour', dtype: 'float32', shape: [-1, 1], from: 'at', part: 'fractional_hour' },
+    { name: 'dow', dtype: 'int64', shape: [-1, 1], from: 'at', part: 'day_of_week' },
+    { name: 'doy', dtype: 'int32', shape: [-1, 1], from: 'at', part: 'day_of_year' },
+    { name: 'kind', dtype: 'string', shape: [-1, 1], from: 'kind' },
+    { name: 'flag', dtype: 'bool', shape: [-1, 1], from: 'flag' },
+    { name: 'pair', dtype: 'float64', shape: [-1, 2], from: ['miles', 'weight'] },
+  ];
+  const rules = inputs.map((i) => compileRule(i, fields) as FeatureRule);
+
+  it('casts, takes timestamp parts and fills defaults for valid rows only, row-major for wide inputs', () => {
+    const rows = [
+      { zone: 74, miles: 1.5, at: '2021-02-02T09:00:30', kind: 'b', flag: true, weight: 2 },
+      { zone: 0, miles: 1, at: '2021-02-02T09:00:30' },
+      { zone: 3, miles: 0.1, at: '2021-02-07T18:20:00', kind: null },
     ];
-    const prepared = prepareRows(rows, true);
+    const prepared = compileSignature(fields).prepare(rows);
     expect(prepared.count).toBe(2);
-    const f = buildFeatures(
-      rows,
+    expect(prepared.rejections).toEqual([
+      { index: 1, field: 'zone', reason: 'must be an integer from 1 to 999 (got 0)' },
+    ]);
+    const f = buildFeatures(prepared, rules, 0, 2);
+    expect(f.get('zone')).toEqual(new BigInt64Array([74n, 3n]));
+    expect(f.get('miles')).toEqual(new Float32Array([1.5, 0.1]));
+    expect(f.get('hour')).toEqual(new Float32Array([9, 18 + 20 / 60]));
+    expect(f.get('dow')).toEqual(new BigInt64Array([1n, 6n]));
+    expect(f.get('doy')).toEqual(new Int32Array([33, 38]));
+    expect(f.get('kind')).toEqual(['b', 'a']);
+    expect(f.get('flag')).toEqual(new Uint8Array([1, 0]));
+    expect(f.get('pair')).toEqual(new Float64Array([1.5, 2, 0.1, NaN]));
+  });
+
+  it('a "now" default is read once per call, in the field\'s zone', () => {
+    const at = Date.UTC(2021, 6, 4, 3, 30);
+    const signature = compileSignature(
+      [{ name: 'at', type: 'timestamp', time_zone: 'America/New_York', default: 'now' }],
+      {
+        now: () => at,
+      },
+    );
+    const prepared = signature.prepare([{}, {}]);
+    const hour = buildFeatures(
       prepared,
-      ['PULocationID', 'trip_distance', 'pickup_hour', 'pickup_dow'],
+      [
+        compileRule(inputs[2] as InputSpec, [
+          { name: 'at', type: 'timestamp', time_zone: 'America/New_York' },
+        ]) as FeatureRule,
+      ],
       0,
       2,
     );
-    expect(f.get('PULocationID')).toEqual(new BigInt64Array([74n, 74n]));
-    expect(f.get('trip_distance')).toEqual(new Float32Array([1.5, 0.1]));
-    expect(f.get('pickup_hour')).toEqual(new Float32Array([9, 18 + 20 / 60]));
-    expect(f.get('pickup_dow')).toEqual(new BigInt64Array([1n, 6n]));
+    expect(hour.get('hour')).toEqual(new Float32Array([23.5, 23.5]));
+  });
+
+  it.each([
+    [
+      { name: 'x', dtype: 'int64', shape: [-1, 1], from: 'miles' },
+      'input "x" is int64 but field "miles" is number',
+    ],
+    [
+      { name: 'x', dtype: 'float32', shape: [-1, 1], from: 'nope' },
+      'reads field "nope", which the signature does not declare',
+    ],
+    [
+      { name: 'x', dtype: 'float32', shape: [-1, 1], from: 'miles', part: 'hour' },
+      'which is number, not timestamp',
+    ],
+    [
+      { name: 'x', dtype: 'string', shape: [-1, 1], from: 'at', part: 'hour' },
+      'a timestamp part is a number',
+    ],
+    [{ name: 'x', dtype: 'float32', shape: [-1, 1], from: 'at' }, 'a timestamp needs a "part"'],
+  ] as const)('refuses a rule that cannot work: %o', (input, message) => {
+    expect(compileRule(input as unknown as InputSpec, fields)).toContain(message);
+  });
+
+  it('refuses a nullable field without a default feeding a non-float input', () => {
+    const nullable: FieldSpec[] = [{ name: 'n', type: 'integer', nullable: true }];
+    expect(compileRule({ name: 'n', dtype: 'int64', shape: [-1, 1], from: 'n' }, nullable)).toContain(
+      'give the field a "default"',
+    );
   });
 });
 
@@ -87,7 +168,7 @@ describe('validation through the scorer', () => {
       { ...ok, DOLocationID: 999, PULocationID: 1 },
       { ...ok, trip_distance: 3n },
       { ...ok, trip_distance: Number.POSITIVE_INFINITY },
-    ] as unknown as RideInput[];
+    ] as unknown as FieldRecord[];
     const out = await scorer.score('ride-duration@2', rows);
     expect(out.rejections.map((r) => [r.index, r.field])).toEqual([
       [1, 'PULocationID'],
@@ -134,7 +215,7 @@ describe('validation through the scorer', () => {
   });
 
   it('an empty call returns no predictions', async () => {
-    expect(await scorer.score('ride-duration@2', [])).toEqual({
+    expect(await scorer.score('ride-duration@2', [])).toMatchObject({
       model: { name: 'ride-duration', version: '2' },
       predictions: [],
       rejections: [],

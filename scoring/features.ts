@@ -53,7 +53,13 @@ export function compileRule(input: InputSpec, fields: readonly FieldSpec[]): Fea
     if (nullable && !FLOATS.includes(input.dtype))
       return `field "${source}" is nullable without a default, but input "${input.name}" is ${input.dtype} (only float inputs take a missing value, as NaN): give the field a "default"`;
   }
-  return { input: input.name, dtype: input.dtype, sources, ...(input.part ? { part: input.part } : {}), width };
+  return {
+    input: input.name,
+    dtype: input.dtype,
+    sources,
+    ...(input.part ? { part: input.part } : {}),
+    width,
+  };
 }
 
 /** Creates the typed array of a dtype. */
@@ -105,7 +111,8 @@ function fill(out: TensorData, rule: FeatureRule, column: FieldColumn, j: number
     const part = rule.part ?? 'year';
     if (out instanceof BigInt64Array)
       for (let k = from; k < to; k++) out[(k - from) * w + j] = BigInt(timePart(column, part, k));
-    else if (!Array.isArray(out)) for (let k = from; k < to; k++) out[(k - from) * w + j] = timePart(column, part, k);
+    else if (!Array.isArray(out))
+      for (let k = from; k < to; k++) out[(k - from) * w + j] = timePart(column, part, k);
     return;
   }
   const values = column.values;

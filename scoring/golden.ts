@@ -1,16 +1,17 @@
-/** Reads a model version's golden.jsonl (validation rows with scikit-learn's predictions) for parity checks. */
+/**
+ * A model version's golden.jsonl: records as a caller sends them, each with the training framework's own answer
+ * (regression `sklearn_prediction`; classification `sklearn_label` and `sklearn_probabilities`) and the true value,
+ * for parity checks and benchmarks.
+ */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { RideInput } from '../contracts/scoring.js';
+import type { FieldRecord } from '../contracts/scoring.js';
 
-export interface GoldenRow {
-  PULocationID: number;
-  DOLocationID: number;
-  trip_distance: number;
-  lpep_pickup_datetime: string;
-  actual_duration: number;
-  sklearn_prediction: number;
-}
+export type GoldenRow = FieldRecord & {
+  sklearn_prediction?: number;
+  sklearn_label?: string | number;
+  sklearn_probabilities?: Record<string, number>;
+};
 
 export async function readGolden(versionDir: string): Promise<GoldenRow[]> {
   const text = await readFile(path.join(versionDir, 'golden.jsonl'), 'utf8');
@@ -18,15 +19,6 @@ export async function readGolden(versionDir: string): Promise<GoldenRow[]> {
     .split('\n')
     .filter((line) => line.trim() !== '')
     .map((line) => JSON.parse(line) as GoldenRow);
-}
-
-export function goldenRides(rows: readonly GoldenRow[]): RideInput[] {
-  return rows.map((g) => ({
-    PULocationID: g.PULocationID,
-    DOLocationID: g.DOLocationID,
-    trip_distance: g.trip_distance,
-    pickup_datetime: g.lpep_pickup_datetime,
-  }));
 }
 
 export function errorMetrics(
@@ -41,4 +33,20 @@ export function errorMetrics(
     ae += Math.abs(d);
   }
   return { rmse: Math.sqrt(se / predicted.length), mae: ae / predicted.length };
+}
+
+/** Accuracy and mean log loss of class probabilities against true labels. */
+export function classificationMetrics(
+  probabilities: readonly Record<string, number>[],
+  labels: readonly (string | number)[],
+  predicted: readonly (string | number | null)[],
+): { accuracy: number; log_loss: number } {
+  let correct = 0;
+  let loss = 0;
+  labels.forEach((label, i) => {
+    if (predicted[i] === label) correct++;
+    const p = probabilities[i]?.[String(label)] ?? 0;
+    loss -= Math.log(Math.min(1 - 1e-15, Math.max(1e-15, p)));
+  });
+  return { accuracy: correct / labels.length, log_loss: loss / labels.length };
 }

@@ -53,15 +53,19 @@ function checkInputs(card: ModelCard, graph: GraphView, problems: string[]): Fea
   card.inputs.forEach((input, i) => {
     const where = `inputs[${i}] "${input.name}"`;
     const g = graph.inputs.find((t) => t.name === input.name);
-    if (!g) return problems.push(`${where}: not an input of the graph (graph inputs: ${graphNames.join(', ')})`);
-    if (!g.isTensor) return problems.push(`${where}: the graph input is not a tensor; the server feeds tensors only`);
+    if (!g)
+      return problems.push(`${where}: not an input of the graph (graph inputs: ${graphNames.join(', ')})`);
+    if (!g.isTensor)
+      return problems.push(`${where}: the graph input is not a tensor; the server feeds tensors only`);
     if (g.type !== input.dtype)
       problems.push(`${where}: dtype is ${input.dtype} but the graph expects ${g.type}`);
     const width = widthOf(input.shape, where);
     if (typeof width === 'string') return problems.push(width);
     const graphWidth = g.shape[1];
     if (typeof graphWidth === 'number' && graphWidth !== width)
-      problems.push(`${where}: shape [-1, ${width}] but the graph input is [${g.shape.map(String).join(', ')}]`);
+      problems.push(
+        `${where}: shape [-1, ${width}] but the graph input is [${g.shape.map(String).join(', ')}]`,
+      );
     const rule = compileRule(input, card.signature.fields);
     if (typeof rule === 'string') return problems.push(`${where}: ${rule}`);
     if (rule.width !== width)
@@ -83,8 +87,10 @@ function checkOutputs(card: ModelCard, graph: GraphView, problems: string[]): Se
   card.outputs.forEach((output: OutputSpec, i) => {
     const where = `outputs[${i}] "${output.name}"`;
     const g = graph.outputs.find((t) => t.name === output.name);
-    if (!g) return problems.push(`${where}: not an output of the graph (graph outputs: ${graphNames.join(', ')})`);
-    if (!g.isTensor) return problems.push(`${where}: the graph returns a sequence or map here; ${ZIPMAP_HINT}`);
+    if (!g)
+      return problems.push(`${where}: not an output of the graph (graph outputs: ${graphNames.join(', ')})`);
+    if (!g.isTensor)
+      return problems.push(`${where}: the graph returns a sequence or map here; ${ZIPMAP_HINT}`);
     if (g.type !== output.dtype)
       problems.push(`${where}: dtype is ${output.dtype} but the graph produces ${g.type}`);
     const width = widthOf(output.shape, where);
@@ -106,8 +112,15 @@ function checkTask(card: ModelCard, graph: GraphView, served: ServedOutput[], pr
     const out = find(r.output);
     if (!out) problems.push(`regression.output: "${r.output}" is not one of the card's outputs`);
     else if (!NUMERIC.includes(out.dtype) || out.width !== 1)
-      problems.push(`regression.output: "${r.output}" must be one number per row (it is ${out.dtype} x ${out.width})`);
-    return { kind: 'regression', output: r.output, name: r.name ?? r.output, ...(r.unit ? { unit: r.unit } : {}) };
+      problems.push(
+        `regression.output: "${r.output}" must be one number per row (it is ${out.dtype} x ${out.width})`,
+      );
+    return {
+      kind: 'regression',
+      output: r.output,
+      name: r.name ?? r.output,
+      ...(r.unit ? { unit: r.unit } : {}),
+    };
   }
   if (card.task === 'classification' && card.classification) {
     const c = card.classification;
@@ -122,11 +135,14 @@ function checkTask(card: ModelCard, graph: GraphView, served: ServedOutput[], pr
       );
     if (c.probabilities) {
       const p = find(c.probabilities);
-      if (!p) problems.push(`classification.probabilities: "${c.probabilities}" is not one of the card's outputs`);
+      if (!p)
+        problems.push(`classification.probabilities: "${c.probabilities}" is not one of the card's outputs`);
       else if (p.dtype !== 'float32' && p.dtype !== 'float64')
         problems.push(`classification.probabilities: "${c.probabilities}" must be float32 or float64`);
       else if (classes.length === 0)
-        problems.push('classification.classes: give the class names (the graph has no ZipMap to read them from)');
+        problems.push(
+          'classification.classes: give the class names (the graph has no ZipMap to read them from)',
+        );
       else if (p.width !== classes.length)
         problems.push(
           `classification.probabilities: "${c.probabilities}" has ${p.width} columns but there are ${classes.length} classes`,

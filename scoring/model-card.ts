@@ -10,14 +10,7 @@ export const FIELD_TYPES = ['integer', 'number', 'string', 'boolean', 'timestamp
 export type FieldType = (typeof FIELD_TYPES)[number];
 export const INPUT_DTYPES = ['int64', 'int32', 'float32', 'float64', 'string', 'bool'] as const;
 export const OUTPUT_DTYPES = INPUT_DTYPES;
-export const TIME_PARTS = [
-  'hour',
-  'fractional_hour',
-  'day_of_week',
-  'month',
-  'day_of_year',
-  'year',
-] as const;
+export const TIME_PARTS = ['hour', 'fractional_hour', 'day_of_week', 'month', 'day_of_year', 'year'] as const;
 export type TimePart = (typeof TIME_PARTS)[number];
 export const TASKS = ['regression', 'classification', 'outputs'] as const;
 
@@ -45,7 +38,10 @@ export const fieldSchema = z
     default: z.union([z.number(), z.string(), z.boolean()]).optional(),
     min: z.number().optional(),
     max: z.number().optional(),
-    allowed: z.array(z.union([z.string(), z.number()])).min(1).optional(),
+    allowed: z
+      .array(z.union([z.string(), z.number()]))
+      .min(1)
+      .optional(),
     max_length: z.number().int().positive().optional(),
     /** A number's unit, used in messages ("must be a finite number of miles ..."). */
     unit: z.string().optional(),
@@ -57,10 +53,12 @@ export const fieldSchema = z
   .superRefine((f, ctx) => {
     const numeric = f.type === 'integer' || f.type === 'number';
     const bad = (message: string, path: string) => ctx.addIssue({ code: 'custom', message, path: [path] });
-    if ((f.min !== undefined || f.max !== undefined) && !numeric) bad(`applies to numbers, not ${f.type}`, 'min');
+    if ((f.min !== undefined || f.max !== undefined) && !numeric)
+      bad(`applies to numbers, not ${f.type}`, 'min');
     if (f.min !== undefined && f.max !== undefined && f.min > f.max) bad('must not exceed max', 'min');
     if (f.max_length !== undefined && f.type !== 'string') bad('applies to strings only', 'max_length');
-    if (f.allowed && f.type !== 'string' && f.type !== 'integer') bad('applies to strings and integers', 'allowed');
+    if (f.allowed && f.type !== 'string' && f.type !== 'integer')
+      bad('applies to strings and integers', 'allowed');
     if (f.time_zone !== undefined && f.type !== 'timestamp') bad('applies to timestamps only', 'time_zone');
     if (f.default === 'now' && f.type !== 'timestamp') bad('"now" is a timestamp default', 'default');
   });
@@ -113,7 +111,10 @@ export const modelCardSchema = z
         label: z.string().min(1),
         probabilities: z.string().min(1).optional(),
         /** Class names in probability order; read from the graph's ZipMap when absent. */
-        classes: z.array(z.union([z.string(), z.number()])).min(2).optional(),
+        classes: z
+          .array(z.union([z.string(), z.number()]))
+          .min(2)
+          .optional(),
       })
       .optional(),
     metrics: z.looseObject({}).optional(),
@@ -122,7 +123,11 @@ export const modelCardSchema = z
   })
   .superRefine((card, ctx) => {
     if (card.task === 'regression' && !card.regression)
-      ctx.addIssue({ code: 'custom', path: ['regression'], message: 'is required when task is "regression"' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['regression'],
+        message: 'is required when task is "regression"',
+      });
     if (card.task === 'classification' && !card.classification)
       ctx.addIssue({
         code: 'custom',

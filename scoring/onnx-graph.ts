@@ -148,7 +148,9 @@ export function stripZipMap(model: Uint8Array): StrippedModel {
   if (!graphField?.bytes) throw new Error('model.onnx has no graph');
   const graph = parse(graphField.bytes);
   const outputs = new Set(
-    graph.filter((f) => f.no === GRAPH.output).map((f) => text(one(parse(f.bytes ?? new Uint8Array()), 1)?.bytes)),
+    graph
+      .filter((f) => f.no === GRAPH.output)
+      .map((f) => text(one(parse(f.bytes ?? new Uint8Array()), 1)?.bytes)),
   );
   const zipMaps: ZipMapInfo[] = [];
   const rebuilt = graph.map((f) => {
@@ -168,6 +170,8 @@ export function stripZipMap(model: Uint8Array): StrippedModel {
       return zip ? lengthDelimited(GRAPH.output, floatOutput(name, zip.classes.length)) : f.raw;
     }),
   );
-  const bytes = concat(top.map((f) => (f.no === MODEL_GRAPH ? lengthDelimited(MODEL_GRAPH, graphBytes) : f.raw)));
+  const bytes = concat(
+    top.map((f) => (f.no === MODEL_GRAPH ? lengthDelimited(MODEL_GRAPH, graphBytes) : f.raw)),
+  );
   return { bytes, zipMaps };
 }

@@ -3,7 +3,13 @@
  * stores, and the JSON prediction an online or stream answer carries (regression: `{<name>: value}`;
  * classification: `{label, probabilities: {class: p}}`; named outputs: `{<output>: value or list}`).
  */
-import type { OutputColumn, Prediction, PredictionValue, Primary, ScoreOutput } from '../contracts/scoring.js';
+import type {
+  OutputColumn,
+  Prediction,
+  PredictionValue,
+  Primary,
+  ScoreOutput,
+} from '../contracts/scoring.js';
 import type { TaskView } from './graph-check.js';
 
 interface Interpreted {
@@ -29,7 +35,11 @@ function rowOf(column: OutputColumn, k: number): PredictionValue {
 function primaryOf(model: Interpreted, outputs: Record<string, OutputColumn>): OutputColumn | undefined {
   const { task } = model;
   const name =
-    task.kind === 'regression' ? task.output : task.kind === 'classification' ? task.label : model.outputs[0]?.name;
+    task.kind === 'regression'
+      ? task.output
+      : task.kind === 'classification'
+        ? task.label
+        : model.outputs[0]?.name;
   return name === undefined ? undefined : outputs[name];
 }
 

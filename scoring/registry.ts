@@ -77,7 +77,10 @@ export async function loadRegistry(options: RegistryOptions): Promise<ModelRegis
     try {
       const model = await loadModel(c.dir, c.name, c.version, options);
       models.set(ref, model);
-      logger?.info({ model: ref, inputs: model.features, maxBatchRows: model.maxBatchRows }, 'model loaded');
+      logger?.info(
+        { model: ref, inputs: model.rules.map((r) => r.input), maxBatchRows: model.maxBatchRows },
+        'model loaded',
+      );
     } catch (err) {
       const reason = err instanceof ModelLoadError ? err.reason : String(err);
       failed.push({ name: c.name, version: c.version, ref, reason });

@@ -204,7 +204,8 @@ export async function scoreRows(model: LoadedModel, rows: readonly FieldRecord[]
   const prepared = model.signature.prepare(rows);
   const { count } = prepared;
   const outputs: Record<string, OutputColumn> = {};
-  for (const o of model.outputs) outputs[o.name] = { dtype: o.dtype, width: o.width, data: allocate(o.dtype, count * o.width) };
+  for (const o of model.outputs)
+    outputs[o.name] = { dtype: o.dtype, width: o.width, data: allocate(o.dtype, count * o.width) };
   const fetches = model.outputs.map((o) => o.name);
   for (let from = 0; from < count; from += model.maxBatchRows) {
     const to = Math.min(count, from + model.maxBatchRows);

@@ -15,7 +15,7 @@ export interface LocalTime {
 }
 
 export const TIMESTAMP_FORMAT = 'YYYY-MM-DDTHH:MM:SS';
-const PATTERN = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:\.\d{1,9})?(Z|[+-]\d{2}:?\d{2})?$/;
+const PATTERN = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.\d{1,9})?(Z|[+-]\d{2}:?\d{2})?$/;
 
 // Intl construction is slow: one formatter per zone, built on first use.
 const formatters = new Map<string, Intl.DateTimeFormat>();
@@ -76,7 +76,8 @@ export function parseTimestamp(text: string, timeZone: string): LocalTime | stri
   const zone = m[7];
   const utc = zone === 'Z' || zone === '+00:00' || zone === '+0000';
   if (zone === undefined || (utc && timeZone === 'UTC')) return { year, month, day, hour, minute, second };
-  if (!utc && (Number(zone.slice(1, 3)) > 14 || Number(zone.slice(-2)) > 59)) return 'has an invalid UTC offset';
+  if (!utc && (Number(zone.slice(1, 3)) > 14 || Number(zone.slice(-2)) > 59))
+    return 'has an invalid UTC offset';
   const sign = zone.startsWith('-') ? 1 : -1;
   const offsetMinutes = utc ? 0 : Number(zone.slice(1, 3)) * 60 + Number(zone.slice(-2));
   const instant = Date.UTC(year, month - 1, day, hour, minute, second) + sign * offsetMinutes * 60_000;

@@ -1,27 +1,40 @@
-/** Online predictions in the course's format: `POST /predict` (one ride) and `POST /predict/batch` (many). */
+/**
+ * The course's online contract: `POST /predict` (one ride) and `POST /predict/batch` (many), answered in its exact
+ * shape (`{duration, model_name, model_version}`) through the generic scorer and dynamic batcher.
+ */
 import { createRoute } from '@hono/zod-openapi';
 import type { Context, MiddlewareHandler } from 'hono';
-import { DEFAULT_MODEL_REF, type RideInput } from '../../contracts/scoring.js';
-import type { AppDeps } from '../deps.js';
-import { issuesToErrors, routeGroup, type AppEnv } from '../env.js';
-import { PayloadTooLargeError, ValidationError } from '../errors.js';
-import type { ApiMetrics } from '../metrics.js';
+import type { FieldRecord } from '../../contracts/scoring.js';
+import type { AppDeps } from '../../api/deps.js';
+import { issuesToErrors, routeGroup, type AppEnv } from '../../api/env.js';
+import { PayloadTooLargeError, ValidationError } from '../../api/errors.js';
+import type { ApiMetrics } from '../../api/metrics.js';
+import { submit, type Online } from '../../api/online.js';
+import type { PredictionRecord } from '../../api/prediction-log.js';
+import { problems } from '../../api/schemas/predict.js';
 import { wallClock } from '../../platform/wall-clock.js';
-
-/** A missing pickup time means now, in New York wall-clock time like the TLC data. */
-const newYorkNow = (now = new Date()) => wallClock(now, 'America/New_York');
-import { submit, type Online } from '../online.js';
-import type { PredictionRecord } from '../prediction-log.js';
 import {
   BatchBodySchema,
   BatchResponseSchema,
   isPlainRide,
   ModelQuerySchema,
   PredictionSchema,
-  problems,
   RideSchema,
   type RideBody,
-} from '../schemas/predict.js';
+} from './schemas.js';
+
+/** The model the course's routes answer with unless `?model=` names another (as deployments/ride-duration.json). */
+export const COURSE_MODEL_REF = 'ride-duration@production';
+/** A missing pickup time means now, in New York wall-clock time like the TLC data. */
+const newYorkNow = (now = new Date()) => wallClock(now, 'America/New_York');
+
+/** The record the ride cards' signatures read. */
+interface RideRecord extends FieldRecord {
+  PULocationID: number;
+  DOLocationID: number;
+  trip_distance: number;
+  pickup_datetime: string;
+}
 
 /** `application/json`, optionally with a charset: accepted alike by the media-type gate and the JSON validator. */
 const PLAIN_JSON = /^application\/json(;\s*charset=[\w-]+)?$/i;
@@ -57,7 +70,7 @@ const batchRoute = createRoute({
 });
 
 /** The scorer's ride: the pickup time from either field name, or now in New York when absent. */
-function toRide(body: RideBody, now: () => string): RideInput {
+function toRide(body: RideBody, now: () => string): RideRecord {
   return {
     PULocationID: body.PULocationID,
     DOLocationID: body.DOLocationID,
@@ -66,7 +79,7 @@ function toRide(body: RideBody, now: () => string): RideInput {
   };
 }
 
-export function predictRoutes(deps: AppDeps, online: Online, metrics: ApiMetrics) {
+export function coursePredictRoutes(deps: AppDeps, online: Online, metrics: ApiMetrics) {
   const record = (
     c: Context<AppEnv>,
     route: string,
@@ -89,10 +102,10 @@ export function predictRoutes(deps: AppDeps, online: Online, metrics: ApiMetrics
   const predictOne = async (c: Context<AppEnv>, body: RideBody, ref: string) => {
     const model = deps.scorer.resolveNow(ref);
     const ride = toRide(body, newYorkNow);
-    const out = await submit(online.rides, model, [ride], c.get('arrived'));
+    const out = await submit(online.records, model, [ride], c.get('arrived'));
     const rejection = out.rejections[0];
     const duration = out.predictions[0];
-    if (rejection || duration === null || duration === undefined) {
+    if (rejection || typeof duration !== 'number') {
       throw new ValidationError([
         { field: rejection?.field ?? '(ride)', message: rejection?.reason ?? 'was not scored' },
       ]);
@@ -112,7 +125,7 @@ export function predictRoutes(deps: AppDeps, online: Online, metrics: ApiMetrics
     } catch {
       return next();
     }
-    return isPlainRide(body) ? predictOne(c, body, DEFAULT_MODEL_REF) : next();
+    return isPlainRide(body) ? predictOne(c, body, COURSE_MODEL_REF) : next();
   };
   // First handler of /predict: counts the request as arriving (see api/online.ts Arrivals) until it reaches the
   // batcher, like the app's `arriving` middleware does for the other scoring routes, one middleware step cheaper.
@@ -130,7 +143,7 @@ export function predictRoutes(deps: AppDeps, online: Online, metrics: ApiMetrics
   group.post('/predict', enterPredict);
   return group
     .openapi(predictRoute, (c) =>
-      predictOne(c, c.req.valid('json'), c.req.valid('query').model ?? DEFAULT_MODEL_REF),
+      predictOne(c, c.req.valid('json'), c.req.valid('query').model ?? COURSE_MODEL_REF),
     )
     .openapi(batchRoute, async (c) => {
       const { rides } = c.req.valid('json');
@@ -138,9 +151,9 @@ export function predictRoutes(deps: AppDeps, online: Online, metrics: ApiMetrics
       if (rides.length > limit) {
         throw new PayloadTooLargeError(`rides holds ${rides.length} rides; at most ${limit} per call`);
       }
-      const model = await deps.scorer.resolve(c.req.valid('query').model ?? DEFAULT_MODEL_REF);
+      const model = await deps.scorer.resolve(c.req.valid('query').model ?? COURSE_MODEL_REF);
       const now = newYorkNow();
-      const valid: RideInput[] = [];
+      const valid: RideRecord[] = [];
       const position: number[] = [];
       const errors = new Map<number, { field: string; message: string }>();
       rides.forEach((raw, index) => {
@@ -153,9 +166,12 @@ export function predictRoutes(deps: AppDeps, online: Online, metrics: ApiMetrics
         position.push(index);
         valid.push(toRide(parsed.data, () => now));
       });
-      const out = valid.length > 0 ? await submit(online.rides, model, valid, c.get('arrived')) : undefined;
+      const out = valid.length > 0 ? await submit(online.records, model, valid, c.get('arrived')) : undefined;
       const durations = new Array<number | null>(rides.length).fill(null);
-      position.forEach((index, k) => (durations[index] = out?.predictions[k] ?? null));
+      position.forEach((index, k) => {
+        const d = out?.predictions[k];
+        durations[index] = typeof d === 'number' ? d : null;
+      });
       for (const rej of out?.rejections ?? []) {
         const index = position[rej.index];
         if (index !== undefined) errors.set(index, { field: rej.field, message: rej.reason });
@@ -176,7 +192,7 @@ export function predictRoutes(deps: AppDeps, online: Online, metrics: ApiMetrics
         const rows: PredictionRecord[] = [];
         position.forEach((index, k) => {
           const d = out.predictions[k];
-          if (d !== null && d !== undefined)
+          if (typeof d === 'number')
             rows.push(record(c, '/predict/batch', resolved, index, { ...valid[k] }, d));
         });
         deps.predictionLog.record(rows);

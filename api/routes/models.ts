@@ -12,8 +12,10 @@ const ModelSchema = z
     version: z.string(),
     ref: z.string(),
     aliases: z.array(z.string()),
-    inputs: z.array(z.string()),
-    output: z.string(),
+    task: z.string().openapi({ example: 'regression' }),
+    fields: z.array(z.string()).openapi({ description: "the signature's fields: what a record carries" }),
+    inputs: z.array(z.string()).openapi({ description: 'graph inputs' }),
+    outputs: z.array(z.string()).openapi({ description: 'served outputs' }),
     kind: z.string().optional(),
     description: z.string().optional(),
     metrics: z.unknown().optional(),
@@ -32,7 +34,7 @@ const AliasParams = z.object({
   name: z
     .string()
     .min(1)
-    .openapi({ param: { name: 'name', in: 'path' }, example: 'ride-duration' }),
+    .openapi({ param: { name: 'name', in: 'path' }, example: 'my-model' }),
   alias: z
     .string()
     .min(1)
@@ -84,9 +86,11 @@ export function modelRoutes(deps: AppDeps) {
             version: m.version,
             ref: m.ref,
             aliases: m.aliases,
+            task: m.task.kind,
+            fields: m.fields,
             inputs: m.inputs,
-            output: m.output,
-            kind: m.card.kind,
+            outputs: m.outputs,
+            kind: typeof m.card.kind === 'string' ? m.card.kind : undefined,
             description: m.card.description,
             metrics: m.card.metrics,
           })),

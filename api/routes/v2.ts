@@ -5,7 +5,10 @@
  */
 import { createRoute, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
-import { DEFAULT_ALIAS, type ResolvedModel } from '../../contracts/scoring.js';
+import { DEFAULT_ALIAS, type ResolvedModel, type TensorDtype } from '../../contracts/scoring.js';
+import type { LoadedModel } from '../../scoring/load-model.js';
+import { predictionAt } from '../../scoring/predictions.js';
+import type { TensorOutputs, TensorRows } from '../../scoring/tensors.js';
 import type { AppDeps } from '../deps.js';
 import { routeGroup, type AppEnv } from '../env.js';
 import { ApiError, InferenceError } from '../errors.js';
@@ -14,8 +17,9 @@ import type { ApiMetrics } from '../metrics.js';
 import { submit, type Online } from '../online.js';
 import type { PredictionRecord } from '../prediction-log.js';
 import { DATATYPES, HEADER_LENGTH, InferRequestSchema, parseBody, toColumns } from '../v2/request.js';
+import { binaryData, datatypeOf, jsonData, shapeOf } from '../v2/response.js';
 
-const SERVER = { name: 'ride-duration-serving', version: '0.1.0', extensions: ['binary_tensor_data'] };
+const SERVER = { name: 'temporal-model-serving', version: '0.1.0', extensions: ['binary_tensor_data'] };
 
 const ModelMetadataSchema = z
   .object({
@@ -134,10 +138,10 @@ export function v2Routes(deps: AppDeps, online: Online, metrics: ApiMetrics) {
     const name = c.req.param('name') ?? '';
     const model = await resolve(name, c.req.param('version'));
     const card = (await scorer.describe(model)).card;
-    const tensor = (t: { name: string; dtype: keyof typeof DATATYPES }) => ({
+    const tensor = (t: { name: string; dtype: TensorDtype; shape: number[] }) => ({
       name: t.name,
       datatype: DATATYPES[t.dtype],
-      shape: [-1, 1],
+      shape: t.shape,
     });
     return c.json({
       name,
@@ -162,11 +166,13 @@ export function v2Routes(deps: AppDeps, online: Online, metrics: ApiMetrics) {
       );
     const name = c.req.param('name') ?? '';
     const model = await resolve(name, c.req.param('version'));
-    const { card } = await scorer.describe(model);
+    const loaded = scorer.registry.get(model.name, model.version);
+    if (!loaded) throw new InferenceError(404, `model "${name}" version ${model.version} is not loaded`);
+    const { card } = loaded;
     const body = new Uint8Array(await c.req.arrayBuffer());
     const { request, binary } = parseBody(body, c.req.header(HEADER_LENGTH));
     const ref = `${model.name}@${model.version}`;
-    const input = toColumns(card, ref, request, binary, deps.config.api.maxBatchRides);
+    const input = toColumns(card.inputs, ref, request, binary, deps.config.api.maxBatchRides);
     const wanted = request.outputs ?? card.outputs.map((o) => ({ name: o.name, parameters: undefined }));
     for (const o of wanted) {
       if (!card.outputs.some((spec) => spec.name === o.name))
@@ -177,19 +183,21 @@ export function v2Routes(deps: AppDeps, online: Online, metrics: ApiMetrics) {
     }
     const values = await submit(online.tensors, model, input, c.get('arrived'));
     metrics.predictions.inc({ model: model.name, version: model.version, route: '/v2/infer' }, input.rows);
-    if (deps.predictionLog) deps.predictionLog.record(logRows(c, model, input, values));
+    if (deps.predictionLog) deps.predictionLog.record(logRows(c, loaded, input, values));
 
     const binaryDefault = request.parameters?.binary_data_output === true;
     const chunks: Uint8Array[] = [];
     const outputs = wanted.map((o) => {
       const spec = card.outputs.find((s) => s.name === o.name);
-      const datatype = spec ? DATATYPES[spec.dtype] : 'FP32';
+      const column = values[o.name];
+      if (!spec || !column) throw new InferenceError(500, `output "${o.name}" was not computed`);
+      const datatype = datatypeOf(column);
       const flag = o.parameters?.binary_data;
       const asBinary = typeof flag === 'boolean' ? flag : binaryDefault;
-      const shape = [input.rows, 1];
-      if (!asBinary) return { name: o.name, datatype, shape, data: Array.from(values) };
-      const data = datatype === 'FP64' ? Float64Array.from(values) : Float32Array.from(values);
-      chunks.push(new Uint8Array(data.buffer));
+      const shape = shapeOf(spec.shape, input.rows, column.width);
+      if (!asBinary) return { name: o.name, datatype, shape, data: jsonData(column) };
+      const data = binaryData(column);
+      chunks.push(data);
       return { name: o.name, datatype, shape, parameters: { binary_data_size: data.byteLength } };
     });
     const response = {
@@ -209,23 +217,32 @@ export function v2Routes(deps: AppDeps, online: Online, metrics: ApiMetrics) {
 
   const logRows = (
     c: Context<AppEnv>,
-    model: ResolvedModel,
-    input: ReturnType<typeof toColumns>,
-    values: Float32Array | Float64Array,
+    model: LoadedModel,
+    input: TensorRows,
+    values: TensorOutputs,
   ): PredictionRecord[] => {
     const latencyMs = performance.now() - c.get('startedAt');
     const createdAt = new Date();
-    return Array.from({ length: input.rows }, (_, i) => ({
-      requestId: c.get('requestId'),
-      rowIndex: i,
-      route: '/v2/infer',
-      model: model.name,
-      version: model.version,
-      features: Object.fromEntries([...input.columns].map(([k, col]) => [k, Number(col[i])])),
-      prediction: values[i] ?? Number.NaN,
-      latencyMs,
-      createdAt,
-    }));
+    const cell = (data: TensorRows['columns'] extends Map<string, infer D> ? D : never, i: number) => {
+      const v = data[i];
+      return typeof v === 'bigint' ? Number(v) : v;
+    };
+    return Array.from({ length: input.rows }, (_, i) => {
+      const output = predictionAt(model, { outputs: values }, i);
+      const primary = model.task.kind === 'regression' ? output[model.task.name] : undefined;
+      return {
+        requestId: c.get('requestId'),
+        rowIndex: i,
+        route: '/v2/infer',
+        model: model.name,
+        version: model.version,
+        features: Object.fromEntries([...input.columns].map(([k, col]) => [k, cell(col, i)])),
+        prediction: typeof primary === 'number' ? primary : null,
+        ...(model.task.kind === 'regression' ? {} : { output }),
+        latencyMs,
+        createdAt,
+      };
+    });
   };
 
   const app = documented(routeGroup());

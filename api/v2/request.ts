@@ -4,14 +4,24 @@
  * value counts, byte sizes) before it becomes typed columns. Every problem is an InferenceError naming the input.
  */
 import { z } from '@hono/zod-openapi';
-import type { ModelCard } from '../../scoring/model-card.js';
-import type { FeatureArray } from '../../scoring/features.js';
+import type { TensorDtype } from '../../contracts/scoring.js';
+import { allocate, type TensorData } from '../../scoring/features.js';
+import type { InputSpec } from '../../scoring/model-card.js';
 import { fieldPath } from '../env.js';
 import { InferenceError } from '../errors.js';
 import type { TensorRows } from '../online.js';
 
-export const DATATYPES = { int64: 'INT64', float32: 'FP32', float64: 'FP64' } as const;
-const BYTES_PER = { INT64: 8, FP32: 4, FP64: 8 } as const;
+/** V2 datatype of each tensor dtype the cards may declare. */
+export const DATATYPES = {
+  int64: 'INT64',
+  int32: 'INT32',
+  float32: 'FP32',
+  float64: 'FP64',
+  string: 'BYTES',
+  bool: 'BOOL',
+} as const satisfies Record<TensorDtype, string>;
+/** Bytes per element in the binary extension (BYTES elements are length-prefixed instead). */
+const BYTES_PER = { int64: 8, int32: 4, float32: 4, float64: 8, bool: 1, string: 0 } as const;
 
 const parameters = z.record(z.string(), z.unknown());
 
@@ -76,58 +86,121 @@ function flatten(data: unknown, out: unknown[]): void {
   else out.push(data);
 }
 
-function fromJson(
-  name: string,
-  datatype: 'INT64' | 'FP32' | 'FP64',
-  data: unknown,
-  rows: number,
-): FeatureArray {
+const KIND = {
+  int64: 'an integer',
+  int32: 'a 32-bit integer',
+  float32: 'a finite number',
+  float64: 'a finite number',
+  bool: 'true or false',
+  string: 'a string',
+} as const;
+
+function fromJson(name: string, dtype: TensorDtype, data: unknown, size: number, shape: string): TensorData {
   const values: unknown[] = [];
   flatten(data, values);
-  if (values.length !== rows)
+  if (values.length !== size)
     throw new InferenceError(
       400,
-      `input "${name}": shape [${rows}, 1] needs ${rows} values, data holds ${values.length}`,
+      `input "${name}": shape [${shape}] needs ${size} values, data holds ${values.length}`,
     );
-  const isInt = datatype === 'INT64';
-  const out = isInt ? new BigInt64Array(rows) : new Float32Array(rows);
-  for (let i = 0; i < rows; i++) {
+  const out = allocate(dtype, size);
+  for (let i = 0; i < size; i++) {
     const v = values[i];
-    if (typeof v !== 'number' || !Number.isFinite(v) || (isInt && !Number.isSafeInteger(v)))
+    const ok =
+      dtype === 'string'
+        ? typeof v === 'string'
+        : dtype === 'bool'
+          ? typeof v === 'boolean'
+          : typeof v === 'number' &&
+            Number.isFinite(v) &&
+            (dtype === 'int64' ? Number.isSafeInteger(v) : dtype !== 'int32' || (v | 0) === v);
+    if (!ok)
       throw new InferenceError(
         400,
-        `input "${name}": data[${i}] must be ${isInt ? 'an integer' : 'a finite number'} for ${datatype} (got ${JSON.stringify(v) ?? 'nothing'})`,
+        `input "${name}": data[${i}] must be ${KIND[dtype]} for ${DATATYPES[dtype]} (got ${JSON.stringify(v) ?? 'nothing'})`,
       );
-    if (out instanceof BigInt64Array) out[i] = BigInt(v);
-    else out[i] = v;
+    if (Array.isArray(out)) out[i] = v as string;
+    else if (out instanceof BigInt64Array) out[i] = BigInt(v as number);
+    else out[i] = typeof v === 'boolean' ? Number(v) : (v as number);
   }
   return out;
 }
 
-function fromBinary(datatype: 'INT64' | 'FP32' | 'FP64', bytes: Uint8Array): FeatureArray {
+/** Reads `size` elements of `dtype` from the binary section at `offset`; returns them and the bytes used. */
+function fromBinary(
+  name: string,
+  dtype: TensorDtype,
+  binary: Uint8Array,
+  at: { offset: number; size: number; declared: number; shape: string },
+): TensorData {
+  const { offset, size, declared, shape } = at;
+  const want = size * BYTES_PER[dtype];
+  if (dtype !== 'string' && declared !== want)
+    throw new InferenceError(
+      400,
+      `input "${name}": binary_data_size is ${declared} but shape [${shape}] of ${DATATYPES[dtype]} needs ${want} bytes`,
+    );
+  if (offset + declared > binary.length)
+    throw new InferenceError(
+      400,
+      `input "${name}": binary data ends at byte ${binary.length} of the binary section, ${offset + declared} needed`,
+    );
+  const bytes = binary.subarray(offset, offset + declared);
+  if (dtype === 'string') {
+    const out: string[] = [];
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    let at = 0;
+    while (at < bytes.length) {
+      if (at + 4 > bytes.length)
+        throw new InferenceError(400, `input "${name}": a BYTES element is cut short`);
+      const len = view.getUint32(at, true);
+      if (at + 4 + len > bytes.length)
+        throw new InferenceError(400, `input "${name}": a BYTES element is cut short`);
+      out.push(Buffer.from(bytes.buffer, bytes.byteOffset + at + 4, len).toString('utf8'));
+      at += 4 + len;
+    }
+    if (out.length !== size)
+      throw new InferenceError(
+        400,
+        `input "${name}": binary_data_size holds ${out.length} BYTES elements, shape needs ${size}`,
+      );
+    return out;
+  }
   const copy = new Uint8Array(bytes.length); // aligned copy: the body offset may not be a multiple of 8
   copy.set(bytes);
-  if (datatype === 'INT64') return new BigInt64Array(copy.buffer);
-  if (datatype === 'FP32') return new Float32Array(copy.buffer);
-  return Float32Array.from(new Float64Array(copy.buffer));
+  switch (dtype) {
+    case 'int64':
+      return new BigInt64Array(copy.buffer);
+    case 'int32':
+      return new Int32Array(copy.buffer);
+    case 'float32':
+      return new Float32Array(copy.buffer);
+    case 'float64':
+      return new Float64Array(copy.buffer);
+    case 'bool':
+      return copy;
+  }
 }
+
+const widthOf = (spec: InputSpec) => (spec.shape.length === 2 ? (spec.shape[1] ?? 1) : 1);
+const describe = (spec: InputSpec) => `${spec.name} (${DATATYPES[spec.dtype]} [-1, ${widthOf(spec)}])`;
 
 /** Checks the request's inputs against the card and builds one typed column per model input. */
 export function toColumns(
-  card: ModelCard,
+  inputs: readonly InputSpec[],
   ref: string,
   request: InferRequest,
   binary: Uint8Array,
   maxRows: number,
 ): TensorRows {
-  const expected = card.inputs.map((i) => `${i.name} (${DATATYPES[i.dtype]} [-1, 1])`).join(', ');
+  const expected = inputs.map(describe).join(', ');
   const seen = new Set<string>();
-  const columns = new Map<string, FeatureArray>();
+  const columns = new Map<string, TensorData>();
   let rows = -1;
   let firstName = '';
   let offset = 0;
   for (const input of request.inputs) {
-    const spec = card.inputs.find((i) => i.name === input.name);
+    const spec = inputs.find((i) => i.name === input.name);
     if (!spec) throw new InferenceError(400, `unexpected input "${input.name}"; ${ref} expects ${expected}`);
     if (seen.has(input.name)) throw new InferenceError(400, `input "${input.name}" is given twice`);
     seen.add(input.name);
@@ -137,11 +210,12 @@ export function toColumns(
         400,
         `input "${input.name}": datatype ${input.datatype} does not match the model's ${datatype}`,
       );
-    const [n, width] = input.shape;
-    if (input.shape.length !== 2 || width !== 1 || n === undefined || n < 1)
+    const width = widthOf(spec);
+    const [n, w = 1] = input.shape;
+    if (input.shape.length < 1 || input.shape.length > 2 || w !== width || n === undefined || n < 1)
       throw new InferenceError(
         400,
-        `input "${input.name}": shape [${input.shape.join(', ')}] does not match the model's [-1, 1] (use [N, 1], N >= 1)`,
+        `input "${input.name}": shape [${input.shape.join(', ')}] does not match the model's [-1, ${width}] (use [N, ${width}], N >= 1)`,
       );
     if (n > maxRows)
       throw new InferenceError(413, `input "${input.name}": ${n} rows; at most ${maxRows} per request`);
@@ -157,29 +231,31 @@ export function toColumns(
           400,
           `input "${input.name}": give either data or parameters.binary_data_size, not both`,
         );
-      const want = n * BYTES_PER[datatype];
-      if (size !== want)
+      if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0)
         throw new InferenceError(
           400,
-          `input "${input.name}": binary_data_size is ${JSON.stringify(size)} but shape [${n}, 1] of ${datatype} needs ${want} bytes`,
+          `input "${input.name}": binary_data_size must be a byte count (got ${JSON.stringify(size)})`,
         );
-      if (offset + want > binary.length)
-        throw new InferenceError(
-          400,
-          `input "${input.name}": binary data ends at byte ${binary.length} of the binary section, ${offset + want} needed`,
-        );
-      columns.set(input.name, fromBinary(datatype, binary.subarray(offset, offset + want)));
-      offset += want;
+      columns.set(
+        input.name,
+        fromBinary(input.name, spec.dtype, binary, {
+          offset,
+          size: n * width,
+          declared: size,
+          shape: `${n}, ${width}`,
+        }),
+      );
+      offset += size;
     } else {
       if (input.data === undefined)
         throw new InferenceError(
           400,
           `input "${input.name}" has no data (give "data" or parameters.binary_data_size)`,
         );
-      columns.set(input.name, fromJson(input.name, datatype, input.data, n));
+      columns.set(input.name, fromJson(input.name, spec.dtype, input.data, n * width, `${n}, ${width}`));
     }
   }
-  const missing = card.inputs.filter((i) => !seen.has(i.name)).map((i) => `"${i.name}"`);
+  const missing = inputs.filter((i) => !seen.has(i.name)).map((i) => `"${i.name}"`);
   if (missing.length > 0)
     throw new InferenceError(400, `missing input ${missing.join(', ')}; ${ref} expects ${expected}`);
   if (offset !== binary.length)

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isPlainRide, RideSchema } from './predict.js';
+import { isPlainRide, RideSchema } from './schemas.js';
 
 const ride = { PULocationID: 10, DOLocationID: 50, trip_distance: 40 };
 
