@@ -1,5 +1,6 @@
 /**
- * Fault test: the worker process is SIGKILLed mid-stream and restarted. No event may be lost and none scored twice.
+ * Fault test: the worker process is SIGKILLed mid-stream and restarted. No event may be lost and none scored twice,
+ * and the consumers (the SSE source and a LISTENer of `stream_predictions`) get every prediction once by id.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import readline from 'node:readline';
@@ -22,7 +23,8 @@ import {
   waitForState,
   waitUntil,
 } from '../test/stream-kit.js';
-import { getStreamState, sendEvents } from './streams.js';
+import { checkIdDelivery, NotifyReader } from '../test/faults/consumers.js';
+import { getStreamState, sendEvents, streamPredictions } from './streams.js';
 
 const WORKER = fileURLToPath(new URL('../test/worker-process.ts', import.meta.url));
 
@@ -75,6 +77,14 @@ describe('stream survives a worker SIGKILL', () => {
     const id = uniqueId('kill');
     const events = makeEvents(2000);
     const state = () => getStreamState(temporal.client, id);
+    // Consumers subscribed before the first event: the source behind GET /streams/:id/predictions, and a
+    // LISTENer that reads the table on each NOTIFY wake-up.
+    const feed = new AbortController();
+    const sseIds: string[] = [];
+    const sse = (async () => {
+      for await (const p of streamPredictions(db.pool, id, { signal: feed.signal })) sseIds.push(p.id);
+    })();
+    const notify = await NotifyReader.open(db.pool, id);
 
     // Producer keeps sending while the worker dies and comes back.
     const producer = (async () => {
@@ -108,8 +118,32 @@ describe('stream survives a worker SIGKILL', () => {
          FROM stream_predictions WHERE stream_id = $1`,
       [id],
     );
+    // Primary keys make these two impossible to fail; kept as a guard against a schema change.
     expect(rows[0]).toMatchObject({ n: 2000, distinct_ids: 2000 });
-    const ids = await persistedEventIds(db.pool, id);
-    expect(ids.map(Number)).toEqual(events.map((e) => e.ride_id));
+    // The retry policy bounds the attempts: a prediction persisted past maxAttempts means it did not.
+    expect(rows[0]?.max_attempts).toBeGreaterThanOrEqual(1);
+    expect(rows[0]?.max_attempts).toBeLessThanOrEqual(TEST_STREAM_OPTIONS.maxAttempts ?? 0);
+    // Consumers: at least once with the SSE id as dedup key, and after dedup exactly once, in persisted order.
+    // Catches a prediction that reached the table without a wake-up, or a feed that skipped or repeated rows.
+    const { rows: persisted } = await db.pool.query<{ id: string }>(
+      'SELECT id::text AS id FROM stream_predictions WHERE stream_id = $1 ORDER BY id',
+      [id],
+    );
+    const lastId = persisted[persisted.length - 1]?.id ?? '';
+    await waitUntil(
+      'consumers to reach the last prediction',
+      async () => Promise.resolve(sseIds.includes(lastId) && notify.received.includes(lastId)),
+      15_000,
+    ).catch(() => undefined); // the checks below report what is missing
+    feed.abort();
+    await sse;
+    await notify.close();
+    const ids = persisted.map((r) => r.id);
+    const sseCheck = checkIdDelivery('streamPredictions (SSE source)', sseIds, ids);
+    const notifyCheck = checkIdDelivery('NOTIFY stream_predictions', notify.received, ids);
+    expect(sseCheck, sseCheck.detail).toMatchObject({ ok: true });
+    expect(notifyCheck, notifyCheck.detail).toMatchObject({ ok: true });
+    const eventIds = await persistedEventIds(db.pool, id);
+    expect(eventIds.map(Number)).toEqual(events.map((e) => e.ride_id));
   });
 });

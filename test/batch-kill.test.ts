@@ -1,6 +1,7 @@
 /**
  * Exactly-once under worker crashes: the only worker runs in a child process and is SIGKILLed twice mid-run
- * (at different points), then restarted; the run completes with exactly one prediction per valid ride.
+ * (at different points), then restarted; the run completes with exactly one prediction per valid ride, and a
+ * LISTENer of `batch_runs` gets the run's final summary.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -12,9 +13,11 @@ import {
   connectTestTemporal,
   createTestDatabase,
   uniqueId,
+  waitFor,
   type TestDatabase,
   type TestTemporal,
 } from './helpers.js';
+import { BatchRunsListener } from './faults/consumers.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const RANGE = { from: '2030-07-01', to: '2030-07-08' };
@@ -76,14 +79,16 @@ describe('batch run survives SIGKILLed workers', () => {
       const total = Number(
         (await db.pool.query<{ n: string }>(`SELECT count(*) AS n FROM rides WHERE ${IN_RANGE}`)).rows[0]?.n,
       );
-      const waitFor = async (rows: number) => {
-        for (let i = 0; (await predictions()) < rows; i++) {
-          if (i % 400 === 0)
-            console.log('waiting for', rows, 'have', await predictions(), new Date().toISOString());
-          await new Promise((r) => setTimeout(r, 15));
-        }
-      };
+      // Bounded: a run that stops making progress fails here instead of hanging the file.
+      const predictionsReach = (rows: number) =>
+        waitFor(async () => (await predictions()) >= rows, {
+          timeoutMs: 120_000,
+          what: `${Math.round(rows)} predictions`,
+          intervalMs: 15,
+        });
 
+      // A downstream consumer listening for the whole run, as the README's `NOTIFY batch_runs` promises.
+      const listener = await BatchRunsListener.open(db.pool);
       worker = await startWorkerProcess(env);
       const handle = await temporal.client.workflow.start(BATCH_WORKFLOW, {
         taskQueue,
@@ -92,7 +97,7 @@ describe('batch run survives SIGKILLed workers', () => {
       });
       const killedAt: number[] = [];
       for (const share of [0.15, 0.55]) {
-        await waitFor(total * share);
+        await predictionsReach(total * share);
         await kill(worker);
         killedAt.push(await predictions());
         worker = await startWorkerProcess(env);
@@ -118,6 +123,14 @@ describe('batch run survives SIGKILLed workers', () => {
       expect(Number(rows[0]?.distinct_rides)).toBe(valid);
       expect(Number(rows[0]?.rejected)).toBe(total - valid);
       expect(summary).toMatchObject({ status: 'completed', rowsScored: valid, rowsRejected: total - valid });
+      // NOTIFY batch_runs is at least once per finished run, run id the dedup key, and only with the final status:
+      // catches a summary lost when the notifying attempt died, or a 'running' summary published as if final.
+      await waitFor(() => (listener.byRun.get(summary.runId)?.count ?? 0) > 0, {
+        timeoutMs: 10_000,
+        what: `NOTIFY batch_runs for ${summary.runId}`,
+      }).finally(() => listener.close());
+      expect(listener.byRun.get(summary.runId)?.statuses.every((s) => s === 'completed')).toBe(true);
+      expect([...listener.byRun.keys()]).toEqual([summary.runId]);
     },
   );
 });
