@@ -19,13 +19,8 @@ import { createActivities } from '../activities/index.js';
 import { type Config, loadConfig } from '../config.js';
 import { migrate } from '../db/migrate.js';
 import { createPool } from '../db/pool.js';
-import { startEmbeddedPostgres } from '../dev/postgres.js';
-import { freePort } from '../dev/process.js';
-import { createDatabaseIfMissing } from '../dev/stack.js';
-import { startTemporalDevServer } from '../dev/temporal.js';
-import { ensureTemporalBinary } from '../dev/tools.js';
+import { startTestServers } from '../dev/stack.js';
 import { createScorer } from '../scoring/scorer.js';
-import { writeWorkflowBundle } from '../workers/bundle.js';
 import { createWorker } from '../workers/create-worker.js';
 import { copyFloor } from './batch-floor.js';
 import { ensureBenchPython, runPythonReference } from './batch-python.js';
@@ -126,17 +121,18 @@ async function main(config: Config, dir: string) {
     : await ensureBenchPython(root, config.paths.tools, log, abort.signal);
   if ('skip' in python) log(`skipping the Python references: ${python.skip}`);
 
-  const binary = await ensureTemporalBinary(config.paths.tools, log);
-  const [pg, temporal, bundle] = await Promise.all([
-    freePort()
-      .then((port) => startEmbeddedPostgres({ dataDir: path.join(dir, 'pg'), port, ephemeral: true }))
-      .then((s) => (onCleanup(() => s.stop()), s)),
-    freePort()
-      .then((port) => startTemporalDevServer({ binary, port, namespace: 'default' }))
-      .then((s) => (onCleanup(() => s.stop()), s)),
-    writeWorkflowBundle(path.join(dir, 'workflow-bundle.js')),
-  ]);
-  await createDatabaseIfMissing(pg.url, 'rides');
+  // dev/stack.ts stops whichever server did start when another fails, so one cleanup covers both.
+  const servers = await startTestServers({
+    dir,
+    toolsDir: config.paths.tools,
+    databases: ['rides'],
+    bundle: true,
+    onLine: (source, line) => {
+      if (source === 'setup') log(line);
+    },
+  });
+  onCleanup(() => servers.stop());
+  const { postgres: pg, temporal, workflowBundle: bundle = '' } = servers;
   const url = pg.urlFor('rides');
   const pool = createPool(url, { max: 16 });
   onCleanup(() => pool.end());
