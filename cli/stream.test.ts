@@ -86,9 +86,8 @@ describe('npm run stream -- send (real process)', () => {
         .map((e) => JSON.stringify(e))
         .join('\n') + '\n',
     );
-    const started = Date.now();
+    // How closely --rate keeps its pace is measured by bench/timing.ts (wall-clock time is not a test).
     const { stdout } = await cli(['send', '--stream', id, '--file', file, '--rate', '100', '--limit', '30']);
-    expect(Date.now() - started).toBeGreaterThan(250); // 30 events at 100/s take ≥ 0.3 s
     expect(JSON.parse(stdout)).toMatchObject({ stream: id, accepted: 30, duplicates: 0, rejected: 0 });
     await waitForState(
       () => getStreamState(kit.temporal.client, id),

@@ -1,10 +1,9 @@
 /**
  * Property-based bad input over every JSON route and the V2 binary extension: random, truncated, oversized,
  * deeply nested, wrong-typed, NaN/Infinity/huge numbers, unicode, wrong content types. The service answers 4xx
- * with a body naming the problem (2xx where the input happens to be valid), never 5xx, and memory stays flat.
+ * with a body naming the problem (2xx where the input happens to be valid), never 5xx. Whether the heap stays on
+ * a plateau across rounds of bad requests is measured by bench/timing.ts (heap size is not a test assertion).
  */
-import v8 from 'node:v8';
-import vm from 'node:vm';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEST_API_KEY, createTestApp, type TestApp } from '../helpers.js';
@@ -68,11 +67,6 @@ function isProblemBody(status: number, text: string): boolean {
   } catch {
     return false;
   }
-}
-
-function forceGc(): () => void {
-  v8.setFlagsFromString('--expose_gc');
-  return vm.runInNewContext('gc') as () => void;
 }
 
 describe('bad input never makes a 5xx', () => {
@@ -161,28 +155,4 @@ describe('bad input never makes a 5xx', () => {
       expect(isProblemBody(res.status, await res.text())).toBe(true);
     }
   });
-
-  it('memory stays flat across many bad requests', async () => {
-    const gc = forceGc();
-    const samples = fc.sample(fc.tuple(fc.constantFrom(...ROUTES), bodies), { numRuns: 2000, seed: 99 });
-    const round = async () => {
-      for (const [path, body] of samples)
-        await (await send(path, body, { 'content-type': 'application/json' })).text();
-    };
-    // Warm caches, JIT and pools first; then the heap after each round must stay on a plateau.
-    for (let i = 0; i < 3; i++) await round();
-    gc();
-    const before = process.memoryUsage().heapUsed;
-    const rounds = Number(process.env.FUZZ_ROUNDS ?? 8);
-    const heap: number[] = [];
-    for (let i = 0; i < rounds; i++) {
-      await round();
-      gc();
-      heap.push(Math.round(process.memoryUsage().heapUsed / 2 ** 20));
-    }
-    console.log(`heap after each round (MiB): ${heap.join(' ')}`);
-    const growthMiB = (process.memoryUsage().heapUsed - before) / 2 ** 20;
-    console.log(`${rounds * samples.length} bad requests: heap ${growthMiB.toFixed(1)} MiB after vs before`);
-    expect(growthMiB).toBeLessThan(8);
-  }, 600_000);
 });
