@@ -40,7 +40,7 @@ describe('loadConfig', () => {
         publicUrl: 'http://localhost:3000',
         apiKey: undefined,
         bodyLimitBytes: 8388608,
-        maxBatchRides: 10000,
+        maxBatchRecords: 10000,
         requireKeyForPredict: false,
         sseMaxConnections: 100,
         requestTimeoutMs: 30000,

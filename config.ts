@@ -4,6 +4,7 @@
  * only list of variables: each default is written there once and the `Config` type is inferred from it.
  */
 import { z } from 'zod';
+import { STREAM_OPTION_DEFAULTS } from './contracts/stream.js';
 
 const number = () => z.coerce.number({ error: 'must be a number' }).int('must be a whole number');
 
@@ -114,12 +115,13 @@ const variables = z.object({
   BATCH_CHUNK_SIZE: positiveInt(50_000),
   BATCH_MAX_PARALLEL_CHUNKS: positiveInt(2),
   // Streaming mode (workflows/stream-scoring.ts): continue-as-new threshold, dedup window, events per activity.
-  STREAM_CAN_AFTER_EVENTS: positiveInt(5_000),
-  STREAM_DEDUP_WINDOW: positiveInt(10_000),
-  STREAM_MAX_RUN: positiveInt(200),
-  STREAM_LOCAL_ACTIVITIES: onOff(true),
-  STREAM_MAX_ATTEMPTS: positiveInt(5),
-  STREAM_ROLLOVER_GRACE_MS: msUpTo(10_000, 50),
+  // Defaults from STREAM_OPTION_DEFAULTS, which a stream started by hand (no options in its input) also uses.
+  STREAM_CAN_AFTER_EVENTS: positiveInt(STREAM_OPTION_DEFAULTS.canAfterEvents),
+  STREAM_DEDUP_WINDOW: positiveInt(STREAM_OPTION_DEFAULTS.dedupWindow),
+  STREAM_MAX_RUN: positiveInt(STREAM_OPTION_DEFAULTS.maxRun),
+  STREAM_LOCAL_ACTIVITIES: onOff(STREAM_OPTION_DEFAULTS.localActivities),
+  STREAM_MAX_ATTEMPTS: positiveInt(STREAM_OPTION_DEFAULTS.maxAttempts),
+  STREAM_ROLLOVER_GRACE_MS: msUpTo(10_000, STREAM_OPTION_DEFAULTS.rolloverGraceMs),
 
   DATA_DIR: z.string().min(1, 'must not be empty').default('.data'),
   TOOLS_DIR: z.string().min(1, 'must not be empty').default('.tools'),
@@ -161,7 +163,7 @@ const schema = variables.transform((e) => ({
     publicUrl: e.PUBLIC_URL ?? `http://localhost:${e.PORT}`,
     apiKey: e.API_KEY,
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
-    maxBatchRides: e.PREDICT_MAX_BATCH,
+    maxBatchRecords: e.PREDICT_MAX_BATCH,
     requireKeyForPredict: e.REQUIRE_API_KEY_FOR_PREDICT,
     sseMaxConnections: e.SSE_MAX_CONNECTIONS,
     requestTimeoutMs: e.REQUEST_TIMEOUT_MS,

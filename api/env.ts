@@ -13,7 +13,7 @@ export interface AppEnv {
   };
 }
 
-/** `rides[3].trip_distance` from a zod issue path. */
+/** `records[3].amount` from a zod issue path. */
 export function fieldPath(path: readonly PropertyKey[], prefix = ''): string {
   let out = prefix;
   for (const part of path) {

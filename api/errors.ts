@@ -25,7 +25,7 @@ export class ApiError extends Error {
   }
 }
 
-/** A request field failed validation; `field` is its JSON path (e.g. `rides[3].trip_distance`). */
+/** A request field failed validation; `field` is its JSON path (e.g. `records[3].amount`). */
 export class ValidationError extends ApiError {
   constructor(readonly errors: { field: string; message: string }[]) {
     super(400, 'Invalid request', errors.map((e) => `${e.field}: ${e.message}`).join('; '), { errors });

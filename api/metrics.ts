@@ -82,7 +82,7 @@ export function createMetrics(): ApiMetrics {
     }),
     predictions: new Counter({
       name: 'predictions_total',
-      help: 'Rides scored online, per model version and route',
+      help: 'Records scored online, per model version and route',
       labelNames: ['model', 'version', 'route'],
       registers,
       collect() {

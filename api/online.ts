@@ -1,5 +1,5 @@
 /**
- * The online scoring path shared by /predict and the V2 protocol: one dynamic batcher for rides (through the
+ * The online scoring path shared by the predict routes and the V2 protocol: one dynamic batcher for records (through the
  * scorer) and one for raw V2 tensors (straight into the version's ONNX session), both feeding the metrics.
  */
 import type { BatchLimits, Config } from '../config.js';

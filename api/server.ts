@@ -19,6 +19,7 @@ import { createPredictionLog } from './prediction-log.js';
 runMain(async () => {
   const config = loadConfig();
   const logger = createLogger(config, 'api');
+  for (const warning of config.warnings) logger.warn(warning);
   const pool = createPool(requireDatabaseUrl(config), {
     max: config.database.poolSize,
     logger,

@@ -1,16 +1,17 @@
 /**
  * `npm run bench:score`: the bare scorer (no database, static aliases) in rows/s at batch sizes 1, 100 and 10 000
- * for each version, plus a sweep of rows per ONNX run (maxBatchRows) and the feature code alone. Warm-up, then the
- * median of several iterations. Prints a table and writes bench/results/score-<timestamp>.json.
+ * for every model version in the repository (its golden.jsonl rows), plus a sweep of rows per ONNX run
+ * (maxBatchRows) and the feature code alone (signature validation + feature rules). Warm-up, then the median of
+ * several iterations. Prints a table and writes bench/results/score-<timestamp>.json.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import type { RideInput } from '../contracts/scoring.js';
-import { buildFeatures, prepareRows } from '../scoring/features.js';
-import { goldenRides, readGolden } from '../scoring/golden.js';
+import type { FieldRecord } from '../contracts/scoring.js';
+import { buildFeatures } from '../scoring/features.js';
+import { readGolden } from '../scoring/golden.js';
 import { createScorer, type ModelScorer } from '../scoring/scorer.js';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
@@ -24,7 +25,6 @@ const { values } = parseArgs({
 const ITERATIONS = Number(values.iterations);
 const THREADS = Number(values.threads);
 const MODEL_DIR = values['model-dir'];
-const VERSIONS = ['1', '2'];
 const BATCH_SIZES = [1, 100, 10_000];
 const SWEEP = [128, 256, 512, 1024, 4096, 10_000];
 /** Rows scored per timed iteration (so batch 1 and batch 10 000 iterations take comparable time). */
@@ -36,9 +36,9 @@ const median = (xs: number[]) => {
   return s.length % 2 ? (s[mid] ?? NaN) : ((s[mid - 1] ?? NaN) + (s[mid] ?? NaN)) / 2;
 };
 
-function batches(pool: RideInput[], size: number, count: number): RideInput[][] {
+function batches(pool: FieldRecord[], size: number, count: number): FieldRecord[][] {
   return Array.from({ length: count }, (_, b) =>
-    Array.from({ length: size }, (_, i) => pool[(b * size + i) % pool.length] as RideInput),
+    Array.from({ length: size }, (_, i) => pool[(b * size + i) % pool.length] as FieldRecord),
   );
 }
 
@@ -54,8 +54,8 @@ interface Measurement {
 }
 
 async function measure(
-  run: (rows: RideInput[]) => Promise<unknown>,
-  rows: RideInput[],
+  run: (rows: FieldRecord[]) => Promise<unknown>,
+  rows: FieldRecord[],
   size: number,
 ): Promise<Measurement> {
   const calls = Math.max(1, Math.round((ROWS_PER_ITERATION[size] ?? 50_000) / size));
@@ -83,8 +83,6 @@ async function measure(
 }
 
 async function main() {
-  const golden = await readGolden(path.join(MODEL_DIR, 'ride-duration', '2'));
-  const rows = goldenRides(golden);
   const results: Record<string, unknown>[] = [];
   const line = (cols: (string | number)[]) => console.log(cols.map((c) => String(c).padStart(12)).join(''));
 
@@ -93,29 +91,50 @@ async function main() {
     intraOpThreads: THREADS,
     aliases: {},
   });
+  const models = scorer.registry.list();
+  const golden = new Map<string, FieldRecord[]>();
+  for (const m of models) golden.set(m.ref, await readGolden(m.dir));
+  const rowsOf = (ref: string) => golden.get(ref) ?? [];
+
   console.log(`\nscore(): rows/s (median of ${ITERATIONS}), intra-op threads ${THREADS}`);
-  line(['version', 'batch', 'rows/s', 'best', 'rows/cpu-s', 'ms/call', 'run rows']);
-  for (const version of VERSIONS) {
-    const model = scorer.registry.get('ride-duration', version);
+  line(['model', 'batch', 'rows/s', 'best', 'rows/cpu-s', 'ms/call', 'run rows']);
+  for (const model of models) {
     for (const size of BATCH_SIZES) {
-      const m = await measure((b) => scorer.score(`ride-duration@${version}`, b), rows, size);
-      results.push({ kind: 'score', version, batch: size, maxBatchRows: model?.maxBatchRows, ...m });
+      const m = await measure((b) => scorer.score(model.ref, b), rowsOf(model.ref), size);
+      results.push({ kind: 'score', model: model.ref, batch: size, maxBatchRows: model.maxBatchRows, ...m });
       line([
-        version,
+        model.ref,
         size,
         Math.round(m.rowsPerSec),
         Math.round(m.bestRowsPerSec),
         Math.round(m.rowsPerCpuSec),
         m.msPerCall.toFixed(3),
-        model?.maxBatchRows ?? '-',
+        model.maxBatchRows,
       ]);
     }
   }
+
+  console.log('\nfeature code alone (signature validation + feature rules), batch 10 000');
+  line(['model', 'rows/s', 'rows/cpu-s']);
+  for (const model of models) {
+    const m = await measure(
+      (b) => {
+        const p = model.signature.prepare(b);
+        return Promise.resolve(buildFeatures(p, model.rules, 0, p.count));
+      },
+      rowsOf(model.ref),
+      10_000,
+    );
+    results.push({ kind: 'features', model: model.ref, batch: 10_000, ...m });
+    line([model.ref, Math.round(m.rowsPerSec), Math.round(m.rowsPerCpuSec)]);
+  }
   await scorer.close();
 
-  console.log('\nrows per ONNX run (maxBatchRows) at batch 10 000 (rss: process high-water mark so far)');
-  line(['version', 'run rows', 'rows/s', 'best', 'rows/cpu-s', 'rss MB']);
-  for (const version of VERSIONS) {
+  console.log(
+    '\nrows per ONNX run (maxBatchRows) at batch 10 000 (rss: the current resident set after the run)',
+  );
+  line(['model', 'run rows', 'rows/s', 'best', 'rows/cpu-s', 'rss MB']);
+  for (const model of models) {
     for (const maxBatchRows of SWEEP) {
       const s = await createScorer({
         modelDir: MODEL_DIR,
@@ -123,12 +142,12 @@ async function main() {
         aliases: {},
         maxBatchRows,
       });
-      const m = await measure((b) => s.score(`ride-duration@${version}`, b), rows, 10_000);
+      const m = await measure((b) => s.score(model.ref, b), rowsOf(model.ref), 10_000);
       const rssMb = Math.round(process.memoryUsage().rss / 2 ** 20);
       await s.close();
-      results.push({ kind: 'sweep', version, batch: 10_000, maxBatchRows, rssMb, ...m });
+      results.push({ kind: 'sweep', model: model.ref, batch: 10_000, maxBatchRows, rssMb, ...m });
       line([
-        version,
+        model.ref,
         maxBatchRows,
         Math.round(m.rowsPerSec),
         Math.round(m.bestRowsPerSec),
@@ -136,26 +155,6 @@ async function main() {
         rssMb,
       ]);
     }
-  }
-
-  console.log('\nfeature code alone (validate + typed arrays), batch 10 000');
-  line(['version', 'rows/s', 'rows/cpu-s']);
-  const features = {
-    '1': ['PULocationID', 'DOLocationID', 'trip_distance'],
-    '2': ['PULocationID', 'DOLocationID', 'trip_distance', 'pickup_hour', 'pickup_dow'],
-  } as const;
-  for (const version of VERSIONS) {
-    const names = features[version as '1' | '2'];
-    const m = await measure(
-      (b) => {
-        const p = prepareRows(b, names.length > 3);
-        return Promise.resolve(buildFeatures(b, p, names, 0, p.count));
-      },
-      rows,
-      10_000,
-    );
-    results.push({ kind: 'features', version, batch: 10_000, ...m });
-    line([version, Math.round(m.rowsPerSec), Math.round(m.rowsPerCpuSec)]);
   }
 
   const cpus = os.cpus();

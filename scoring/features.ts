@@ -43,7 +43,7 @@ export function compileRule(input: InputSpec, fields: readonly FieldSpec[]): Fea
       if (field.type !== 'timestamp')
         return `input "${input.name}" takes part "${input.part}" of field "${source}", which is ${field.type}, not timestamp`;
       if (input.time_zone && input.time_zone !== (field.time_zone ?? 'UTC'))
-        return `input "${input.name}" asks for time zone ${input.time_zone} but field "${source}" is read in ${field.time_zone ?? 'UTC'}; declare the zone on the field`;
+        return `input "${input.name}" asks for time zone ${input.time_zone} but field "${source}" is read in ${field.time_zone ?? 'UTC'}; declare the time zone on the field`;
       if (input.dtype === 'string' || input.dtype === 'bool')
         return `input "${input.name}" is ${input.dtype}, but a timestamp part is a number (use int64, int32, float32 or float64)`;
     } else if (!CASTS[input.dtype].includes(field.type)) {

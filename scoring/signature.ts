@@ -145,7 +145,7 @@ function compileCheck(f: FieldSpec, column: FieldColumn): Check {
       return null;
     };
   }
-  const zone = f.time_zone ?? 'UTC';
+  const timeZone = f.time_zone ?? 'UTC';
   // Neighbouring rows often share a timestamp (batch pages come in time order): parse each distinct text once.
   let lastText = '';
   let last: LocalTime | string = '';
@@ -155,7 +155,7 @@ function compileCheck(f: FieldSpec, column: FieldColumn): Check {
     if (typeof text !== 'string') return `${expected} (got ${typeof v})`;
     if (text !== lastText) {
       lastText = text;
-      last = parseTimestamp(text, zone);
+      last = parseTimestamp(text, timeZone);
     }
     if (typeof last === 'string') return `${last} (got ${shown(text)})`;
     setTime(column, k, last);
@@ -167,10 +167,10 @@ function compileMissing(f: FieldSpec, column: FieldColumn, now: () => number): (
   const { default: fallback } = f;
   if (fallback !== undefined) {
     if (column.kind === 'time') {
-      const zone = f.time_zone ?? 'UTC';
-      const fixed = fallback === 'now' ? null : parseTimestamp(String(fallback), zone);
+      const timeZone = f.time_zone ?? 'UTC';
+      const fixed = fallback === 'now' ? null : parseTimestamp(String(fallback), timeZone);
       return (k) => {
-        const t = fixed ?? localTimeOf(now(), zone);
+        const t = fixed ?? localTimeOf(now(), timeZone);
         if (typeof t !== 'string') setTime(column, k, t);
       };
     }

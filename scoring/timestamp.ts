@@ -1,7 +1,7 @@
 /**
  * Timestamps of a signature: ISO text read into the local calendar fields of a declared IANA time zone. Naive text
  * (`YYYY-MM-DDTHH:MM:SS[.fff]`, no offset) is already local time there and is read from the text itself, never
- * shifted through the host's zone. Text with `Z` or `±HH:MM` is an instant and is converted to that zone.
+ * shifted through the host's time zone. Text with `Z` or `±HH:MM` is an instant and is converted to that time zone.
  */
 
 export interface LocalTime {
@@ -17,7 +17,7 @@ export interface LocalTime {
 export const TIMESTAMP_FORMAT = 'YYYY-MM-DDTHH:MM:SS';
 const PATTERN = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.\d{1,9})?(Z|[+-]\d{2}:?\d{2})?$/;
 
-// Intl construction is slow: one formatter per zone, built on first use.
+// Intl construction is slow: one formatter per time zone, built on first use.
 const formatters = new Map<string, Intl.DateTimeFormat>();
 function formatter(timeZone: string): Intl.DateTimeFormat {
   let f = formatters.get(timeZone);
@@ -73,13 +73,13 @@ export function parseTimestamp(text: string, timeZone: string): LocalTime | stri
   if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month))
     return 'is not a valid calendar date';
   if (hour > 23 || minute > 59 || second > 59) return 'is not a valid time of day';
-  const zone = m[7];
-  const utc = zone === 'Z' || zone === '+00:00' || zone === '+0000';
-  if (zone === undefined || (utc && timeZone === 'UTC')) return { year, month, day, hour, minute, second };
-  if (!utc && (Number(zone.slice(1, 3)) > 14 || Number(zone.slice(-2)) > 59))
+  const offset = m[7];
+  const utc = offset === 'Z' || offset === '+00:00' || offset === '+0000';
+  if (offset === undefined || (utc && timeZone === 'UTC')) return { year, month, day, hour, minute, second };
+  if (!utc && (Number(offset.slice(1, 3)) > 14 || Number(offset.slice(-2)) > 59))
     return 'has an invalid UTC offset';
-  const sign = zone.startsWith('-') ? 1 : -1;
-  const offsetMinutes = utc ? 0 : Number(zone.slice(1, 3)) * 60 + Number(zone.slice(-2));
+  const sign = offset.startsWith('-') ? 1 : -1;
+  const offsetMinutes = utc ? 0 : Number(offset.slice(1, 3)) * 60 + Number(offset.slice(-2));
   const instant = Date.UTC(year, month - 1, day, hour, minute, second) + sign * offsetMinutes * 60_000;
   return localTimeOf(instant, timeZone);
 }

@@ -147,7 +147,7 @@ export function coursePredictRoutes(deps: AppDeps, online: Online, metrics: ApiM
     )
     .openapi(batchRoute, async (c) => {
       const { rides } = c.req.valid('json');
-      const limit = deps.config.api.maxBatchRides;
+      const limit = deps.config.api.maxBatchRecords;
       if (rides.length > limit) {
         throw new PayloadTooLargeError(`rides holds ${rides.length} rides; at most ${limit} per call`);
       }

@@ -13,11 +13,12 @@ export function mountMeta(app: OpenAPIHono<AppEnv>, metrics: ApiMetrics, publicU
   app.doc31('/openapi.json', {
     openapi: '3.1.0',
     info: {
-      title: 'Ride duration serving',
+      title: 'Model serving in three modes on Temporal',
       version: '0.1.0',
       description:
-        'Online predictions (/predict, Open Inference Protocol V2 under /v2), batch runs, schedules and streams ' +
-        'over Temporal. Errors are RFC 9457 problem+json, except /v2 which answers {"error": "..."}.',
+        'Online predictions for any loaded model (/models/{name}/predict, Open Inference Protocol V2 under /v2, and ' +
+        'the course routes of its adapters), deployments, batch runs, schedules and streams over Temporal. Errors are ' +
+        'RFC 9457 problem+json, except /v2 which answers {"error": "..."}.',
     },
     servers: [{ url: publicUrl }],
   });

@@ -36,11 +36,9 @@ const Query = z.object({
     .optional()
     .openapi({ description: `Version or alias (default ${DEFAULT_ALIAS})`, example: '1' }),
 });
-const RecordSchema = z
-  .record(z.string(), z.unknown())
-  .openapi('Record', {
-    description: "One record with the fields of the model card's signature (GET /models)",
-  });
+const RecordSchema = z.record(z.string(), z.unknown()).openapi('Record', {
+  description: "One record with the fields of the model card's signature (GET /models)",
+});
 const Body = z.union([RecordSchema, z.array(z.unknown()).min(1, 'must hold at least one record')]);
 const PredictionJson = z.record(z.string(), z.unknown()).openapi('ModelPrediction', {
   description:
@@ -107,7 +105,7 @@ export function modelPredictRoutes(deps: AppDeps, online: Online, metrics: ApiMe
     const body = c.req.valid('json');
     const many = Array.isArray(body);
     const records = (many ? body : [body]) as FieldRecord[];
-    const limit = deps.config.api.maxBatchRides;
+    const limit = deps.config.api.maxBatchRecords;
     if (records.length > limit)
       throw new PayloadTooLargeError(`the body holds ${records.length} records; at most ${limit} per call`);
     const out = await submit(online.records, resolved, records, c.get('arrived'));

@@ -1,9 +1,12 @@
 /**
- * Streaming mode over HTTP: send ride events (one or an array), read a stream's state, follow its predictions as
- * Server-Sent Events (resumable with Last-Event-ID, bounded by SSE_MAX_CONNECTIONS), replay a dead letter.
+ * Streaming mode over HTTP: send events (one or an array) to a deployment's stream, read a stream's state, follow
+ * its predictions as Server-Sent Events (resumable with Last-Event-ID, bounded by SSE_MAX_CONNECTIONS), replay a
+ * dead letter. Events are generic `{event_id, record}`, or in a course adapter's shape (adapters/streams.ts).
  */
 import { createRoute, z } from '@hono/zod-openapi';
 import { streamSSE } from 'hono/streaming';
+import { streamAdapters } from '../../adapters/streams.js';
+import { DEPLOYMENT_NAME } from '../../contracts/deployment.js';
 import {
   createStreamSender,
   getStreamState,
@@ -26,52 +29,78 @@ const StreamParams = z.object({
 });
 const EventSchema = z
   .looseObject({
-    ride: z
+    event_id: z.union([z.string(), z.number()]).openapi({ example: 'e-1' }),
+    record: z
       .record(z.string(), z.unknown())
-      .openapi({ example: { PULocationID: 10, DOLocationID: 50, trip_distance: 40 } }),
-    ride_id: z.union([z.string(), z.number()]).openapi({ example: 256 }),
-    event_id: z.string().optional(),
+      .openapi({ description: "Fields of the deployment's model signature", example: { island: 'Dream' } }),
+    key: z.union([z.string(), z.number()]).optional(),
     received_at: z.string().optional(),
   })
-  .openapi('RideEvent');
+  .openapi('StreamEvent');
+// Every shape an event may have: the generic one and each course adapter's.
+const EVENT_SCHEMAS = ['StreamEvent', ...streamAdapters().map((a) => a.schemaName)];
+const eventRefs = EVENT_SCHEMAS.map((name) => ({ $ref: `#/components/schemas/${name}` }));
+const DeploymentQuery = z.object({
+  deployment: z
+    .string()
+    .regex(DEPLOYMENT_NAME, 'must be a deployment name')
+    .optional()
+    .openapi({ description: 'The deployment a new stream scores for (default: the default deployment)' }),
+});
+const eventsBody = {
+  // Validated per event by the control layer (bad events are reported, good ones still sent).
+  body: {
+    ...json(
+      z.union([z.array(z.unknown()), z.looseObject({})]).openapi({
+        description: 'One event or an array of them',
+        oneOf: [...eventRefs, { type: 'array', items: { oneOf: eventRefs } }],
+      }),
+    ),
+    required: true,
+  },
+};
+const acceptedResponse = {
+  202: {
+    description: 'Accepted for scoring',
+    ...json(
+      z.object({
+        streamId: z.string(),
+        workflowId: z.string(),
+        accepted: z.number().int(),
+        duplicates: z.number().int(),
+        rejected: z.array(z.object({ index: z.number().int(), field: z.string(), message: z.string() })),
+      }),
+    ),
+  },
+  ...problems(400, 401, 413, 415, 503),
+};
+
+const deploymentEventsRoute = createRoute({
+  method: 'post',
+  path: '/deployments/{deployment}/streams/{streamId}/events',
+  tags: ['streams'],
+  summary: "Send events to a deployment's stream (starts the stream on first use; requires API key)",
+  security: [{ bearer: [] }],
+  request: {
+    params: StreamParams.extend({
+      deployment: z
+        .string()
+        .regex(DEPLOYMENT_NAME, 'must be a deployment name')
+        .openapi({ param: { name: 'deployment', in: 'path' }, example: 'penguin-species' }),
+    }),
+    ...eventsBody,
+  },
+  responses: acceptedResponse,
+});
 
 const eventsRoute = createRoute({
   method: 'post',
   path: '/streams/{streamId}/events',
   tags: ['streams'],
-  summary: 'Send one ride event or an array of them (starts the stream on first use; requires API key)',
+  summary: 'Send one event or an array of them (starts the stream on first use; requires API key)',
   security: [{ bearer: [] }],
-  request: {
-    params: StreamParams,
-    // Validated per event by the control layer (bad events are reported, good ones still sent).
-    body: {
-      ...json(
-        z.union([z.array(z.unknown()), z.looseObject({})]).openapi({
-          description: 'One RideEvent or an array of them',
-          oneOf: [
-            { $ref: '#/components/schemas/RideEvent' },
-            { type: 'array', items: { $ref: '#/components/schemas/RideEvent' } },
-          ],
-        }),
-      ),
-      required: true,
-    },
-  },
-  responses: {
-    202: {
-      description: 'Accepted for scoring',
-      ...json(
-        z.object({
-          streamId: z.string(),
-          workflowId: z.string(),
-          accepted: z.number().int(),
-          duplicates: z.number().int(),
-          rejected: z.array(z.object({ index: z.number().int(), field: z.string(), message: z.string() })),
-        }),
-      ),
-    },
-    ...problems(400, 401, 413, 415, 503),
-  },
+  request: { params: StreamParams, query: DeploymentQuery, ...eventsBody },
+  responses: acceptedResponse,
 });
 
 const stateRoute = createRoute({
@@ -111,7 +140,7 @@ const replayRoute = createRoute({
   method: 'post',
   path: '/streams/{streamId}/dead-letters/{eventId}/replay',
   tags: ['streams'],
-  summary: 'Re-queue a dead letter, optionally with a corrected ride (requires API key)',
+  summary: 'Re-queue a dead letter, optionally with a corrected record (requires API key)',
   security: [{ bearer: [] }],
   request: {
     params: StreamParams.extend({
@@ -120,7 +149,11 @@ const replayRoute = createRoute({
         .min(1)
         .openapi({ param: { name: 'eventId', in: 'path' } }),
     }),
-    body: { ...json(z.object({ ride: z.record(z.string(), z.unknown()).optional() })), required: false },
+    // A course adapter may name the corrected record its own way: unknown fields go to the workflow as they are.
+    body: {
+      ...json(z.looseObject({ record: z.record(z.string(), z.unknown()).optional() })),
+      required: false,
+    },
   },
   responses: {
     200: {
@@ -135,31 +168,39 @@ export function streamRoutes(deps: AppDeps, metrics: ApiMetrics) {
   let open = 0;
   const sender = deps.streamSender ?? createStreamSender(deps.temporal, deps.config);
   const app = routeGroup();
-  app.openAPIRegistry.register('RideEvent', EventSchema);
+  app.openAPIRegistry.register('StreamEvent', EventSchema);
+  for (const adapter of streamAdapters())
+    app.openAPIRegistry.registerComponent('schemas', adapter.schemaName, adapter.schema);
+  const send = async (streamId: string, body: unknown, deployment: string | undefined) => {
+    const events: unknown[] = Array.isArray(body) ? body : [body];
+    const result = await sender.send(streamId, events, deployment ? { deployment } : {});
+    if (result.accepted === 0 && result.rejected.length > 0) {
+      throw new ValidationError(
+        result.rejected.map((r) => ({
+          field: Array.isArray(body) ? `[${r.index}].${r.field}` : r.field,
+          message: r.message,
+        })),
+      );
+    }
+    const { accepted, duplicates, rejected, workflowId } = result;
+    return { streamId, workflowId, accepted, duplicates, rejected };
+  };
   return app
     .openapi(eventsRoute, async (c) => {
       const { streamId } = c.req.valid('param');
-      const body = c.req.valid('json');
-      const events: unknown[] = Array.isArray(body) ? body : [body];
-      const result = await sender.send(streamId, events);
-      if (result.accepted === 0 && result.rejected.length > 0) {
-        throw new ValidationError(
-          result.rejected.map((r) => ({
-            field: Array.isArray(body) ? `[${r.index}].${r.field}` : r.field,
-            message: r.message,
-          })),
-        );
-      }
-      const { accepted, duplicates, rejected, workflowId } = result;
-      return c.json({ streamId, workflowId, accepted, duplicates, rejected }, 202);
+      return c.json(await send(streamId, c.req.valid('json'), c.req.valid('query').deployment), 202);
+    })
+    .openapi(deploymentEventsRoute, async (c) => {
+      const { streamId, deployment } = c.req.valid('param');
+      return c.json(await send(streamId, c.req.valid('json'), deployment), 202);
     })
     .openapi(stateRoute, async (c) =>
       c.json(await getStreamState(deps.temporal, c.req.valid('param').streamId), 200),
     )
     .openapi(replayRoute, async (c) => {
       const { streamId, eventId } = c.req.valid('param');
-      const { ride } = c.req.valid('json');
-      return c.json(await replayDeadLetter(deps.temporal, streamId, eventId, ride), 200);
+      const { record, ...fields } = c.req.valid('json');
+      return c.json(await replayDeadLetter(deps.temporal, streamId, eventId, record, fields), 200);
     })
     .openapi(sseRoute, (c) => {
       const { streamId } = c.req.valid('param');

@@ -172,7 +172,7 @@ export function v2Routes(deps: AppDeps, online: Online, metrics: ApiMetrics) {
     const body = new Uint8Array(await c.req.arrayBuffer());
     const { request, binary } = parseBody(body, c.req.header(HEADER_LENGTH));
     const ref = `${model.name}@${model.version}`;
-    const input = toColumns(card.inputs, ref, request, binary, deps.config.api.maxBatchRides);
+    const input = toColumns(card.inputs, ref, request, binary, deps.config.api.maxBatchRecords);
     const wanted = request.outputs ?? card.outputs.map((o) => ({ name: o.name, parameters: undefined }));
     for (const o of wanted) {
       if (!card.outputs.some((spec) => spec.name === o.name))

@@ -303,39 +303,45 @@ def sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def describe(kind: str, codes: dict) -> tuple[list, dict]:
+def describe(kind: str, codes: dict) -> tuple[list, list, dict]:
+    """The card's signature (what a caller sends), one feature rule per graph input, and what the graph computes."""
     zone = "NYC TLC taxi zone id (taxi_zone_lookup.csv LocationID, 1..265)"
-    inputs = [
-        {"name": "PULocationID", "dtype": "int64", "shape": [-1, 1], "range": [1, 265], "description": "pickup " + zone},
-        {"name": "DOLocationID", "dtype": "int64", "shape": [-1, 1], "range": [1, 265], "description": "dropoff " + zone},
-        {"name": "trip_distance", "dtype": "float32", "shape": [-1, 1], "range": [0, None],
-         "description": "trip distance in miles as reported by the taximeter (>= 0)"},
+    fields = [
+        {"name": "PULocationID", "type": "integer", "min": 1, "max": 999,
+         "description": "pickup " + zone + "; up to 999 is accepted so a new zone scores as unseen instead of "
+                        "failing a batch"},
+        {"name": "DOLocationID", "type": "integer", "min": 1, "max": 999,
+         "description": "dropoff " + zone + "; up to 999 accepted"},
+        {"name": "trip_distance", "type": "number", "min": 0, "max": 1000, "unit": "miles",
+         "description": "trip distance in miles as reported by the taximeter; above 1000 is a data error, not a ride"},
     ]
-    features = {
-        "record": {"PULocationID": "integer", "DOLocationID": "integer", "trip_distance": "number (miles)",
-                   "pickup_datetime": "naive local New York time, ISO 'YYYY-MM-DDTHH:MM:SS' (no zone/offset)"},
-        "PULocationID": "record.PULocationID as int64 (BigInt64Array)",
-        "DOLocationID": "record.DOLocationID as int64 (BigInt64Array)",
-        "trip_distance": "record.trip_distance stored in a Float32Array (round-to-nearest float32 of the number)",
-    }
+    inputs = [
+        {"name": "PULocationID", "dtype": "int64", "shape": [-1, 1], "description": "pickup " + zone,
+         "from": "PULocationID"},
+        {"name": "DOLocationID", "dtype": "int64", "shape": [-1, 1], "description": "dropoff " + zone,
+         "from": "DOLocationID"},
+        {"name": "trip_distance", "dtype": "float32", "shape": [-1, 1],
+         "description": "trip distance in miles as reported by the taximeter (>= 0)", "from": "trip_distance"},
+    ]
+    features = {}
     if kind == "baseline":
         features["in_graph"] = (
             f"PU_DO_key = PULocationID * {PAIR_MULTIPLIER} + DOLocationID (the course's PU_DO='PU_DO' string as an "
             "integer); one-hot over the pairs seen in training (unseen pair -> all zeros, like DictVectorizer); "
             "duration = intercept + coef[pair] + coef_distance * trip_distance, computed in double, output float32")
-        return inputs, features
+        return fields, inputs, features
+    fields.append({"name": "pickup_datetime", "type": "timestamp", "time_zone": "America/New_York",
+                   "aliases": ["lpep_pickup_datetime"],
+                   "description": "pickup time; naive text is New York local time as in the TLC files, an offset "
+                                  "is converted"})
     inputs += [
-        {"name": "pickup_hour", "dtype": "float32", "shape": [-1, 1], "range": [0, 23.983333],
-         "description": "fractional local pickup hour = hour + minute/60 (seconds ignored)"},
-        {"name": "pickup_dow", "dtype": "int64", "shape": [-1, 1], "range": [0, 6],
-         "description": "local pickup day of week, 0 = Monday ... 6 = Sunday"},
+        {"name": "pickup_hour", "dtype": "float32", "shape": [-1, 1],
+         "description": "fractional local pickup hour = hour + minute/60 (seconds ignored)",
+         "from": "pickup_datetime", "part": "fractional_hour"},
+        {"name": "pickup_dow", "dtype": "int64", "shape": [-1, 1],
+         "description": "local pickup day of week, 0 = Monday ... 6 = Sunday",
+         "from": "pickup_datetime", "part": "day_of_week"},
     ]
-    features["pickup_hour"] = (
-        "take HH and MM from the naive local timestamp text (do NOT convert through UTC or the host time zone); "
-        "value = HH + MM / 60 computed in float64, then stored in a Float32Array")
-    features["pickup_dow"] = (
-        "ISO weekday of the local calendar date minus 1 (Monday=0 ... Sunday=6); in JS: "
-        "(new Date(Date.UTC(Y, M-1, D)).getUTCDay() + 6) % 7")
     features["in_graph"] = {
         "order": GBM_FEATURES,
         "description": "all cast to double inside the graph; PU/DO_borough and PU/DO_service_zone are looked up "
@@ -344,7 +350,7 @@ def describe(kind: str, codes: dict) -> tuple[list, dict]:
         "borough_codes": {v: i for i, v in enumerate(codes["Borough"]["values"])},
         "service_zone_codes": {v: i for i, v in enumerate(codes["service_zone"]["values"])},
     }
-    return inputs, features
+    return fields, inputs, features
 
 
 # ------------------------------------------------------------------------------------------------------- main
@@ -442,7 +448,7 @@ def main(argv=None) -> int:
                 "actual_duration": round(float(r.duration), 6), "sklearn_prediction": float(p),
             }) + "\n")
 
-    inputs, features = describe(args.kind, codes)
+    fields, inputs, features = describe(args.kind, codes)
     opset = {(o.domain or "ai.onnx"): o.version for o in onx.opset_import}
     card = {
         "name": args.name,
@@ -466,10 +472,13 @@ def main(argv=None) -> int:
                                  "(rows outside are dropped, not clipped); predictions are not clipped"},
         "training_data": {"file": args.train.name, "rows": len(train), "rows_raw": train_raw},
         "validation_data": {"file": args.val.name, "rows": len(val), "rows_raw": val_raw},
+        "task": "regression",
+        "signature": {"fields": fields},
         "inputs": inputs,
         "features": features,
         "outputs": [{"name": "duration", "dtype": "float32", "shape": [-1, 1],
                      "description": "predicted ride duration in minutes"}],
+        "regression": {"output": "duration", "name": "duration", "unit": "minutes"},
         "metrics": {
             "validation": {**val_metrics, "file": args.val.name, "rows": len(val)},
             "other_months": other,
