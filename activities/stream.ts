@@ -1,43 +1,64 @@
-/** Activities of the streaming workflow: score + persist + notify a run of events in one call, dead letters. */
+/** Activities of the streaming workflow: score + persist + notify a slice of events in one call, dead letters. */
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import type { ResolvedModel, RideInput, Scorer } from '../contracts/scoring.js';
-import type { QueuedEvent, StreamRolloverNotice } from '../contracts/stream.js';
+import { streamAdapterFor } from '../adapters/streams.js';
+import type { FieldRecord, Primary, ResolvedModel } from '../contracts/scoring.js';
+import type {
+  QueuedEvent,
+  StreamDeploymentInfo,
+  StreamPrediction,
+  StreamRolloverNotice,
+} from '../contracts/stream.js';
 import { withTransaction, type Pool, type PoolClient } from '../db/pool.js';
 import {
+  deleteSpilled,
   findPersisted,
   insertDeadLetters,
   insertPredictions,
   notifyPredictions,
   notifyRollover,
   readSpilled,
-  deleteSpilled,
   spillEvents,
   takeDeadLetter,
   type PredictionRow,
 } from '../db/queries/stream.js';
+import type { Deployment, DeploymentRegistry } from '../platform/deployments.js';
 import { ModelNotFoundError } from '../scoring/errors.js';
+import { predictionAt } from '../scoring/predictions.js';
+import type { ModelScorer } from '../scoring/scorer.js';
+
+export interface StreamActivityDeps {
+  pool: Pool;
+  /** The model core; its registry gives each version's task, which shapes the prediction. */
+  scorer: ModelScorer;
+  deployments?: DeploymentRegistry;
+}
 
 export interface ScoreStreamEventsInput {
   streamId: string;
+  deployment: string;
   model: ResolvedModel;
   events: QueuedEvent[];
 }
 
+export interface ScoredEvent {
+  eventId: string;
+  /** The primary value (regression value or class label), for the stream's summary. */
+  value: Primary;
+  payload: StreamPrediction;
+}
+
 export interface ScoreStreamEventsResult {
   /** Persisted (by this attempt or an earlier attempt of the same call), in queue order. */
-  scored: { eventId: string; rideId: string | number; rideDuration: number }[];
+  scored: ScoredEvent[];
   /** Already in the table from another delivery of the same id (outside the dedup window). */
   duplicates: string[];
   deadLettered: { eventId: string; error: string }[];
   attempt: number;
 }
 
-/** The model reads the pickup time; an event without one is scored at the time it was accepted. */
-function toRide(event: QueuedEvent): RideInput {
-  const ride = event.ride as RideInput;
-  return ride.pickup_datetime === undefined ? { ...ride, pickup_datetime: event.received_at } : ride;
-}
+const fail = (type: string, message: string) =>
+  ApplicationFailure.create({ type, message, nonRetryable: true });
 
 function attemptNumber(): number {
   try {
@@ -47,6 +68,39 @@ function attemptNumber(): number {
   }
 }
 
+/** The deployment a stream names, else the default one; non-retryable when there is none. */
+function deploymentOf(deps: StreamActivityDeps, name: string | undefined): Deployment {
+  if (!deps.deployments)
+    throw fail(
+      'DeploymentNotFound',
+      'this worker was started without deployments (createActivities deps.deployments)',
+    );
+  const found = name === undefined ? deps.deployments.defaultDeployment() : deps.deployments.get(name);
+  if (found) return found;
+  const ready = deps.deployments.ready().map((d) => d.spec.name);
+  throw fail(
+    'DeploymentNotFound',
+    name === undefined
+      ? `no default deployment is ready (ready: ${ready.join(', ') || 'none'}); name one in the stream's input`
+      : `deployment "${name}" is not ready on this worker (ready: ${ready.join(', ') || 'none'})`,
+  );
+}
+
+/** The event's record with the deployment's streaming defaults filled in (e.g. a time field <- received_at). */
+function recordOf(deployment: Deployment, event: QueuedEvent): FieldRecord {
+  const defaults = Object.entries(deployment.spec.streaming?.defaults ?? {});
+  const missing = defaults.filter(([field]) => event.record[field] === undefined);
+  if (missing.length === 0) return event.record;
+  return { ...event.record, ...Object.fromEntries(missing.map(([field]) => [field, event.received_at])) };
+}
+
+function keyOf(deployment: Deployment, event: QueuedEvent): string | number | undefined {
+  if (event.key !== undefined) return event.key;
+  const field = deployment.spec.key_field;
+  const value = field === undefined ? undefined : event.record[field];
+  return typeof value === 'string' || typeof value === 'number' ? value : undefined;
+}
+
 /**
  * Scores queued events in order and persists predictions (ON CONFLICT DO NOTHING), dead-letters rejected events
  * and NOTIFYs consumers, all on `db` (the caller's transaction). Rows an earlier attempt wrote are recognised by
@@ -54,11 +108,13 @@ function attemptNumber(): number {
  */
 async function scoreInto(
   db: PoolClient,
-  scorer: Scorer,
+  deps: StreamActivityDeps,
   input: ScoreStreamEventsInput,
   attempt: number,
 ): Promise<ScoreStreamEventsResult> {
   const { streamId, model, events } = input;
+  const deployment = deploymentOf(deps, input.deployment);
+  const adapter = streamAdapterFor(deployment.spec.name);
   const persisted = await findPersisted(
     db,
     streamId,
@@ -82,20 +138,40 @@ async function scoreInto(
 
   const rows: PredictionRow[] = [];
   if (toScore.length > 0) {
-    const out = await scorer.score(model, toScore.map(toRide));
+    const out = await deps.scorer.score(
+      model,
+      toScore.map((e) => recordOf(deployment, e)),
+    );
+    const loaded = deps.scorer.registry.get(out.model.name, out.model.version);
+    if (!loaded)
+      throw fail('ModelNotFoundError', `model ${out.model.name}@${out.model.version} is not loaded`);
     for (const rejection of out.rejections) {
       const event = toScore[rejection.index];
       if (event) letters.push({ event, error: `${rejection.field}: ${rejection.reason}`, attempts: attempt });
     }
-    toScore.forEach((event, i) => {
-      const duration = out.predictions[i];
-      if (duration === null || duration === undefined) return;
+    out.scored.forEach((index, k) => {
+      const event = toScore[index];
+      if (!event) return;
+      const prediction = predictionAt(loaded, out, k);
+      const key = keyOf(deployment, event);
+      const keyed: QueuedEvent = key === undefined ? event : { ...event, key };
       rows.push({
         eventId: event.event_id,
-        rideId: event.ride_id,
+        deployment: deployment.spec.name,
+        recordKey: key === undefined ? null : String(key),
         model: out.model.name,
         version: out.model.version,
-        rideDuration: duration,
+        prediction,
+        primary: out.predictions[index] ?? null,
+        payload: adapter
+          ? adapter.output(out.model, keyed, prediction)
+          : {
+              model: out.model.name,
+              version: out.model.version,
+              event_id: event.event_id,
+              ...(key === undefined ? {} : { key }),
+              prediction,
+            },
         attempts: attempt,
         receivedAt: event.received_at,
       });
@@ -109,7 +185,7 @@ async function scoreInto(
   for (const row of rows) outcome.set(row.eventId, inserted.has(row.eventId) ? 'scored' : 'duplicate');
   for (const l of letters) outcome.set(l.event.event_id, 'dead');
 
-  const byId = new Map(rows.map((r) => [r.eventId, r.rideDuration]));
+  const byId = new Map(rows.map((r) => [r.eventId, { value: r.primary, payload: r.payload }]));
   const errors = new Map(letters.map((l) => [l.event.event_id, l.error]));
   for (const event of events) {
     const kind = outcome.get(event.event_id);
@@ -117,44 +193,57 @@ async function scoreInto(
     else if (kind === 'dead') {
       result.deadLettered.push({ eventId: event.event_id, error: errors.get(event.event_id) ?? 'rejected' });
     } else if (kind === 'scored') {
-      const rideDuration = byId.get(event.event_id) ?? persisted.get(event.event_id)?.rideDuration ?? 0;
-      result.scored.push({ eventId: event.event_id, rideId: event.ride_id, rideDuration });
+      const earlier = persisted.get(event.event_id);
+      const scored =
+        byId.get(event.event_id) ?? (earlier && { value: earlier.primary, payload: earlier.payload });
+      if (scored) result.scored.push({ eventId: event.event_id, ...scored });
     }
   }
   return result;
 }
 
-export function createStreamActivities(deps: { pool: Pool; scorer: Scorer }) {
+export function createStreamActivities(deps: StreamActivityDeps) {
+  const resolveModel = async (ref: string): Promise<ResolvedModel> => {
+    try {
+      return await deps.scorer.resolve(ref);
+    } catch (err) {
+      if (err instanceof ModelNotFoundError) throw fail('ModelNotFoundError', err.message);
+      throw err;
+    }
+  };
   return {
     /** Resolves a model ref to the exact version a stream pins; an unknown ref fails without retries. */
-    async resolveStreamModel(ref: string): Promise<ResolvedModel> {
-      try {
-        return await deps.scorer.resolve(ref);
-      } catch (err) {
-        if (err instanceof ModelNotFoundError)
-          throw ApplicationFailure.create({
-            type: 'ModelNotFoundError',
-            message: err.message,
-            nonRetryable: true,
-          });
-        throw err;
-      }
+    resolveStreamModel: resolveModel,
+
+    /**
+     * The deployment a new stream scores for (the named one, else the default) and the model version it pins
+     * (the given ref, else the deployment's model). Unknown or refused deployments fail without retries.
+     */
+    async resolveStreamDeployment(input: {
+      deployment?: string;
+      model?: string;
+    }): Promise<StreamDeploymentInfo> {
+      const deployment = deploymentOf(deps, input.deployment);
+      return {
+        deployment: deployment.spec.name,
+        model: await resolveModel(input.model ?? deployment.spec.model),
+      };
     },
 
     /**
-     * Scores queued events in order and, in one transaction, persists predictions (ON CONFLICT DO NOTHING),
+     * Scores a slice of queued events and, in one transaction, persists predictions (ON CONFLICT DO NOTHING),
      * dead-letters rejected events, and NOTIFYs consumers. Safe to retry: rows an earlier attempt wrote are
      * recognised by their `received_at` and reported as scored, not scored again.
      */
-    /** Scores a run of queued events and, in one transaction, persists, dead-letters and notifies. */
     async scoreStreamEvents(input: ScoreStreamEventsInput): Promise<ScoreStreamEventsResult> {
       const attempt = attemptNumber();
-      return withTransaction(deps.pool, (client) => scoreInto(client, deps.scorer, input, attempt));
+      return withTransaction(deps.pool, (client) => scoreInto(client, deps, input, attempt));
     },
 
     /** Scores the oldest spilled events of a stream (the overflow queue) and deletes them in the same transaction. */
     async scoreSpilledEvents(input: {
       streamId: string;
+      deployment: string;
       model: ResolvedModel;
       limit: number;
     }): Promise<
@@ -164,7 +253,7 @@ export function createStreamActivities(deps: { pool: Pool; scorer: Scorer }) {
       return withTransaction(deps.pool, async (client) => {
         const spilled = await readSpilled(client, input.streamId, input.limit);
         const events = spilled.map((s) => s.event);
-        const result = await scoreInto(client, deps.scorer, { ...input, events }, attempt);
+        const result = await scoreInto(client, deps, { ...input, events }, attempt);
         const remaining = await deleteSpilled(
           client,
           input.streamId,
@@ -224,21 +313,20 @@ export function createStreamActivities(deps: { pool: Pool; scorer: Scorer }) {
       );
     },
 
-    /** Marks a dead letter replayed and returns its event (with a corrected ride if given) for re-queueing. */
+    /** Marks a dead letter replayed and returns its event (with a corrected record if given) for re-queueing. */
     async takeDeadLetter(input: {
       streamId: string;
       eventId: string;
-      ride?: QueuedEvent['ride'];
+      record?: FieldRecord;
     }): Promise<QueuedEvent> {
       const event = await takeDeadLetter(deps.pool, input.streamId, input.eventId);
       if (!event)
-        throw ApplicationFailure.create({
-          type: 'DeadLetterNotFound',
-          message: `stream ${input.streamId} has no pending dead letter for event ${input.eventId}`,
-          nonRetryable: true,
-        });
+        throw fail(
+          'DeadLetterNotFound',
+          `stream ${input.streamId} has no pending dead letter for event ${input.eventId}`,
+        );
       const { invalid: _invalid, ...rest } = event;
-      return input.ride ? { ...rest, ride: input.ride } : rest;
+      return input.record ? { ...rest, record: input.record } : rest;
     },
   };
 }

@@ -6,7 +6,7 @@ import { createReadStream } from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
 import type { DecodedArray } from 'hyparquet';
-import type { RideEvent } from '../contracts/stream.js';
+import type { RideEvent } from '../adapters/ride-duration/stream.js';
 import { openParquet, readColumnBatches } from '../data/parquet-reader.js';
 
 export interface ReadOptions {

@@ -1,28 +1,28 @@
-/** Shape checks of one incoming ride event at the edge; feature values are the scorer's job (dead letters). */
+/**
+ * Shape checks of one incoming event at the edge, and its mapping to the generic format; feature values are the
+ * scorer's job (dead letters). An event with a `record` is generic; any other is read by a course adapter: the
+ * named deployment's, or (no deployment named, the plain stream API) the first adapter's.
+ */
+import { streamAdapterFor, streamAdapters } from '../adapters/streams.js';
+import type { EventProblem, StreamEvent } from '../contracts/stream.js';
+import { findEventProblems } from '../workflows/stream-event.js';
 
-export interface EventProblem {
-  field: string;
-  message: string;
-}
+export type { EventProblem };
 
-const isRecord = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
-const isId = (v: unknown) =>
-  (typeof v === 'string' && v.length > 0 && v.length <= 200) || (typeof v === 'number' && Number.isFinite(v));
+const isGeneric = (raw: unknown) => typeof raw === 'object' && raw !== null && 'record' in raw;
 
-/** Every problem of `raw` (empty when it can be signalled): `{"ride": {...}, "ride_id": 256}` plus optional fields. */
-export function findEventProblems(raw: unknown): EventProblem[] {
-  if (!isRecord(raw)) return [{ field: '(event)', message: 'must be a JSON object' }];
-  const problems: EventProblem[] = [];
-  if (!isRecord(raw.ride)) problems.push({ field: 'ride', message: 'must be an object' });
-  if (!isId(raw.ride_id))
-    problems.push({ field: 'ride_id', message: 'must be a non-empty string (≤ 200 chars) or a number' });
-  if (raw.event_id !== undefined && !(typeof raw.event_id === 'string' && isId(raw.event_id)))
-    problems.push({ field: 'event_id', message: 'must be a non-empty string (≤ 200 chars)' });
-  if (
-    raw.received_at !== undefined &&
-    (typeof raw.received_at !== 'string' || Number.isNaN(Date.parse(raw.received_at)))
-  )
-    problems.push({ field: 'received_at', message: 'must be an ISO 8601 timestamp' });
-  return problems;
+/** The event in the generic format, or every problem of it (naming the field). */
+export function toStreamEvent(
+  raw: unknown,
+  deployment?: string,
+): { event: StreamEvent } | { problems: EventProblem[] } {
+  const adapter = deployment === undefined ? streamAdapters()[0] : streamAdapterFor(deployment);
+  if (!adapter || isGeneric(raw)) {
+    const problems = findEventProblems(raw);
+    return problems.length > 0 ? { problems } : { event: raw as StreamEvent };
+  }
+  const problems = adapter.problems(raw);
+  return problems.length > 0 || typeof raw !== 'object' || raw === null
+    ? { problems }
+    : { event: adapter.toEvent(raw) };
 }

@@ -6,15 +6,15 @@
 import type { Client } from '@temporalio/client';
 import type { Config } from '../config.js';
 import {
-  rideEventsSignal,
+  eventsSignal,
   STREAM_ID_PATTERN,
   STREAM_WORKFLOW,
   streamWorkflowId,
-  type RideEvent,
+  type StreamEvent,
   type StreamOptions,
   type StreamScoringInput,
 } from '../contracts/stream.js';
-import { findEventProblems } from './stream-events.js';
+import { toStreamEvent } from './stream-events.js';
 import type { RolloverWatch } from './stream-rollover.js';
 
 type SendConfig = Pick<Config, 'temporal' | 'stream'>;
@@ -44,6 +44,11 @@ export interface SendEventsResult {
 }
 
 export interface SendOptions {
+  /**
+   * The deployment a newly started stream scores for (default: the deployments' default one); events are generic
+   * `{event_id, record}` or in the shape of that deployment's course adapter (any adapter's when none is named).
+   */
+  deployment?: string;
   /** Model ref a newly started stream pins (ignored when the stream runs already). */
   model?: string;
   /** Overrides of config.stream for a newly started stream (tests lower the continue-as-new threshold). */
@@ -55,26 +60,26 @@ export function checkStreamId(streamId: string): void {
 }
 
 interface Prepared {
-  batch: RideEvent[];
+  batch: StreamEvent[];
   result: SendEventsResult;
 }
 
 /** Edge checks of one request: shape, repeats within it, `received_at` stamped now on events without one. */
-function prepare(streamId: string, events: readonly unknown[]): Prepared {
+function prepare(streamId: string, events: readonly unknown[], deployment: string | undefined): Prepared {
   checkStreamId(streamId);
   const receivedAt = new Date().toISOString();
   const rejected: SendEventsResult['rejected'] = [];
   const seen = new Set<string>();
-  const batch: RideEvent[] = [];
+  const batch: StreamEvent[] = [];
   let duplicates = 0;
   events.forEach((raw, index) => {
-    const problems = findEventProblems(raw);
-    if (problems.length > 0 || typeof raw !== 'object' || raw === null) {
-      rejected.push(...problems.map((p) => ({ index, ...p })));
+    const mapped = toStreamEvent(raw, deployment);
+    if (!('event' in mapped)) {
+      rejected.push(...mapped.problems.map((p) => ({ index, ...p })));
       return;
     }
-    const event = raw as RideEvent;
-    const id = String(event.event_id ?? event.ride_id);
+    const { event } = mapped;
+    const id = String(event.event_id);
     if (seen.has(id)) {
       duplicates += 1;
       return;
@@ -97,11 +102,12 @@ async function signal(
   client: Client,
   config: SendConfig,
   streamId: string,
-  batch: RideEvent[],
+  batch: StreamEvent[],
   options: SendOptions,
 ): Promise<void> {
   const input: StreamScoringInput = {
     streamId,
+    ...(options.deployment ? { deployment: options.deployment } : {}),
     ...(options.model ? { model: options.model } : {}),
     options: { ...config.stream, ...options.streamOptions },
   };
@@ -110,7 +116,7 @@ async function signal(
       workflowId: streamWorkflowId(streamId),
       taskQueue: config.temporal.taskQueue,
       args: [input],
-      signal: rideEventsSignal,
+      signal: eventsSignal,
       signalArgs: [batch.slice(from, from + EVENTS_PER_SIGNAL)],
     });
   }
@@ -127,7 +133,7 @@ export async function sendEvents(
   events: readonly unknown[],
   options: SendOptions = {},
 ): Promise<SendEventsResult> {
-  const { batch, result } = prepare(streamId, events);
+  const { batch, result } = prepare(streamId, events, options.deployment);
   await signal(client, config, streamId, batch, options);
   return result;
 }
@@ -138,7 +144,7 @@ export interface StreamSender {
 }
 
 interface Lane {
-  pending: { batch: RideEvent[]; options: SendOptions; done: (err?: Error) => void }[];
+  pending: { batch: StreamEvent[]; options: SendOptions; done: (err?: Error) => void }[];
   busy: boolean;
 }
 
@@ -179,7 +185,7 @@ export function createStreamSender(
   };
   return {
     async send(streamId, events, options = {}) {
-      const { batch, result } = prepare(streamId, events);
+      const { batch, result } = prepare(streamId, events, options.deployment);
       if (batch.length === 0) return result;
       const lane = lanes.get(streamId) ?? { pending: [], busy: false };
       lanes.set(streamId, lane);

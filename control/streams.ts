@@ -1,6 +1,6 @@
 /**
  * Control functions of the streaming mode, shared by the HTTP API and the CLI: send events (signal-with-start),
- * read state, pause/resume/drain, switch model, replay a dead letter. Consumers read `streamPredictions`.
+ * read state, pause/resume/drain, switch model, replay a dead letter, for any deployment's streams. Consumers read `streamPredictions`.
  */
 import {
   WorkflowNotFoundError,
@@ -16,10 +16,11 @@ import {
   setModelUpdate,
   stateQuery,
   streamWorkflowId,
+  type ReplayRequest,
   type ReplayResult,
-  type RideEvent,
   type StreamState,
 } from '../contracts/stream.js';
+import type { FieldRecord } from '../contracts/scoring.js';
 import { checkStreamId } from './stream-send.js';
 
 export { streamPredictions, type StreamPredictionEvent } from './stream-source.js';
@@ -102,18 +103,19 @@ export function setStreamModel(client: Client, streamId: string, ref: string): P
 }
 
 /**
- * Re-queues a dead letter at the end of the stream's queue (optionally with a corrected ride). No pending dead
- * letter with that id: StreamControlError.
+ * Re-queues a dead letter at the end of the stream's queue, optionally with a corrected record (or, as `fields`,
+ * the correction in a course adapter's words). No pending dead letter with that id: StreamControlError.
  */
 export function replayDeadLetter(
   client: Client,
   streamId: string,
   eventId: string,
-  ride?: RideEvent['ride'],
+  record?: FieldRecord,
+  fields: Omit<ReplayRequest, 'eventId' | 'record'> = {},
 ): Promise<ReplayResult> {
   return mapErrors(streamId, () =>
     handle(client, streamId).executeUpdate(replayDeadLetterUpdate, {
-      args: [{ eventId, ...(ride ? { ride } : {}) }],
+      args: [{ ...fields, eventId, ...(record ? { record } : {}) }],
     }),
   );
 }

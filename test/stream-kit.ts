@@ -3,13 +3,15 @@
  * rides, a control config pointing at the worker's task queue, synthetic rides, and wait helpers.
  */
 import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { inject } from 'vitest';
 import { createActivities } from '../activities/index.js';
 import { loadConfig, type Config } from '../config.js';
-import type { Scorer } from '../contracts/scoring.js';
-import type { RideEvent, StreamOptions, StreamState } from '../contracts/stream.js';
+import type { RideEvent } from '../adapters/ride-duration/stream.js';
+import type { StreamOptions, StreamState } from '../contracts/stream.js';
 import type { Pool } from '../db/pool.js';
+import { loadDeployments } from '../platform/deployments.js';
 import type { ModelScorer } from '../scoring/scorer.js';
 import {
   connectTestTemporal,
@@ -20,6 +22,8 @@ import {
   type TestTemporal,
   type TestWorker,
 } from './helpers.js';
+
+const DEPLOYMENT_DIR = fileURLToPath(new URL('../deployments/', import.meta.url));
 
 /** A ride with this distance makes the scorer throw on its first two calls that contain it. */
 export const FAILS_TWICE = 7.777;
@@ -40,9 +44,10 @@ export interface StreamKit {
   stop(): Promise<void>;
 }
 
-function faultyScorer(inner: Scorer, counter: { flaky: number }): Scorer {
+/** The real scorer (its registry too), but failing for the marked rides. */
+function faultyScorer(inner: ModelScorer, counter: { flaky: number }): ModelScorer {
   return {
-    resolve: (ref) => inner.resolve(ref),
+    ...inner,
     async score(ref, rows) {
       if (rows.some((r) => r.trip_distance === ALWAYS_FAILS))
         throw new Error('injected: the scorer crashes on this ride');
@@ -58,8 +63,10 @@ export async function startStreamKit(stream: Partial<StreamOptions> = {}): Promi
   const temporal = await connectTestTemporal();
   const scorer = await createTestScorer(db.pool);
   const counter = { flaky: 0 };
+  // The repository's deployments (ride-duration is the default one, penguin-species the second).
+  const deployments = await loadDeployments({ dir: DEPLOYMENT_DIR, scorer });
   const worker = await startTestWorker({
-    activities: createActivities({ pool: db.pool, scorer: faultyScorer(scorer, counter) }),
+    activities: createActivities({ pool: db.pool, scorer: faultyScorer(scorer, counter), deployments }),
   });
   const base = loadConfig({ NODE_ENV: 'test' });
   const config = {

@@ -1,19 +1,10 @@
-/** Activity proxies and defaults of the streaming workflow (sandbox-safe: activities imported as types only). */
+/**
+ * Activity proxies of the streaming workflow (sandbox-safe: activities imported as types only). The options' defaults
+ * are STREAM_OPTION_DEFAULTS (contracts/stream.ts), read by config.ts too.
+ */
 import { proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import type { StreamOptions } from '../contracts/stream.js';
-
-export const DEFAULT_STREAM_OPTIONS: StreamOptions = {
-  canAfterEvents: 5_000,
-  dedupWindow: 10_000,
-  maxRun: 200,
-  localActivities: true,
-  maxAttempts: 5,
-  retryInitialMs: 200,
-  maxCarriedQueue: 500,
-  canAfterHistory: 10_000,
-  rolloverGraceMs: 50,
-};
 
 /** Scoring: capped attempts with exponential backoff, as a regular and as a local activity. */
 export function scoringActivities(options: StreamOptions) {

@@ -17,12 +17,18 @@ const INTEGER_OPTIONS = [
 
 function problem(input: unknown): string | undefined {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) return 'input: must be an object';
-  const { streamId, model, options } = input as Record<string, unknown>;
+  const { streamId, deployment, model, options } = input as Record<string, unknown>;
   if (typeof streamId !== 'string' || !STREAM_ID_PATTERN.test(streamId)) {
     return `streamId: must match ${String(STREAM_ID_PATTERN)} (got ${JSON.stringify(streamId ?? null)})`;
   }
+  if (
+    deployment !== undefined &&
+    (typeof deployment !== 'string' || deployment.length === 0 || deployment.length > 63)
+  ) {
+    return `deployment: must be the name of a deployment (deployments/<name>.json) (got ${JSON.stringify(deployment)})`;
+  }
   if (model !== undefined && (typeof model !== 'string' || model.length === 0 || model.length > 200)) {
-    return `model: must be a model reference such as ride-duration@production (got ${JSON.stringify(model)})`;
+    return `model: must be a model reference such as name@production (got ${JSON.stringify(model)})`;
   }
   if (options === undefined) return undefined;
   if (typeof options !== 'object' || options === null || Array.isArray(options))

@@ -1,4 +1,5 @@
 /** SQL of the streaming mode: predictions (durable record + NOTIFY), dead letters, and reads for consumers. */
+import type { Prediction, Primary } from '../../contracts/scoring.js';
 import {
   STREAM_PREDICTIONS_CHANNEL,
   STREAM_ROLLOVER_CHANNEL,
@@ -12,10 +13,16 @@ type Queryable = Pool | PoolClient;
 
 export interface PredictionRow {
   eventId: string;
-  rideId: string | number;
+  deployment: string;
+  /** The record's key (as text), when the event or the deployment's key_field gives one. */
+  recordKey: string | null;
   model: string;
   version: string;
-  rideDuration: number;
+  /** The generic prediction (predictionAt). */
+  prediction: Prediction;
+  primary: Primary;
+  /** What consumers read (generic, or the deployment's course shape). */
+  payload: StreamPrediction;
   attempts: number;
   receivedAt: string;
 }
@@ -24,12 +31,18 @@ export interface StoredPrediction {
   id: string;
   stream_id: string;
   event_id: string;
-  ride_id: string;
-  ride_duration: number;
+  deployment: string;
+  record_key: string | null;
   payload: StreamPrediction;
   attempts: number;
   received_at: Date;
   scored_at: Date;
+}
+
+export interface PersistedPrediction {
+  receivedAt: number;
+  primary: Primary;
+  payload: StreamPrediction;
 }
 
 /** Rows already persisted for these event ids (the table's dedup guard, and proof of an earlier attempt). */
@@ -37,14 +50,22 @@ export async function findPersisted(
   db: Queryable,
   streamId: string,
   eventIds: string[],
-): Promise<Map<string, { receivedAt: number; rideDuration: number }>> {
-  const { rows } = await db.query<{ event_id: string; received_at: Date; ride_duration: number }>(
-    `SELECT event_id, received_at, ride_duration FROM stream_predictions
+): Promise<Map<string, PersistedPrediction>> {
+  const { rows } = await db.query<{
+    event_id: string;
+    received_at: Date;
+    primary_value: Primary;
+    payload: StreamPrediction;
+  }>(
+    `SELECT event_id, received_at, primary_value, payload FROM stream_predictions
       WHERE stream_id = $1 AND event_id = ANY($2::text[])`,
     [streamId, eventIds],
   );
   return new Map(
-    rows.map((r) => [r.event_id, { receivedAt: r.received_at.getTime(), rideDuration: r.ride_duration }]),
+    rows.map((r) => [
+      r.event_id,
+      { receivedAt: r.received_at.getTime(), primary: r.primary_value, payload: r.payload },
+    ]),
   );
 }
 
@@ -55,30 +76,27 @@ export async function insertPredictions(
   rows: PredictionRow[],
 ): Promise<string[]> {
   if (rows.length === 0) return [];
-  const payloads = rows.map((r) =>
-    JSON.stringify({
-      model: r.model,
-      version: r.version,
-      prediction: { ride_duration: r.rideDuration, ride_id: r.rideId },
-    } satisfies StreamPrediction),
-  );
   const { rows: inserted } = await db.query<{ event_id: string }>(
     `INSERT INTO stream_predictions
-       (stream_id, event_id, ride_id, model, version, ride_duration, payload, attempts, received_at)
-     SELECT $1, e, r, m, v, d, p::jsonb, a, t
-       FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::float8[], $7::text[], $8::int[], $9::timestamptz[])
-            WITH ORDINALITY AS x(e, r, m, v, d, p, a, t, ord)
+       (stream_id, event_id, deployment, record_key, model, version, prediction, primary_value, payload, attempts,
+        received_at)
+     SELECT $1, e, dep, k, m, v, pr::jsonb, pv::jsonb, p::jsonb, a, t
+       FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],
+                   $10::int[], $11::timestamptz[])
+            WITH ORDINALITY AS x(e, dep, k, m, v, pr, pv, p, a, t, ord)
       ORDER BY ord
      ON CONFLICT (stream_id, event_id) DO NOTHING
      RETURNING event_id`,
     [
       streamId,
       rows.map((r) => r.eventId),
-      rows.map((r) => String(r.rideId)),
+      rows.map((r) => r.deployment),
+      rows.map((r) => r.recordKey),
       rows.map((r) => r.model),
       rows.map((r) => r.version),
-      rows.map((r) => r.rideDuration),
-      payloads,
+      rows.map((r) => JSON.stringify(r.prediction)),
+      rows.map((r) => JSON.stringify(r.primary)),
+      rows.map((r) => JSON.stringify(r.payload)),
       rows.map((r) => r.attempts),
       rows.map((r) => r.receivedAt),
     ],
@@ -171,7 +189,7 @@ export async function readPredictionsAfter(
   limit = 500,
 ): Promise<StoredPrediction[]> {
   const { rows } = await db.query<StoredPrediction>(
-    `SELECT p.id::text AS id, stream_id, event_id, ride_id, ride_duration, payload, attempts, received_at, scored_at
+    `SELECT p.id::text AS id, stream_id, event_id, deployment, record_key, payload, attempts, received_at, scored_at
        FROM stream_predictions p WHERE p.stream_id = $1 AND p.id > $2::bigint ORDER BY p.id LIMIT $3`,
     [streamId, afterId, limit],
   );
