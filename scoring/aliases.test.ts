@@ -1,6 +1,6 @@
 /** Aliases in Postgres: seeded values, setAlias, cross-process propagation, and switching under load. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RideInput, ScoreOutput } from '../contracts/scoring.js';
+import type { FieldRecord, ScoreOutput } from '../contracts/scoring.js';
 import { createTestDatabase, createTestScorer, waitFor, type TestDatabase } from '../test/helpers.js';
 import { AliasError } from './errors.js';
 import type { ModelScorer } from './scorer.js';
@@ -14,7 +14,7 @@ async function eventually<T>(read: () => Promise<T>, done: (v: T) => boolean, ms
   }
 }
 
-const rides: RideInput[] = Array.from({ length: 60 }, (_, i) => ({
+const rides: FieldRecord[] = Array.from({ length: 60 }, (_, i) => ({
   PULocationID: 1 + ((i * 37) % 265),
   DOLocationID: 1 + ((i * 91) % 265),
   trip_distance: (i % 17) * 0.7,

@@ -1,19 +1,22 @@
 /** Pure logic of the dynamic batcher, driven with a controllable scorer (the real one is exercised in api tests). */
 import { describe, expect, it } from 'vitest';
-import type { ResolvedModel, RideInput, ScoreOutput } from '../contracts/scoring.js';
+import type { FieldRecord, ResolvedModel, ScoreOutput } from '../contracts/scoring.js';
 import { waitFor } from '../test/helpers.js';
 import { createBatcher, QueueFullError, type BatcherOptions } from './batcher.js';
 
 const model: ResolvedModel = { name: 'm', version: '1' };
 const tick = () => new Promise((r) => setImmediate(r));
-const ride = (d: number): RideInput => ({ PULocationID: 1, DOLocationID: 2, trip_distance: d });
+type Row = FieldRecord & { trip_distance: number };
+const ride = (d: number): Row => ({ PULocationID: 1, DOLocationID: 2, trip_distance: d });
 
 /** A scorer whose calls stay pending until released; prediction = trip_distance * 10, negative rejected. */
 function gatedScorer() {
-  const calls: { rows: readonly RideInput[]; release(): void; fail(err: Error): void }[] = [];
+  const calls: { rows: readonly Row[]; release(): void; fail(err: Error): void }[] = [];
   return {
     calls,
-    score(_ref: ResolvedModel | string, rows: readonly RideInput[]): Promise<ScoreOutput> {
+    score(_ref: ResolvedModel | string, records: readonly FieldRecord[]): Promise<ScoreOutput> {
+      const rows = records as readonly Row[];
+      const scored = rows.flatMap((r, i) => (r.trip_distance < 0 ? [] : [i]));
       return new Promise((resolve, reject) => {
         calls.push({
           rows,
@@ -22,6 +25,14 @@ function gatedScorer() {
             resolve({
               model,
               predictions: rows.map((r) => (r.trip_distance < 0 ? null : r.trip_distance * 10)),
+              scored: Int32Array.from(scored),
+              outputs: {
+                v: {
+                  dtype: 'float64',
+                  width: 1,
+                  data: Float64Array.from(scored, (i) => (rows[i]?.trip_distance ?? 0) * 10),
+                },
+              },
               rejections: rows.flatMap((r, index) =>
                 r.trip_distance < 0 ? [{ index, field: 'trip_distance', reason: 'negative' }] : [],
               ),
@@ -59,12 +70,13 @@ describe('createBatcher', () => {
     expect(scorer.calls).toHaveLength(1);
     expect(batcher.queued()).toBe(4);
     scorer.calls[0]?.release();
-    expect(await first).toEqual({ model, predictions: [10], rejections: [] });
+    expect(await first).toMatchObject({ model, predictions: [10], rejections: [] });
     await tick();
     expect(scorer.calls).toHaveLength(2);
     expect(scorer.calls[1]?.rows).toHaveLength(4);
     scorer.calls[1]?.release();
-    expect(await Promise.all(rest)).toEqual([
+    const answers = await Promise.all(rest);
+    expect(answers).toMatchObject([
       { model, predictions: [20], rejections: [] },
       {
         model,
@@ -73,6 +85,14 @@ describe('createBatcher', () => {
       },
       { model, predictions: [40], rejections: [] },
     ]);
+    // Each request gets its own scored rows (indices relative to its rows) and its slice of every output.
+    expect(answers.map((a) => [Array.from(a.scored), Array.from(a.outputs.v?.data as Float64Array)])).toEqual(
+      [
+        [[0], [20]],
+        [[1], [30]],
+        [[0], [40]],
+      ],
+    );
     expect(opts.batches).toEqual([1, 4]);
   });
 

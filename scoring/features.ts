@@ -47,7 +47,7 @@ export function compileRule(input: InputSpec, fields: readonly FieldSpec[]): Fea
       if (input.dtype === 'string' || input.dtype === 'bool')
         return `input "${input.name}" is ${input.dtype}, but a timestamp part is a number (use int64, int32, float32 or float64)`;
     } else if (!CASTS[input.dtype].includes(field.type)) {
-      return `input "${input.name}" is ${input.dtype} but field "${source}" is ${field.type} (a ${input.dtype} input casts from ${CASTS[input.dtype].join(' or ')}${field.type === 'timestamp' ? '; a timestamp needs a "part"' : ''})`;
+      return `input "${input.name}" is ${input.dtype} but field "${source}" is ${field.type} (${input.dtype} inputs cast from ${CASTS[input.dtype].join(' or ')}${field.type === 'timestamp' ? '; a timestamp needs a "part"' : ''})`;
     }
     const nullable = field.nullable === true && field.default === undefined;
     if (nullable && !FLOATS.includes(input.dtype))

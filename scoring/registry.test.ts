@@ -19,11 +19,13 @@ async function copyVersion(
   from: string,
   to: string,
   edit?: (card: Record<string, unknown>) => void,
+  model = { from: 'ride-duration', to: 'ride-duration' },
 ) {
-  const target = path.join(dir, 'ride-duration', to);
-  await cp(path.join(TEST_MODEL_DIR, 'ride-duration', from), target, { recursive: true });
+  const target = path.join(dir, model.to, to);
+  await cp(path.join(TEST_MODEL_DIR, model.from, from), target, { recursive: true });
   const card = JSON.parse(await readFile(path.join(target, 'model.json'), 'utf8')) as Record<string, unknown>;
   card.version = to;
+  card.name = model.to;
   edit?.(card);
   await writeFile(path.join(target, 'model.json'), JSON.stringify(card, null, 2));
   return target;
@@ -57,6 +59,31 @@ describe('registry checks', () => {
     await copyVersion(dir, '2', '7', (card) => {
       card.inputs = (card.inputs as { name: string }[]).filter((i) => i.name !== 'pickup_dow');
     });
+    // 8: a rule reads a field the signature does not declare
+    await copyVersion(dir, '1', '8', (card) => {
+      const inputs = card.inputs as { from: string }[];
+      if (inputs[2]) inputs[2].from = 'miles';
+    });
+    // 9: the card's task points at no output
+    await copyVersion(dir, '1', '9', (card) => {
+      card.regression = { output: 'minutes' };
+    });
+    // A classifier under another name, from this temporary repository, and one whose classes disagree with its graph.
+    const classifier = { from: 'penguin-species', to: 'my-classifier' };
+    await copyVersion(dir, '1', '1', undefined, classifier);
+    await copyVersion(
+      dir,
+      '1',
+      '2',
+      (card) => {
+        card.classification = {
+          label: 'output_label',
+          probabilities: 'output_probability',
+          classes: ['a', 'b', 'c'],
+        };
+      },
+      classifier,
+    );
     scorer = await createTestScorer(undefined, {
       modelDir: dir,
       aliases: { 'ride-duration': { production: '3', staging: '2' } },
@@ -70,24 +97,43 @@ describe('registry checks', () => {
   it('lists each refused version with its reason', () => {
     const reasons = Object.fromEntries(scorer.failures().map((f) => [f.ref, f.reason]));
     expect(Object.keys(reasons).sort()).toEqual([
+      'my-classifier@2',
       'ride-duration@3',
       'ride-duration@4',
       'ride-duration@5',
       'ride-duration@6',
       'ride-duration@7',
+      'ride-duration@8',
+      'ride-duration@9',
     ]);
     expect(reasons['ride-duration@3']).toMatch(
       /^sha256 mismatch \(card 0b0acbd6e4d7…, file [0-9a-f]{12}…\)$/,
     );
     expect(reasons['ride-duration@4']).toBe(
-      'card input "foo" is not an input of the graph (graph inputs: PULocationID, DOLocationID, trip_distance)',
+      'inputs[2] "foo": not an input of the graph (graph inputs: PULocationID, DOLocationID, trip_distance); ' +
+        'inputs: graph input "trip_distance" is not declared in the card (card inputs: PULocationID, DOLocationID, foo)',
     );
     expect(reasons['ride-duration@5']).toBe(
-      'card input "trip_distance" is int64 but the graph expects float32',
+      'inputs[2] "trip_distance": dtype is int64 but the graph expects float32; inputs[2] "trip_distance": ' +
+        'input "trip_distance" is int64 but field "trip_distance" is number (int64 inputs cast from integer or boolean)',
     );
     expect(reasons['ride-duration@6']).toMatch(/^invalid model\.json \(sha256: /);
-    expect(reasons['ride-duration@7']).toMatch(/^graph input "pickup_dow" is not declared in the card/);
-    expect(scorer.listModels().map((m) => m.ref)).toEqual(['ride-duration@1', 'ride-duration@2']);
+    expect(reasons['ride-duration@7']).toMatch(
+      /^inputs: graph input "pickup_dow" is not declared in the card/,
+    );
+    expect(reasons['ride-duration@8']).toBe(
+      'inputs[2] "trip_distance": input "trip_distance" reads field "miles", which the signature does not declare ' +
+        '(fields: PULocationID, DOLocationID, trip_distance)',
+    );
+    expect(reasons['ride-duration@9']).toBe('regression.output: "minutes" is not one of the card\'s outputs');
+    expect(reasons['my-classifier@2']).toBe(
+      'classification.classes: ["a","b","c"] differ from the graph\'s ZipMap labels ["Adelie","Chinstrap","Gentoo"]',
+    );
+    expect(scorer.listModels().map((m) => m.ref)).toEqual([
+      'my-classifier@1',
+      'ride-duration@1',
+      'ride-duration@2',
+    ]);
   });
 
   it('never serves a refused version, while the others keep serving', async () => {
@@ -102,9 +148,25 @@ describe('registry checks', () => {
     expect(staging.model).toEqual({ name: 'ride-duration', version: '2' });
   });
 
+  it('serves a model under another name from a temporary repository', async () => {
+    const out = await scorer.score('my-classifier', [
+      {
+        island: 'Biscoe',
+        bill_length_mm: 46.1,
+        bill_depth_mm: 13.2,
+        flipper_length_mm: 211,
+        body_mass_g: 4500,
+        sex: 'female',
+        year: 2007,
+      },
+    ]);
+    expect(out.model).toEqual({ name: 'my-classifier', version: '1' });
+    expect(out.predictions).toEqual(['Gentoo']);
+  });
+
   it('names the ref and what exists when a model is unknown', async () => {
     await expect(scorer.resolve('taxi-fare@1')).rejects.toThrow(
-      'Model "taxi-fare@1" not found: unknown model "taxi-fare". Available: ride-duration@1, ride-duration@2, ride-duration@production -> 3, ride-duration@staging -> 2',
+      'Model "taxi-fare@1" not found: unknown model "taxi-fare". Available: my-classifier@1, ride-duration@1, ride-duration@2, ride-duration@production -> 3, ride-duration@staging -> 2',
     );
     await expect(scorer.resolve('ride-duration@9')).rejects.toThrow(
       '"9" is neither a loaded version nor an alias',

@@ -10,16 +10,16 @@ import { NativeConnection, type Worker } from '@temporalio/worker';
 import pg from 'pg';
 import { afterAll, beforeAll, inject } from 'vitest';
 import { createActivities, type Activities } from '../activities/index.js';
-import type { Scorer } from '../contracts/scoring.js';
 import { createPool, type Pool } from '../db/pool.js';
 import { createLogger } from '../logger.js';
 import { createScorer, type ModelScorer, type ScorerOptions } from '../scoring/scorer.js';
-import { createWorker } from '../workers/create-worker.js';
+import { createWorker, loadWorkerDeployments } from '../workers/create-worker.js';
 import { createApp } from '../api/app.js';
 import type { AppDeps } from '../api/deps.js';
 import { createPredictionLog } from '../api/prediction-log.js';
 import { loadConfig } from '../config.js';
 import { installRuntimeLogger } from '../workers/runtime.js';
+import { loadDeployments } from '../platform/deployments.js';
 
 export function uniqueId(prefix: string): string {
   return `${prefix}-${randomBytes(5).toString('hex')}`;
@@ -110,15 +110,39 @@ export function createTestScorer(pool?: Pool, options: Partial<ScorerOptions> = 
   });
 }
 
+/** The repository's deployments (ride-duration, penguin-species). */
+export const TEST_DEPLOYMENT_DIR = fileURLToPath(new URL('../deployments/', import.meta.url));
+
+/**
+ * The deployments a worker over `pool` serves, checked against their tables as the worker process does;
+ * `createSinks` also creates missing sink tables (the worker process does at start; most test databases come
+ * migrated, and a test that drops a sink wants the run to see it missing).
+ */
+export function loadTestDeployments(
+  pool: Pool,
+  scorer: ModelScorer,
+  options: { dir?: string; createSinks?: boolean } = {},
+) {
+  return loadWorkerDeployments({
+    pool,
+    scorer,
+    dir: options.dir ?? TEST_DEPLOYMENT_DIR,
+    createSinks: options.createSinks ?? false,
+  });
+}
+
 /**
  * Starts a real worker on its own task queue with the prebuilt workflow bundle. Without `activities`, they are
- * built over `pool` and `scorer` (a scorer made with createTestScorer(pool) and closed on stop when not given).
+ * built over `pool` and `scorer` (a scorer made with createTestScorer(pool) and closed on stop when not given),
+ * with the repository's deployments (or those of `deploymentDir`) loaded against `pool`.
  */
 export async function startTestWorker(options: {
   activities?: Activities;
   pool?: Pool;
-  scorer?: Scorer;
+  scorer?: ModelScorer;
   taskQueue?: string;
+  deploymentDir?: string;
+  createSinks?: boolean;
 }): Promise<TestWorker> {
   const taskQueue = options.taskQueue ?? uniqueId('tq');
   installRuntimeLogger(createLogger({ log: { level: 'error', format: 'json' } }), 'ERROR');
@@ -128,7 +152,11 @@ export async function startTestWorker(options: {
   if (!activities) {
     const pool = requirePool(options.pool);
     const scorer = options.scorer ?? (ownScorer = await createTestScorer(pool));
-    activities = createActivities({ pool, scorer });
+    const deployments = await loadTestDeployments(pool, scorer, {
+      ...(options.deploymentDir ? { dir: options.deploymentDir } : {}),
+      ...(options.createSinks ? { createSinks: true } : {}),
+    });
+    activities = createActivities({ pool, scorer, deployments });
   }
   const worker = await createWorker({
     connection,
@@ -172,7 +200,7 @@ export interface TestApp {
  * production -> 2, staging -> 1). `env` overrides configuration (e.g. `{ PREDICTION_LOG: 'on' }`).
  */
 export async function createTestApp(
-  options: { env?: Record<string, string>; taskQueue?: string } = {},
+  options: { env?: Record<string, string>; taskQueue?: string; deploymentDir?: string } = {},
 ): Promise<TestApp> {
   const db = await createTestDatabase();
   const temporal = await connectTestTemporal();
@@ -187,12 +215,14 @@ export async function createTestApp(
   await scorer.setAlias('ride-duration', 'production', '2');
   await scorer.setAlias('ride-duration', 'staging', '1');
   const predictionLog = config.models.predictionLog ? createPredictionLog({ pool: db.pool }) : undefined;
+  const deployments = await loadDeployments({ dir: options.deploymentDir ?? TEST_DEPLOYMENT_DIR, scorer });
   const deps: AppDeps = {
     config,
     logger: createLogger(config),
     pool: db.pool,
     temporal: temporal.client,
     scorer,
+    deployments,
     lifecycle: { shuttingDown: false },
     ...(predictionLog ? { predictionLog } : {}),
   };

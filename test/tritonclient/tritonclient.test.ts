@@ -1,6 +1,7 @@
 /**
  * The official Triton HTTP client (tritonclient.http, Python) against the real API process: default binary
- * tensors, explicit binary outputs and plain JSON, each compared to POST /predict. Installs the pinned client into
+ * tensors, explicit binary outputs and plain JSON, each compared to POST /predict; and a classifier whose string
+ * inputs and outputs travel as BYTES, compared to its /models/{name}/predict answer. Installs the pinned client into
  * its own project-local venv (.tools/venv-tritonclient) when missing; skips only when there is no python3 at all.
  */
 import { execFile } from 'node:child_process';
@@ -78,4 +79,28 @@ describe.skipIf(!systemPython)('tritonclient.http against the V2 routes (needs p
       expect(report.ok).toBe(true);
     });
   }
+
+  it('a classifier with string inputs and outputs: BYTES both ways, binary and JSON, equal to its predict route', async () => {
+    const { stdout } = await run(python, [
+      path.join(here, 'check_classifier.py'),
+      '--url',
+      `127.0.0.1:${api.port}`,
+    ]).catch((err: { stdout?: string; stderr?: string }) => {
+      throw new Error(`check_classifier.py failed:\n${err.stdout ?? ''}\n${err.stderr ?? ''}`);
+    });
+    const report = JSON.parse(stdout) as {
+      metadata_inputs: string[];
+      checks: Record<
+        string,
+        { labels: string[]; expected: string[]; max_probability_diff: number; ok: boolean }
+      >;
+    };
+    expect(report.metadata_inputs).toEqual(['BYTES', 'FP32', 'FP32', 'FP32', 'FP32', 'BYTES', 'INT64']);
+    for (const mode of ['binary', 'json']) {
+      const check = report.checks[mode];
+      expect(check?.labels, mode).toEqual(check?.expected);
+      expect(check?.labels, mode).toEqual(['Adelie', 'Gentoo', 'Chinstrap', expect.any(String)]);
+      expect(check?.max_probability_diff, mode).toBeLessThan(1e-6);
+    }
+  });
 });
