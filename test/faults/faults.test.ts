@@ -1,7 +1,9 @@
 /**
  * Fault suite: the real stack as separate processes (Temporal dev server on SQLite, Postgres, 2 workers, 2 APIs),
- * faults injected while work is in flight, invariants read from the database. `npm test` runs the short form;
- * `npm run test:faults` the full one (FAULTS_MODE=full), which also writes bench/results/faults-*.json.
+ * faults injected while work is in flight, invariants read from the database and what consumers received (SSE,
+ * NOTIFY, webhook) checked against each channel's guarantee; a process that exits by itself fails its scenario.
+ * `npm test` runs the short form; `npm run test:faults` the full one (FAULTS_MODE=full), which also writes
+ * bench/results/faults-*.json.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';

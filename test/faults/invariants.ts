@@ -1,4 +1,7 @@
-/** Invariants checked from the database after every fault scenario. */
+/**
+ * Invariants checked from the database after every fault scenario. Primary keys make `duplicated` impossible to
+ * be non-zero; it stays as a guard against a schema change. What consumers received is in consumers.ts.
+ */
 import type { Pool } from '../../db/pool.js';
 
 export interface Outcome {
