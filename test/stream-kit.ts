@@ -3,6 +3,7 @@
  * rides, a control config pointing at the worker's task queue, synthetic rides, and wait helpers.
  */
 import { execFile } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { inject } from 'vitest';
@@ -106,6 +107,26 @@ export function makeEvents(count: number, options: { from?: number; prefix?: str
         pickup_datetime: `2021-02-0${1 + (i % 7)}T${String(6 + (i % 17)).padStart(2, '0')}:${minute}:00`,
       },
     };
+  });
+}
+
+const PENGUIN_GOLDEN = new URL('../models/penguin-species/1/golden.jsonl', import.meta.url);
+const PENGUIN_FIELDS = [
+  'island',
+  'bill_length_mm',
+  'bill_depth_mm',
+  'flipper_length_mm',
+  'body_mass_g',
+  'sex',
+  'year',
+];
+
+/** The first `count` golden penguin-species records (the signature's fields), keyed `penguin_id: p-<i>`. */
+export async function penguinRecords(count: number): Promise<Record<string, unknown>[]> {
+  const lines = (await readFile(PENGUIN_GOLDEN, 'utf8')).trim().split('\n').slice(0, count);
+  return lines.map((line, i) => {
+    const row = JSON.parse(line) as Record<string, unknown>;
+    return { penguin_id: `p-${i}`, ...Object.fromEntries(PENGUIN_FIELDS.map((f) => [f, row[f]])) };
   });
 }
 
