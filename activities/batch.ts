@@ -1,28 +1,33 @@
 /**
- * Activities of batch scoring: pin the model, plan a partition into key-range chunks, and score + load one chunk.
- * Only bounds, counts and totals cross Temporal; rows go Postgres -> scorer -> Postgres inside `scoreChunk`.
+ * Activities of batch scoring: resolve the deployment and pin the model, plan a partition into key-range chunks,
+ * and score + load one chunk. Only names, bounds, counts and totals cross Temporal; rows go
+ * Postgres -> scorer -> Postgres inside `scoreChunk`.
  */
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
-import { emptyTotals, type BatchTotals, type ChunkPlan, type RideKey } from '../contracts/batch.js';
-import type { ResolvedModel, Scorer } from '../contracts/scoring.js';
-import type { Pool } from '../db/pool.js';
 import {
-  missingTables,
-  planKeys,
-  readRidePage,
-  writeScoredBatch,
-  type Rejected,
-} from '../db/queries/batch.js';
-import { PredictionCopy } from '../db/queries/batch-copy.js';
+  emptyTotals,
+  type BatchTotals,
+  type ChunkPlan,
+  type PageKey,
+  type ResolvedBatchRun,
+} from '../contracts/batch.js';
+import type { ResolvedModel } from '../contracts/scoring.js';
+import type { Pool } from '../db/pool.js';
+import { missingTables } from '../db/queries/batch-tables.js';
+import { planKeys } from '../db/queries/batch-source.js';
+import type { DeploymentRegistry } from '../platform/deployments.js';
 import { ModelNotFoundError } from '../scoring/errors.js';
+import type { ModelScorer } from '../scoring/scorer.js';
+import { describeBatchTables, planBatchLayout, sinkTables, type BatchLayout } from './batch-layout.js';
+import { scoreChunkPages } from './batch-chunk.js';
 
-export const BATCH_TABLES = ['rides', 'predictions', 'rejected_rows', 'batch_runs'] as const;
 /** Rows read, scored and written per transaction inside a chunk (also the heartbeat/resume granularity). */
 export const DEFAULT_BATCH_ROWS = 25_000;
 
 export interface ChunkInput {
   runId: string;
+  deployment: string;
   from: string;
   to: string;
   chunk: ChunkPlan;
@@ -32,51 +37,117 @@ export interface ChunkInput {
 
 /** Checkpoint heartbeated after every committed batch; a retried attempt resumes after `after`. */
 export interface ChunkCheckpoint {
-  after: RideKey;
+  after: PageKey;
   totals: BatchTotals;
 }
 
-export function createBatchActivities(deps: { pool: Pool; scorer: Scorer }) {
+const fail = (type: string, message: string, cause?: Error) =>
+  ApplicationFailure.create({ type, message, nonRetryable: true, ...(cause ? { cause } : {}) });
+
+export function createBatchActivities(deps: {
+  pool: Pool;
+  /** Scores, and its registry gives each version's card (the layout is planned from it). */
+  scorer: ModelScorer;
+  deployments?: DeploymentRegistry;
+}) {
   const { pool, scorer } = deps;
+  // Layouts by deployment and model version; the resolve step of each run refreshes its entry.
+  const layouts = new Map<string, BatchLayout>();
+
+  const deploymentOf = (name: string | undefined) => {
+    const registry = deps.deployments;
+    if (!registry)
+      throw fail('DeploymentNotFound', 'this worker has no deployments loaded (deployments/*.json)');
+    const found = name === undefined ? registry.defaultDeployment() : registry.get(name);
+    if (found?.spec.batch) return found;
+    const views = registry.list();
+    const ready = views.filter((v) => v.status === 'ready').map((v) => v.name);
+    const refused = views.find((v) => v.name === (name ?? '') && v.status === 'refused');
+    if (refused)
+      throw fail(
+        'DeploymentRefused',
+        `deployment: ${refused.name} was refused at start: ${refused.problems.join('; ')}`,
+      );
+    if (found) throw fail('DeploymentNotFound', `deployment: ${found.spec.name} has no batch block`);
+    throw fail(
+      'DeploymentNotFound',
+      name === undefined
+        ? `deployment: none given and no deployment is marked "default": true (ready: ${ready.join(', ') || 'none'})`
+        : `deployment: unknown deployment "${name}" (ready: ${ready.join(', ') || 'none'})`,
+    );
+  };
+
+  const layoutOf = async (name: string, model: ResolvedModel, refresh = false): Promise<BatchLayout> => {
+    const id = `${name}/${model.name}@${model.version}`;
+    const cached = refresh ? undefined : layouts.get(id);
+    if (cached) return cached;
+    const deployment = deploymentOf(name);
+    const loaded = scorer.registry.get(model.name, model.version);
+    if (!loaded)
+      throw fail('ModelNotFound', `model ${model.name}@${model.version} is not loaded on this worker`);
+    const planned = planBatchLayout(deployment, loaded, await describeBatchTables(pool, deployment));
+    if (!planned.ok)
+      throw fail(
+        'DeploymentMismatch',
+        `deployment ${name} does not fit its tables or ${loaded.ref}: ${planned.problems.join('; ')}`,
+      );
+    layouts.set(id, planned.layout);
+    return planned.layout;
+  };
+
   return {
-    /** Resolves the model once for the whole run; unknown models and missing tables fail without retries. */
-    async resolveBatchModel(input: { ref: string }): Promise<ResolvedModel> {
-      const missing = await missingTables(pool, BATCH_TABLES);
+    /**
+     * Resolves the deployment and its model once for the whole run; an unknown deployment or model, a missing
+     * table or a mapping that no longer fits fails without retries.
+     */
+    async resolveBatchRun(input: { deployment?: string; model?: string }): Promise<ResolvedBatchRun> {
+      const deployment = deploymentOf(input.deployment);
+      const spec = deployment.spec;
+      const sinks = sinkTables(spec);
+      const missing = await missingTables(pool, [
+        spec.batch?.source.table ?? '',
+        sinks.table,
+        sinks.rejected,
+        'batch_runs',
+      ]);
       if (missing.length > 0)
-        throw ApplicationFailure.create({
-          type: 'MissingTable',
-          message: `table ${missing.join(', ')} does not exist (run npm run migrate)`,
-          nonRetryable: true,
-        });
+        throw fail('MissingTable', `table ${missing.join(', ')} does not exist (run npm run migrate)`);
+      let model: ResolvedModel;
       try {
-        return await scorer.resolve(input.ref);
+        model = await scorer.resolve(input.model ?? spec.model);
       } catch (err) {
-        if (err instanceof ModelNotFoundError)
-          throw ApplicationFailure.create({
-            type: 'ModelNotFound',
-            message: err.message,
-            nonRetryable: true,
-          });
+        if (err instanceof ModelNotFoundError) throw fail('ModelNotFound', err.message);
         throw err;
       }
+      const layout = await layoutOf(spec.name, model, true);
+      return {
+        deployment: spec.name,
+        model: { name: model.name, version: model.version },
+        eventTime: layout.source.eventTime !== undefined,
+        task: layout.task.kind,
+      };
     },
 
-    /** Counts the rows from `start` on and cuts up to `maxChunks` chunks of `chunkSize` rows by key. */
+    /** Counts the rows from `start` on and cuts up to `maxChunks` chunks of `chunkSize` rows by page order. */
     async planChunks(input: {
+      deployment: string;
+      model: ResolvedModel;
       from: string;
       to: string;
-      start?: RideKey;
+      start?: PageKey;
       chunkSize: number;
       maxChunks: number;
       firstIndex: number;
-    }): Promise<{ remainingRows: number; chunks: ChunkPlan[]; next: RideKey | null }> {
+    }): Promise<{ remainingRows: number; chunks: ChunkPlan[]; next: PageKey | null }> {
+      const layout = await layoutOf(input.deployment, input.model);
       const ctx = Context.current();
       const beat = setInterval(() => ctx.heartbeat(), 2_000); // alive while the index scan runs
       let keys: Awaited<ReturnType<typeof planKeys>>;
       try {
         keys = await planKeys(
           pool,
-          { from: input.from, to: input.to, start: input.start },
+          layout.source,
+          { from: input.from, to: input.to, ...(input.start ? { start: input.start } : {}) },
           input.chunkSize,
           input.maxChunks,
         );
@@ -99,60 +170,38 @@ export function createBatchActivities(deps: { pool: Pool; scorer: Scorer }) {
     async scoreChunk(input: ChunkInput): Promise<BatchTotals> {
       const ctx = Context.current();
       const resumed = ctx.info.heartbeatDetails as ChunkCheckpoint | undefined;
-      let after = resumed?.after;
       const totals = resumed?.totals ?? emptyTotals();
-      const batchRows = input.batchRows ?? DEFAULT_BATCH_ROWS;
-      const meta = { modelName: input.model.name, modelVersion: input.model.version, runId: input.runId };
+      const layout = await layoutOf(input.deployment, input.model);
       const client = await pool.connect();
       let broken: Error | undefined;
       try {
-        for (;;) {
-          if (ctx.cancellationSignal.aborted) throw new CancelledFailure('chunk cancelled');
-          const page = await readRidePage(
-            client,
-            { from: input.from, to: input.to, start: input.chunk.start, end: input.chunk.end, after },
-            batchRows,
-          );
-          const n = page.ids.length;
-          if (n === 0) break;
-          const out = await scorer.score(input.model, page.rides);
-          const copy = new PredictionCopy(meta, n);
-          for (let i = 0; i < n; i++) {
-            const predicted = out.predictions[i];
-            if (predicted === null || predicted === undefined) continue;
-            const diff = copy.add(page.ids[i] as string, predicted, page.actual[i] as number);
-            if (diff !== null) {
-              totals.compared++;
-              totals.sumSquaredError += diff * diff;
-              totals.sumAbsError += Math.abs(diff);
-            }
-          }
-          totals.scored += copy.rows;
-          const rejected: Rejected[] = out.rejections.map((r) => ({
-            rideId: page.ids[r.index] ?? '',
-            field: r.field,
-            reason: r.reason,
-          }));
-          totals.rejected += rejected.length;
-          // Rows go in key order, so a re-run hits its first conflict on the first row: the direct try is cheap.
-          await writeScoredBatch(client, meta, copy.rows > 0 ? copy.finish() : null, rejected);
-          after = page.last ?? after;
-          if (after) ctx.heartbeat({ after, totals } satisfies ChunkCheckpoint);
-          if (n < batchRows) break;
-        }
+        await scoreChunkPages({
+          client,
+          scorer,
+          layout,
+          model: input.model,
+          runId: input.runId,
+          range: {
+            from: input.from,
+            to: input.to,
+            start: input.chunk.start,
+            end: input.chunk.end,
+            ...(resumed?.after ? { after: resumed.after } : {}),
+          },
+          batchRows: input.batchRows ?? DEFAULT_BATCH_ROWS,
+          totals,
+          cancelled: () => ctx.cancellationSignal.aborted,
+          committed: (after) => ctx.heartbeat({ after, totals } satisfies ChunkCheckpoint),
+        });
         return totals;
       } catch (err) {
         // After any failure the connection may be unusable (Postgres restarted): discard it, the pool makes another.
         broken = err as Error;
+        if (err instanceof CancelledFailure) throw err;
         // SQL class 42 (undefined column/table, syntax): a deploy/schema mismatch no retry can fix.
         const code = (err as { code?: unknown }).code;
         if (typeof code === 'string' && code.startsWith('42'))
-          throw ApplicationFailure.create({
-            type: 'SchemaError',
-            message: `${(err as Error).message} (SQLSTATE ${code})`,
-            nonRetryable: true,
-            cause: err as Error,
-          });
+          throw fail('SchemaError', `${(err as Error).message} (SQLSTATE ${code})`, err as Error);
         throw err;
       } finally {
         client.release(broken);

@@ -1,9 +1,9 @@
 /**
  * All activities, built over their dependencies so the worker injects real ones and tests may inject others.
  */
-import type { Scorer } from '../contracts/scoring.js';
 import type { Pool } from '../db/pool.js';
 import type { DeploymentRegistry } from '../platform/deployments.js';
+import type { ModelScorer } from '../scoring/scorer.js';
 import { createBatchActivities } from './batch.js';
 import { createNotifyActivities } from './notify.js';
 import { createPingActivities } from './ping.js';
@@ -11,9 +11,9 @@ import { createStreamActivities } from './stream.js';
 
 export interface ActivityDeps {
   pool: Pool;
-  /** The shared model core (scoring/scorer.ts createScorer), one per process. */
-  scorer: Scorer;
-  /** The deployments (deployments/*.json) that passed their checks at start. */
+  /** The shared model core (scoring/scorer.ts createScorer), one per process; its registry holds the cards. */
+  scorer: ModelScorer;
+  /** The deployments (deployments/*.json) that passed their checks at start; batch runs need them. */
   deployments?: DeploymentRegistry;
   /** Batch run summaries are POSTed here when set (config.notify.webhookUrl). */
   webhookUrl?: string;

@@ -6,7 +6,7 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { BatchRunSummary } from '../contracts/batch.js';
 import type { Pool } from '../db/pool.js';
-import { notifyBatchRun, setWebhookOutcome, upsertBatchRun } from '../db/queries/batch.js';
+import { notifyBatchRun, setWebhookOutcome, upsertBatchRun } from '../db/queries/batch-runs.js';
 
 export interface RecordRunInput {
   summary: BatchRunSummary;
@@ -38,6 +38,8 @@ export function createNotifyActivities(deps: { pool: Pool; webhookUrl?: string; 
         rowsCompared: s.rowsCompared ?? 0,
         rmse: s.rmse,
         mae: s.mae,
+        deployment: s.deployment ?? null,
+        metrics: s.metrics && Object.keys(s.metrics).length > 0 ? { ...s.metrics } : null,
         startedAt: s.startedAt,
         finishedAt: s.status === 'running' ? null : s.finishedAt,
         error: s.error ?? null,

@@ -1,16 +1,26 @@
 /**
- * Batch (offline) scoring contract: workflow type, input/output, query, schedule id.
- * Only bounds, counts and summaries travel through Temporal; rows stay in Postgres.
+ * Batch (offline) scoring contract: workflow type, input/output, the progress query, the default schedule id.
+ * A run scores one deployment's batch source (deployments/<name>.json); only names, bounds, counts and summaries
+ * travel through Temporal, rows stay in Postgres.
  */
+import { defineQuery } from '@temporalio/workflow';
+
 export const BATCH_WORKFLOW = 'batchScoring';
+/** The default deployment's schedule id when its file names none (kept for the course: daily-batch-scoring). */
 export const DAILY_SCHEDULE_ID = 'daily-batch-scoring';
+export const BATCH_PROGRESS_QUERY = 'progress';
 
 export interface BatchScoringInput {
-  /** ISO timestamp, inclusive, on pickup time. Omitted when a schedule starts the run: derived from its time. */
+  /**
+   * The deployment whose batch block is scored (default: the deployment marked `"default": true`). A deployment
+   * without `event_time` takes no from/to: each run scores its whole source table.
+   */
+  deployment?: string;
+  /** ISO timestamp, inclusive, on the source's event time. Omitted when a schedule starts the run. */
   from?: string;
   /** ISO timestamp, exclusive. */
   to?: string;
-  /** Model reference; defaults to `ride-duration@production`. Resolved once and pinned for the run. */
+  /** Model reference; defaults to the deployment's model. Resolved once and pinned for the run. */
   model?: string;
   /** Rows per chunk activity (default 50 000; the starters pass BATCH_CHUNK_SIZE). */
   chunkSize?: number;
@@ -28,28 +38,34 @@ export interface BatchScoringInput {
   carry?: BatchCarry;
 }
 
-/** A position in the (pickup_datetime, ride_id) order; `ts` is the naive `YYYY-MM-DDTHH:MM:SS` text. */
-export interface RideKey {
-  ts: string;
-  id: string;
+/**
+ * A position in the source's page order: (event time, key), or the key alone for a source without event time.
+ * `time` is the text Postgres prints for the event time; `key` the key's text, cast back to its column type in SQL.
+ */
+export interface PageKey {
+  time?: string;
+  key: string;
 }
 
-/** One chunk: rows with key >= start and < end (end null = the partition's `to`). */
+/** One chunk: rows with key >= start and < end (end null = the end of the partition). */
 export interface ChunkPlan {
   index: number;
-  start: RideKey;
-  end: RideKey | null;
+  start: PageKey;
+  end: PageKey | null;
   rows: number;
 }
 
-/** Additive totals of scored rows; RMSE/MAE are derived from the sums, so totals combine across chunks. */
+/** Additive totals of scored rows: metrics are derived from the sums, so totals combine across chunks. */
 export interface BatchTotals {
   scored: number;
   rejected: number;
-  /** Rows with a known actual_duration (the error metrics cover these). */
+  /** Scored rows with a known label (the metrics cover these). */
   compared: number;
+  /** Regression: sums of (predicted - actual)^2 and |predicted - actual|. */
   sumSquaredError: number;
   sumAbsError: number;
+  /** Classification: compared rows whose predicted label equals the label. */
+  correct: number;
 }
 
 export const emptyTotals = (): BatchTotals => ({
@@ -58,18 +74,27 @@ export const emptyTotals = (): BatchTotals => ({
   compared: 0,
   sumSquaredError: 0,
   sumAbsError: 0,
+  correct: 0,
 });
+
+/** What the resolve step pinned for the whole run (the deployment's name, the model version, its page order). */
+export interface ResolvedBatchRun {
+  deployment: string;
+  model: { name: string; version: string };
+  /** The source has an event-time column: runs take from/to (or a schedule's day); otherwise the whole table. */
+  eventTime: boolean;
+  task: 'regression' | 'classification';
+}
 
 export interface BatchCarry {
   /** The logical run id (`<workflow id>/<first run id>`), kept across continue-as-new. */
   runId?: string;
-  /** The pinned version; a child or a continued run never resolves the alias again. */
-  model?: { name: string; version: string };
+  /** The pinned deployment and version; a child or a continued run never resolves the alias again. */
+  resolved?: ResolvedBatchRun;
   startedAt?: string;
   parentRunId?: string;
   /** Set after the first run planned: where the next run continues. */
-  cursor?: RideKey;
-  rowsTotal?: number;
+  cursor?: PageKey;
   chunksTotal?: number;
   chunksDone?: number;
   totals?: BatchTotals;
@@ -86,23 +111,36 @@ export interface BatchProgress {
   modelVersion: string;
 }
 
+/** Live progress of a run (chunk counts are day partitions for a multi-day run). */
+export const batchProgressQuery = defineQuery<BatchProgress>(BATCH_PROGRESS_QUERY);
+
+/** Metrics of a run over its rows with a known label: regression RMSE/MAE, classification accuracy. */
+export interface BatchMetrics {
+  rmse?: number;
+  mae?: number;
+  accuracy?: number;
+}
+
 export interface BatchRunSummary {
   runId: string;
+  /** Naive bounds of the event time; `-infinity`..`infinity` for a source without event time (whole table). */
   partition: { from: string; to: string };
   model: { name: string; version: string };
   status: BatchRunStatus;
   rowsScored: number;
   rowsRejected: number;
+  /** Regression metrics (null otherwise, or when no row had a label). */
   rmse: number | null;
   mae: number | null;
-  /** Rows with a known actual_duration that RMSE/MAE cover. */
+  /** Rows with a known label that the metrics cover. */
   rowsCompared?: number;
   startedAt: string;
   finishedAt: string;
   error?: string;
+  /** The deployment scored (absent when the run failed before resolving it). */
+  deployment?: string;
+  metrics?: BatchMetrics;
 }
-
-export const BATCH_PROGRESS_QUERY = 'progress';
 
 /** What `getBatchRun` returns: Temporal's status plus live progress or the final summary. */
 export interface BatchRunView {

@@ -10,15 +10,14 @@ import {
 } from '@temporalio/client';
 import { randomUUID } from 'node:crypto';
 import {
-  BATCH_PROGRESS_QUERY,
   BATCH_WORKFLOW,
-  type BatchProgress,
+  batchProgressQuery,
   type BatchRunSummary,
   type BatchRunView,
   type BatchScoringInput,
 } from '../contracts/batch.js';
+import { checkBatchInput } from '../contracts/batch-input.js';
 import type { Config } from '../config.js';
-import { checkBatchInput } from '../workflows/batch-input.js';
 
 /** Bad input, named by field (the API maps it to 400). */
 export class BatchInputError extends Error {
@@ -55,19 +54,37 @@ export function webUiUrl(config: Pick<Config, 'temporal'>, workflowId: string, r
 }
 
 /**
+ * The workflow id of a run: `batch-<key>` for the default deployment (a run naming none, or naming
+ * `defaultDeployment`), `batch-<deployment>-<key>` for any other, so keys of different deployments never collide.
+ */
+export function batchWorkflowId(key: string, deployment?: string, defaultDeployment?: string): string {
+  return deployment === undefined || deployment === defaultDeployment
+    ? `batch-${key}`
+    : `batch-${deployment}-${key}`;
+}
+
+/**
  * Starts `batchScoring` with the config's chunking defaults. The same `idempotencyKey` always maps to the same
- * workflow id, so a retried request returns the existing run instead of starting a second one.
+ * workflow id, so a retried request returns the existing run instead of starting a second one. A run of the
+ * default deployment needs from/to; a named deployment may omit them (a source without event time scores its
+ * whole table; the run refuses bounds it cannot use, and a missing range on one with event time).
  */
 export async function startBatchRun(
   client: Client,
   config: ControlConfig,
   input: BatchScoringInput,
-  options: { idempotencyKey?: string; taskQueue?: string } = {},
+  options: { idempotencyKey?: string; taskQueue?: string; defaultDeployment?: string } = {},
 ): Promise<StartedBatchRun> {
   const checked = checkBatchInput(input);
   if (!checked.ok) throw new BatchInputError(checked.field, checked.reason);
-  if (!checked.value) throw new BatchInputError('from', 'is required (only a schedule may omit the bounds)');
-  const workflowId = `batch-${options.idempotencyKey ?? randomUUID()}`;
+  const unnamed = input.deployment === undefined || input.deployment === options.defaultDeployment;
+  if (!checked.value && unnamed)
+    throw new BatchInputError('from', 'is required (only a schedule may omit the bounds)');
+  const workflowId = batchWorkflowId(
+    options.idempotencyKey ?? randomUUID(),
+    input.deployment,
+    options.defaultDeployment,
+  );
   const args: BatchScoringInput = {
     chunkSize: config.batch.chunkSize,
     maxParallelChunks: config.batch.maxParallelChunks,
@@ -128,7 +145,7 @@ export async function getBatchRun(
     webUiUrl: webUiUrl(config, workflowId, described.runId),
   };
   if (status === 'running') {
-    view.progress = await handle.query<BatchProgress>(BATCH_PROGRESS_QUERY).catch(() => undefined);
+    view.progress = await handle.query(batchProgressQuery).catch(() => undefined);
   } else if (status === 'completed') {
     view.summary = (await handle.result()) as BatchRunSummary;
   } else {

@@ -6,7 +6,7 @@ import { PARTITION_KEY } from '../contracts/temporal.js';
 import { loadConfig } from '../config.js';
 import { generateIntoDb } from '../data/generate-db.js';
 import { uniqueId, useWorkerEnvironment } from '../test/helpers.js';
-import { dateInZone } from '../workflows/batch-input.js';
+import { dateInZone } from '../contracts/batch-input.js';
 import {
   backfillSchedule,
   describeSchedule,

@@ -1,20 +1,52 @@
 /**
- * The batch load path on a real Postgres: COPY binary reads of a key range (exact keys, NULLs, fractional seconds,
- * resume after a key) and the exactly-once write (direct COPY, then the upsert fallback on existing keys).
+ * The batch load path on a real Postgres, through the ride-duration deployment's layout: COPY binary reads of a
+ * key range (exact keys, NULLs, fractional seconds, resume after a key) and the exactly-once write (direct COPY,
+ * then the upsert fallback on existing keys).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { formatTimestamp, PredictionCopy } from '../db/queries/batch-copy.js';
-import { readRidePage, writeScoredBatch, type KeyRange } from '../db/queries/batch.js';
-import { createTestDatabase, type TestDatabase } from './helpers.js';
+import { describeBatchTables, planBatchLayout, type BatchLayout } from '../activities/batch-layout.js';
+import { formatTimestamp, keyText, SinkCopy } from '../db/queries/batch-copy.js';
+import { writeScoredBatch } from '../db/queries/batch-sink.js';
+import { readPage, type KeyRange } from '../db/queries/batch-source.js';
+import type { ModelScorer } from '../scoring/scorer.js';
+import { createTestDatabase, createTestScorer, loadTestDeployments, type TestDatabase } from './helpers.js';
+
+/** A prediction row as the batch mode writes it for a regression deployment with labels. */
+class PredictionCopy {
+  private readonly copy: SinkCopy;
+  constructor(meta: { modelName: string; modelVersion: string; runId: string }, rows: number) {
+    this.copy = new SinkCopy(meta, 3, rows);
+  }
+  add(id: string, predicted: number, actual: number | null): void {
+    const key = Buffer.from(id, 'utf8');
+    this.copy.begin(key, 0, key.length);
+    this.copy.float8(predicted);
+    this.copy.float8(actual);
+    this.copy.float8(actual === null ? null : predicted - actual);
+    this.copy.end();
+  }
+  finish(): Buffer {
+    return this.copy.finish();
+  }
+}
 
 const DAY = { from: '2030-03-01T00:00:00', to: '2030-03-02T00:00:00' };
 const META = { modelName: 'ride-duration', modelVersion: '2', runId: 'load-test/1' };
 
 describe('batch load path', () => {
   let db: TestDatabase;
+  let scorer: ModelScorer;
+  let layout: BatchLayout;
 
   beforeAll(async () => {
     db = await createTestDatabase();
+    scorer = await createTestScorer();
+    const deployment = (await loadTestDeployments(db.pool, scorer)).get('ride-duration');
+    const model = scorer.registry.get('ride-duration', '2');
+    if (!deployment || !model) throw new Error('the ride-duration deployment and model 2 must load');
+    const planned = planBatchLayout(deployment, model, await describeBatchTables(db.pool, deployment));
+    if (!planned.ok) throw new Error(planned.problems.join('; '));
+    layout = planned.layout;
     // Rows sharing a second, fractional seconds, NULL features and actuals, a non-ASCII id, one row outside the day.
     await db.pool.query(
       `INSERT INTO rides (ride_id, pickup_datetime, dropoff_datetime, pu_location_id, do_location_id,
@@ -30,8 +62,14 @@ describe('batch load path', () => {
     );
   });
   afterAll(async () => {
+    await scorer?.close();
     await db?.drop();
   });
+  const readRidePage = async (client: Parameters<typeof readPage>[0], range: KeyRange, limit: number) => {
+    const page = await readPage(client, layout.source, layout.reads, range, limit);
+    const ids = Array.from({ length: page.count }, (_, i) => keyText(page, layout.source.key.type, i));
+    return { rides: page.records, ids, actual: page.numericLabels ?? new Float64Array(0), last: page.last };
+  };
 
   const expected = async (where = 'TRUE', params: unknown[] = []) =>
     (
@@ -84,13 +122,13 @@ describe('batch load path', () => {
       expect(seen).toEqual(all);
 
       // A chunk's start (inclusive) and end (exclusive), resumed after a key with a fractional second.
-      const start = { ts: all[30]?.pickup_datetime ?? '', id: all[30]?.ride_id ?? '' };
-      const end = { ts: all[90]?.pickup_datetime ?? '', id: all[90]?.ride_id ?? '' };
-      const after = { ts: all[31]?.pickup_datetime ?? '', id: all[31]?.ride_id ?? '' };
-      expect(after.ts).toMatch(/\.\d+$/);
+      const start = { time: all[30]?.pickup_datetime ?? '', key: all[30]?.ride_id ?? '' };
+      const end = { time: all[90]?.pickup_datetime ?? '', key: all[90]?.ride_id ?? '' };
+      const after = { time: all[31]?.pickup_datetime ?? '', key: all[31]?.ride_id ?? '' };
+      expect(after.time).toMatch(/\.\d+$/);
       const page = await readRidePage(client, { ...DAY, start, end, after }, 1000);
       expect(page.ids).toEqual(all.slice(32, 90).map((r) => r.ride_id));
-      expect(page.last).toEqual({ ts: all[89]?.pickup_datetime, id: all[89]?.ride_id });
+      expect(page.last).toEqual({ time: all[89]?.pickup_datetime, key: all[89]?.ride_id });
     } finally {
       client.release();
     }
@@ -105,11 +143,19 @@ describe('batch load path', () => {
     };
     const client = await db.pool.connect();
     try {
-      expect(await writeScoredBatch(client, META, batch(1.5, 0, 200), [])).toBe('direct');
+      const write = (copy: Buffer | null, rejected: { rideId: string; field: string; reason: string }[]) =>
+        writeScoredBatch(
+          client,
+          layout.sink,
+          META,
+          copy,
+          rejected.map((r) => ({ key: r.rideId, field: r.field, reason: r.reason })),
+        );
+      expect(await write(batch(1.5, 0, 200), [])).toBe('direct');
       // A retry overlapping the first batch (and adding new rides) falls back to the upsert, in one transaction.
       const rejected = [{ rideId: 'r0017', field: 'PULocationID', reason: 'must be an integer' }];
-      expect(await writeScoredBatch(client, META, batch(2.5, 100, rows.length), rejected)).toBe('upsert');
-      expect(await writeScoredBatch(client, META, null, rejected)).toBe('upsert');
+      expect(await write(batch(2.5, 100, rows.length), rejected)).toBe('upsert');
+      expect(await write(null, rejected)).toBe('upsert');
     } finally {
       client.release();
     }

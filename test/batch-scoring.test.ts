@@ -8,8 +8,13 @@ import {
 } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createActivities } from '../activities/index.js';
-import { BATCH_WORKFLOW, type BatchRunSummary, type BatchScoringInput } from '../contracts/batch.js';
-import type { RideInput } from '../contracts/scoring.js';
+import {
+  BATCH_WORKFLOW,
+  batchProgressQuery as progressQuery,
+  type BatchRunSummary,
+  type BatchScoringInput,
+} from '../contracts/batch.js';
+import type { FieldRecord } from '../contracts/scoring.js';
 import { MODEL_VERSION_KEY, PARTITION_KEY } from '../contracts/temporal.js';
 import { generateIntoDb } from '../data/generate-db.js';
 import type { ModelScorer } from '../scoring/scorer.js';
@@ -17,13 +22,13 @@ import {
   connectTestTemporal,
   createTestDatabase,
   createTestScorer,
+  loadTestDeployments,
   startTestWorker,
   uniqueId,
   type TestDatabase,
   type TestTemporal,
   type TestWorker,
 } from './helpers.js';
-import { progressQuery } from '../workflows/batch-scoring.js';
 
 const DAY = { from: '2030-01-05T00:00:00', to: '2030-01-06T00:00:00' };
 
@@ -74,7 +79,7 @@ describe('batchScoring workflow', () => {
     expect(rides.length).toBeGreaterThan(800);
     const direct = await scorer.score(
       { name: 'ride-duration', version: '2' },
-      rides.map((r): RideInput => ({
+      rides.map((r): FieldRecord => ({
         PULocationID: r.pu_location_id,
         DOLocationID: r.do_location_id,
         trip_distance: r.trip_distance,
@@ -312,7 +317,12 @@ describe('batchScoring workflow', () => {
       await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
       const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
       hooked = await startTestWorker({
-        activities: createActivities({ pool: db.pool, scorer, webhookUrl: url }),
+        activities: createActivities({
+          pool: db.pool,
+          scorer,
+          deployments: await loadTestDeployments(db.pool, scorer),
+          webhookUrl: url,
+        }),
       });
     });
     afterAll(async () => {

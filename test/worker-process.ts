@@ -10,7 +10,7 @@ import { loadConfig, requireDatabaseUrl, temporalAddress } from '../config.js';
 import { createPool } from '../db/pool.js';
 import { createLogger } from '../logger.js';
 import { createScorer } from '../scoring/scorer.js';
-import { createWorker } from '../workers/create-worker.js';
+import { createWorker, loadWorkerDeployments } from '../workers/create-worker.js';
 import { installRuntimeLogger } from '../workers/runtime.js';
 
 const config = loadConfig({ ...process.env, NODE_ENV: 'test', LOG_FORMAT: 'json' });
@@ -24,7 +24,11 @@ try {
     connection,
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
-    activities: createActivities({ pool, scorer }),
+    activities: createActivities({
+      pool,
+      scorer,
+      deployments: await loadWorkerDeployments({ pool, scorer, dir: config.deployments.dir, logger }),
+    }),
     workflowBundle: config.temporal.workflowBundle,
   });
   const running = worker.run();

@@ -6,14 +6,14 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { createActivities } from '../activities/index.js';
 import { loadConfig, requireDatabaseUrl, temporalAddress } from '../config.js';
-import { ensureDailySchedule } from '../control/schedules.js';
+import { ensureSchedule, schedulePlans } from '../control/schedules.js';
 import { migrate } from '../db/migrate.js';
 import { createPool, waitForDatabase } from '../db/pool.js';
 import { createLogger } from '../logger.js';
 import { runMain } from '../platform/run-main.js';
 import { clientRetryInterceptors, ensureSearchAttributes } from '../platform/temporal.js';
 import { createScorer, type ModelScorer } from '../scoring/scorer.js';
-import { createWorker } from './create-worker.js';
+import { createWorker, loadWorkerDeployments } from './create-worker.js';
 import { installRuntimeLogger } from './runtime.js';
 
 runMain(async () => {
@@ -38,12 +38,23 @@ runMain(async () => {
       intraOpThreads: config.models.intraOpThreads,
       logger,
     });
+    // Deployments that do not fit their model or tables are refused (logged with the reason); the others run.
+    const deployments = await loadWorkerDeployments({
+      pool,
+      scorer,
+      dir: config.deployments.dir,
+      logger,
+      createSinks: true,
+    });
     const admin = await Connection.connect({ address, interceptors: clientRetryInterceptors() });
     try {
       await ensureSearchAttributes(admin, config.temporal.namespace, logger);
-      // Create or update the daily batch schedule; a paused schedule stays paused.
+      // Create or update one schedule per deployment with batch.schedule; a paused schedule stays paused.
       const client = new Client({ connection: admin, namespace: config.temporal.namespace });
-      await ensureDailySchedule(client, config, {}, logger);
+      const specs = deployments.ready().map((d) => d.spec);
+      const { plans, mismatch } = schedulePlans(specs, config, deployments.defaultDeployment()?.spec.name);
+      for (const warning of mismatch) logger.warn(warning);
+      for (const plan of plans) await ensureSchedule(client, config, plan, undefined, logger);
     } finally {
       await admin.close();
     }
@@ -51,7 +62,7 @@ runMain(async () => {
       connection,
       namespace: config.temporal.namespace,
       taskQueue: config.temporal.taskQueue,
-      activities: createActivities({ pool, scorer, webhookUrl: config.notify.webhookUrl }),
+      activities: createActivities({ pool, scorer, deployments, webhookUrl: config.notify.webhookUrl }),
       workflowBundle: config.temporal.workflowBundle,
     });
     logger.info(

@@ -4,89 +4,102 @@ import {
   allHandlersFinished,
   condition,
   continueAsNew,
-  defineQuery,
   isCancellation,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
-import type {
-  BatchCarry,
-  BatchProgress,
-  BatchRunSummary,
-  BatchScoringInput,
-  BatchTotals,
+import {
+  batchProgressQuery,
+  type BatchCarry,
+  type BatchProgress,
+  type BatchRunSummary,
+  type BatchScoringInput,
+  type BatchTotals,
+  type ResolvedBatchRun,
 } from '../contracts/batch.js';
-import { BATCH_PROGRESS_QUERY } from '../contracts/batch.js';
-import { DEFAULT_MODEL_REF, type ResolvedModel } from '../contracts/scoring.js';
+import type { ResolvedModel } from '../contracts/scoring.js';
 import { MODEL_VERSION_KEY, PARTITION_KEY } from '../contracts/temporal.js';
 import {
   checkBatchInput,
   partitionKey,
   scheduledPartition,
   splitDays,
+  WHOLE_TABLE,
   type Partition,
-} from './batch-input.js';
+} from '../contracts/batch-input.js';
 import {
   errorMessage,
   finishRun,
-  resolveModel,
+  resolveRun,
   scoreDays,
   scorePartition,
   summarize,
+  type RunIdentity,
 } from './batch-steps.js';
 
-export const progressQuery = defineQuery<BatchProgress>(BATCH_PROGRESS_QUERY);
 const SCHEDULED_START = defineSearchAttributeKey('TemporalScheduledStartTime', SearchAttributeType.DATETIME);
 export const DEFAULTS = { chunkSize: 50_000, maxParallelChunks: 2, maxChunksPerRun: 400 } as const;
 
+const invalid = (message: string) =>
+  ApplicationFailure.create({ type: 'InvalidBatchInput', message, nonRetryable: true });
+
 /**
- * Scores every ride with pickup in [from, to) with one pinned model version: resolve, plan key-range chunks,
- * score + load chunks in parallel, record and notify. Started by a schedule without bounds, it scores the day
- * before its scheduled time. Multi-day ranges run one child per day; long partitions continue as new.
+ * Scores one deployment's batch source with one pinned model version: resolve the deployment and the version,
+ * plan key-range chunks, score + load chunks in parallel, record and notify. A source with event time is scored
+ * over [from, to) (a schedule's run: the day before its scheduled time; multi-day ranges one child per day); a
+ * source without scores its whole table. Long partitions continue as new.
  */
 export async function batchScoring(input: BatchScoringInput = {}): Promise<BatchRunSummary> {
   const info = workflowInfo();
   const checked = checkBatchInput(input);
-  if (!checked.ok)
-    throw ApplicationFailure.create({
-      type: 'InvalidBatchInput',
-      message: `${checked.field}: ${checked.reason}`,
-      nonRetryable: true,
-    });
-  const partition = checked.value ?? partitionFromSchedule(input.timeZone ?? 'UTC');
+  if (!checked.ok) throw invalid(`${checked.field}: ${checked.reason}`);
   const carry: BatchCarry = input.carry ?? {};
-  const runId = carry.runId ?? `${info.workflowId}/${info.firstExecutionRunId}`;
-  const startedAt = carry.startedAt ?? new Date().toISOString();
-  const key = partitionKey(partition);
+  const scheduledAt = info.typedSearchAttributes.get(SCHEDULED_START);
+  const timeZone = input.timeZone ?? 'UTC';
+  const asked = checked.value ?? (scheduledAt ? scheduledPartition(scheduledAt, timeZone) : null);
   const notify = input.notify ?? true;
-  const ref = input.model ?? DEFAULT_MODEL_REF;
   const progress: BatchProgress = {
     chunksTotal: carry.chunksTotal ?? 0,
     chunksDone: carry.chunksDone ?? 0,
     rowsScored: carry.totals?.scored ?? 0,
     rowsRejected: carry.totals?.rejected ?? 0,
-    startedAt,
-    modelVersion: carry.model ? `${carry.model.name}@${carry.model.version}` : '',
+    startedAt: carry.startedAt ?? new Date().toISOString(),
+    modelVersion: carry.resolved ? refOf(carry.resolved.model) : '',
   };
-  setHandler(progressQuery, () => progress);
-  const run = { runId, workflowId: info.workflowId, partition, partitionKey: key, startedAt, notify };
-  const record = { parentRunId: carry.parentRunId, ...run };
-
-  let model: ResolvedModel = carry.model ?? { name: ref.split('@')[0] ?? ref, version: '' };
+  setHandler(batchProgressQuery, () => progress);
+  const run: RunIdentity = {
+    runId: carry.runId ?? `${info.workflowId}/${info.firstExecutionRunId}`,
+    workflowId: info.workflowId,
+    partition: asked ?? WHOLE_TABLE,
+    partitionKey: partitionKey(asked ?? WHOLE_TABLE),
+    startedAt: progress.startedAt,
+    ...(carry.parentRunId ? { parentRunId: carry.parentRunId } : {}),
+    ...(carry.resolved ? { resolved: carry.resolved } : {}),
+  };
+  const requested = input.model ?? '';
+  let model: ResolvedModel = carry.resolved?.model ?? {
+    name: requested.split('@')[0] ?? requested,
+    version: '',
+  };
   let totals: BatchTotals | undefined;
   let continueWith: BatchCarry | undefined;
   try {
-    if (!carry.model) model = await resolveModel(ref);
-    progress.modelVersion = `${model.name}@${model.version}`;
+    const resolved = carry.resolved ?? (await resolveRun(input));
+    run.resolved = resolved;
+    model = resolved.model;
+    progress.modelVersion = refOf(model);
+    const partition = partitionOf(resolved, checked.value, asked);
+    run.partition = partition;
+    run.partitionKey = partitionKey(partition);
     upsertSearchAttributes([
       { key: MODEL_VERSION_KEY, value: progress.modelVersion },
-      { key: PARTITION_KEY, value: key },
+      { key: PARTITION_KEY, value: run.partitionKey },
     ]);
-    if (!carry.cursor) await finishRun(record, summarize(run, model, 'running'), false);
+    if (!carry.cursor) await finishRun(run, summarize(run, model, 'running'), false);
 
-    const days = splitDays(partition);
+    const days = resolved.eventTime ? splitDays(partition) : [partition];
     const options = {
       chunkSize: input.chunkSize ?? DEFAULTS.chunkSize,
       maxParallelChunks: input.maxParallelChunks ?? DEFAULTS.maxParallelChunks,
@@ -94,16 +107,17 @@ export async function batchScoring(input: BatchScoringInput = {}): Promise<Batch
       ...(input.batchRows ? { batchRows: input.batchRows } : {}),
     };
     if (days.length > 1) {
-      totals = await scoreDays({ days, model, runId, options, progress });
+      totals = await scoreDays({ days, resolved, runId: run.runId, options, progress });
     } else {
-      const done = await scorePartition({ partition, model, runId, options, carry, progress });
-      if (done.next) continueWith = { ...carry, ...done.next, runId, startedAt, model };
+      const done = await scorePartition({ partition, resolved, runId: run.runId, options, carry, progress });
+      if (done.next)
+        continueWith = { ...carry, ...done.next, runId: run.runId, startedAt: run.startedAt, resolved };
       else totals = done.totals;
     }
   } catch (err) {
     const status = isCancellation(err) ? 'cancelled' : 'failed';
     const summary = summarize(run, model, status, progress, errorMessage(err));
-    await CancellationScope.nonCancellable(() => finishRun(record, summary, notify));
+    await CancellationScope.nonCancellable(() => finishRun(run, summary, notify));
     throw err;
   }
   if (continueWith) {
@@ -111,18 +125,29 @@ export async function batchScoring(input: BatchScoringInput = {}): Promise<Batch
     return continueAsNew<typeof batchScoring>({ ...input, carry: continueWith });
   }
   const summary = summarize(run, model, 'completed', progress, undefined, totals);
-  await finishRun(record, summary, notify);
+  await finishRun(run, summary, notify);
   return summary;
 }
 
-/** The previous day of the scheduled time, so a late or backfilled run scores its own partition, not today's. */
-function partitionFromSchedule(timeZone: string): Partition {
-  const scheduledAt = workflowInfo().typedSearchAttributes.get(SCHEDULED_START);
-  if (!scheduledAt)
-    throw ApplicationFailure.create({
-      type: 'InvalidBatchInput',
-      message: 'from: required unless the run is started by a schedule (no TemporalScheduledStartTime)',
-      nonRetryable: true,
-    });
-  return scheduledPartition(scheduledAt, timeZone);
+const refOf = (m: ResolvedModel) => `${m.name}@${m.version}`;
+
+/**
+ * The partition of a resolved run: the asked bounds (or the schedule's day) on a source with event time, the
+ * whole table on a source without; bounds given to the latter are refused rather than silently ignored.
+ */
+function partitionOf(
+  resolved: ResolvedBatchRun,
+  bounds: Partition | null,
+  asked: Partition | null,
+): Partition {
+  if (!resolved.eventTime) {
+    if (bounds)
+      throw invalid(
+        `from: deployment ${resolved.deployment} has no event_time, so a run scores its whole table (omit from/to)`,
+      );
+    return WHOLE_TABLE;
+  }
+  if (!asked)
+    throw invalid('from: required unless the run is started by a schedule (no TemporalScheduledStartTime)');
+  return asked;
 }

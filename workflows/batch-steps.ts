@@ -6,15 +6,18 @@ import { executeChild, proxyActivities, workflowInfo } from '@temporalio/workflo
 import type { Activities } from '../activities/index.js';
 import type {
   BatchCarry,
+  BatchMetrics,
   BatchProgress,
   BatchRunStatus,
   BatchRunSummary,
+  BatchScoringInput,
   BatchTotals,
   ChunkPlan,
+  ResolvedBatchRun,
 } from '../contracts/batch.js';
 import { BATCH_WORKFLOW, emptyTotals } from '../contracts/batch.js';
 import type { ResolvedModel } from '../contracts/scoring.js';
-import type { Partition } from './batch-input.js';
+import type { Partition } from '../contracts/batch-input.js';
 
 const retry = { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' } as const;
 // Quick bookkeeping: a short timeout, so an attempt lost with its worker is retried within seconds.
@@ -54,11 +57,16 @@ export function addTotals(a: BatchTotals | undefined, b: BatchTotals): BatchTota
     compared: base.compared + b.compared,
     sumSquaredError: base.sumSquaredError + b.sumSquaredError,
     sumAbsError: base.sumAbsError + b.sumAbsError,
+    correct: base.correct + b.correct,
   };
 }
 
-export function resolveModel(ref: string): Promise<ResolvedModel> {
-  return setup.resolveBatchModel({ ref });
+/** Pins the deployment (default when unnamed) and the model version (the deployment's unless `model` is given). */
+export function resolveRun(input: { deployment?: string; model?: string }): Promise<ResolvedBatchRun> {
+  return setup.resolveBatchRun({
+    ...(input.deployment !== undefined ? { deployment: input.deployment } : {}),
+    ...(input.model !== undefined ? { model: input.model } : {}),
+  });
 }
 
 /** Runs `work` over `items` with at most `limit` in flight (deterministic: lanes pull in order). */
@@ -83,18 +91,21 @@ async function inLanes<T>(
  */
 export async function scorePartition(args: {
   partition: Partition;
-  model: ResolvedModel;
+  resolved: ResolvedBatchRun;
   runId: string;
   options: RunOptions;
   carry: BatchCarry;
   progress: BatchProgress;
 }): Promise<{ totals: BatchTotals; next?: BatchCarry }> {
-  const { partition, model, runId, options, carry, progress } = args;
+  const { partition, resolved, runId, options, carry, progress } = args;
+  const { deployment, model } = resolved;
   const done = carry.chunksDone ?? 0;
   const plan = await planning.planChunks({
+    deployment,
+    model,
     from: partition.from,
     to: partition.to,
-    start: carry.cursor,
+    ...(carry.cursor ? { start: carry.cursor } : {}),
     chunkSize: options.chunkSize,
     maxChunks: options.maxChunksPerRun,
     firstIndex: done,
@@ -104,6 +115,7 @@ export async function scorePartition(args: {
   await inLanes(plan.chunks, options.maxParallelChunks, async (chunk: ChunkPlan) => {
     const t = await chunks.scoreChunk({
       runId,
+      deployment,
       from: partition.from,
       to: partition.to,
       chunk,
@@ -125,27 +137,37 @@ export async function scorePartition(args: {
 /** One child run per day partition (each with its own history and batch_runs row), `maxParallelChunks` at once. */
 export async function scoreDays(args: {
   days: Partition[];
-  model: ResolvedModel;
+  resolved: ResolvedBatchRun;
   runId: string;
   options: RunOptions;
   progress: BatchProgress;
 }): Promise<BatchTotals> {
-  const { days, model, runId, options, progress } = args;
+  const { days, resolved, runId, options, progress } = args;
   const parentId = workflowInfo().workflowId;
   progress.chunksTotal = days.length; // a multi-day run counts day partitions
   let totals = emptyTotals();
   await inLanes(days, options.maxParallelChunks, async (day) => {
-    const s = await executeChild<(input: object) => Promise<BatchRunSummary>>(BATCH_WORKFLOW, {
+    const child: BatchScoringInput = {
+      deployment: resolved.deployment,
+      from: day.from,
+      to: day.to,
+      ...options,
+      notify: false,
+      carry: { resolved, parentRunId: runId },
+    };
+    const s = await executeChild<(input: BatchScoringInput) => Promise<BatchRunSummary>>(BATCH_WORKFLOW, {
       workflowId: `${parentId}/${day.from.slice(0, 10)}`,
-      args: [{ from: day.from, to: day.to, ...options, notify: false, carry: { model, parentRunId: runId } }],
+      args: [child],
     });
     const compared = s.rowsCompared ?? 0;
+    // A child's metrics are means over its compared rows: weighted back into sums, they combine exactly.
     totals = addTotals(totals, {
       scored: s.rowsScored,
       rejected: s.rowsRejected,
       compared,
       sumSquaredError: (s.rmse ?? 0) ** 2 * compared,
       sumAbsError: (s.mae ?? 0) * compared,
+      correct: Math.round((s.metrics?.accuracy ?? 0) * compared),
     });
     progress.chunksDone++;
     progress.rowsScored = totals.scored;
@@ -161,6 +183,19 @@ export interface RunIdentity {
   partitionKey: string;
   startedAt: string;
   parentRunId?: string;
+  /** Known once the resolve step ran (absent in the record of a run that failed before). */
+  resolved?: ResolvedBatchRun;
+}
+
+/** The run's metrics by task over its compared rows (none without labelled rows). */
+function metricsOf(
+  task: ResolvedBatchRun['task'] | undefined,
+  totals: BatchTotals | undefined,
+): BatchMetrics {
+  const n = totals?.compared ?? 0;
+  if (!totals || n === 0 || !task) return {};
+  if (task === 'classification') return { accuracy: totals.correct / n };
+  return { rmse: Math.sqrt(totals.sumSquaredError / n), mae: totals.sumAbsError / n };
 }
 
 export function summarize(
@@ -171,7 +206,7 @@ export function summarize(
   error?: string,
   totals?: BatchTotals,
 ): BatchRunSummary {
-  const n = totals?.compared ?? 0;
+  const metrics = metricsOf(run.resolved?.task, totals);
   return {
     runId: run.runId,
     partition: { from: run.partition.from, to: run.partition.to },
@@ -179,12 +214,13 @@ export function summarize(
     status,
     rowsScored: totals?.scored ?? progress?.rowsScored ?? 0,
     rowsRejected: totals?.rejected ?? progress?.rowsRejected ?? 0,
-    rmse: totals && n > 0 ? Math.sqrt(totals.sumSquaredError / n) : null,
-    mae: totals && n > 0 ? totals.sumAbsError / n : null,
-    rowsCompared: n,
+    rmse: metrics.rmse ?? null,
+    mae: metrics.mae ?? null,
+    rowsCompared: totals?.compared ?? 0,
     startedAt: run.startedAt,
     finishedAt: new Date().toISOString(),
     ...(error !== undefined ? { error } : {}),
+    ...(run.resolved ? { deployment: run.resolved.deployment, metrics } : {}),
   };
 }
 

@@ -1,4 +1,7 @@
-/** Batch runs over HTTP (API key required): start one (idempotent by Idempotency-Key), read it, cancel it. */
+/**
+ * Batch runs over HTTP (API key required): start one of a deployment (idempotent by Idempotency-Key), read it,
+ * cancel it.
+ */
 import { createRoute, z } from '@hono/zod-openapi';
 import { cancelBatchRun, getBatchRun, startBatchRun } from '../../control/batch-runs.js';
 import type { AppDeps } from '../deps.js';
@@ -9,9 +12,14 @@ const json = <T>(schema: T) => ({ content: { 'application/json': { schema } } })
 
 const StartBody = z
   .object({
-    from: z.string().min(1, 'is required').openapi({ example: '2021-02-01T00:00:00' }),
-    to: z.string().min(1, 'is required').openapi({ example: '2021-02-02T00:00:00' }),
-    model: z.string().optional().openapi({ example: 'ride-duration@production' }),
+    deployment: z
+      .string()
+      .optional()
+      .openapi({ description: 'Default: the deployment marked "default": true', example: 'my-deployment' }),
+    // Required for a source with event time; a deployment without event time scores its whole table.
+    from: z.string().min(1, 'is required').optional().openapi({ example: '2021-02-01T00:00:00' }),
+    to: z.string().min(1, 'is required').optional().openapi({ example: '2021-02-02T00:00:00' }),
+    model: z.string().optional().openapi({ example: 'my-model@production' }),
     chunkSize: z.number().int().positive().optional(),
     notify: z.boolean().optional(),
   })
@@ -33,7 +41,7 @@ const startRoute = createRoute({
   path: '/batch-runs',
   tags: ['batch'],
   summary:
-    'Start a batch scoring run over [from, to); repeat with the same Idempotency-Key to get the same run',
+    'Start a batch scoring run of a deployment over [from, to) (or its whole table without event time); repeat with the same Idempotency-Key to get the same run',
   security: [{ bearer: [] }],
   request: {
     headers: z.object({
@@ -88,8 +96,10 @@ export function batchRunRoutes(deps: AppDeps) {
     .openapi(startRoute, async (c) => {
       const key = c.req.valid('header')['idempotency-key'];
       // A repeat of a keyed request answers the existing run (200) instead of reporting it as new.
+      const defaultDeployment = deps.deployments?.defaultDeployment()?.spec.name;
       const started = await startBatchRun(deps.temporal, deps.config, c.req.valid('json'), {
         ...(key ? { idempotencyKey: key } : {}),
+        ...(defaultDeployment ? { defaultDeployment } : {}),
       });
       return c.json(started, started.created ? 202 : 200);
     })

@@ -1,29 +1,21 @@
 /**
- * COPY binary codec of batch scoring: decodes a page of rides and encodes prediction rows. Binary COPY spares both
- * sides the text form of every number and timestamp (Postgres' float8in/out and timestamp_out, JS number
- * formatting and parsing), and builds no per-row object besides the scorer's input.
+ * COPY binary codec of batch scoring: decodes a page of source rows into the scorer's records and encodes the
+ * sink rows. Binary COPY spares both sides the text form of every number and timestamp (Postgres' float8in/out
+ * and timestamp_out, JS number formatting and parsing); the key travels as its raw bytes from the page to the sink
+ * (same column type), so it is never decoded except for resume points and rejections.
  * Format: https://www.postgresql.org/docs/current/sql-copy.html#id-1.9.3.55.9.4
  */
-import type { RideKey } from '../../contracts/batch.js';
-import type { RideInput } from '../../contracts/scoring.js';
+import type { PageKey } from '../../contracts/batch.js';
+import type { FieldRecord } from '../../contracts/scoring.js';
+import type { KeyType, ReadableType, SourceLayout } from './batch-tables.js';
 
 const SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
 const HEADER_BYTES = SIGNATURE.length + 8; // signature, flags, header extension length
-/** Binary timestamps count microseconds from 2000-01-01 00:00:00. */
+/** Binary timestamps count microseconds from 2000-01-01 00:00:00; dates count days from it. */
 const PG_EPOCH_MS = Date.UTC(2000, 0, 1);
+const DAY_MS = 86_400_000;
 
-/** One page of rides in key order, column by column: what the scorer reads plus what the load needs. */
-export interface RidePage {
-  /** The scorer's input; a NULL column stays null so the scorer rejects the row naming the field. */
-  rides: RideInput[];
-  ids: string[];
-  /** `actual_duration`, NaN where it is NULL. */
-  actual: Float64Array;
-  /** Key of the last row (the resume point), undefined for an empty page. */
-  last: RideKey | undefined;
-}
-
-/** The naive `YYYY-MM-DDTHH:MM:SS[.ffffff]` text Postgres itself prints (with a T), so keys round-trip exactly. */
+/** The naive `YYYY-MM-DDTHH:MM:SS[.ffffff]` text Postgres itself prints (with a T), so keys survive the way back to SQL unchanged. */
 export function formatTimestamp(micros: number): string {
   const ms = Math.floor(micros / 1000);
   const text = new Date(PG_EPOCH_MS + ms).toISOString().slice(0, 19);
@@ -31,82 +23,184 @@ export function formatTimestamp(micros: number): string {
   return fraction === 0 ? text : `${text}.${String(fraction).padStart(6, '0').replace(/0+$/, '')}`;
 }
 
-/**
- * Decodes `COPY (SELECT ride_id, pickup_datetime, pu_location_id, do_location_id, trip_distance,
- * actual_duration ...) TO STDOUT (FORMAT binary)`: text, timestamp, int4, int4, float8, float8.
- */
-export function decodeRidePage(buf: Buffer): RidePage {
-  if (buf.length < HEADER_BYTES || !buf.subarray(0, SIGNATURE.length).equals(SIGNATURE))
-    throw new Error('not a COPY binary stream');
-  const rides: RideInput[] = [];
-  const ids: string[] = [];
-  const actuals: number[] = [];
-  let o = HEADER_BYTES + buf.readInt32BE(SIGNATURE.length + 4);
-  let lastMicros = NaN;
-  let lastText = '';
-  const field = () => {
-    const len = buf.readInt32BE(o);
-    o += 4;
-    return len;
-  };
-  const int4 = () => {
-    const len = field();
-    if (len < 0) return null;
-    o += 4;
-    return buf.readInt32BE(o - 4);
-  };
-  const float8 = () => {
-    const len = field();
-    if (len < 0) return null;
-    o += 8;
-    return buf.readDoubleBE(o - 8);
-  };
-  for (;;) {
-    const fields = buf.readInt16BE(o);
-    o += 2;
-    if (fields === -1) break;
-    if (fields !== 6) throw new Error(`expected 6 columns, got ${fields}`);
-    const idLen = field();
-    const id = buf.toString('utf8', o, o + idLen);
-    o += idLen;
-    field(); // timestamp, NOT NULL, 8 bytes
-    const micros = buf.readInt32BE(o) * 2 ** 32 + buf.readUInt32BE(o + 4);
-    o += 8;
-    // Rows come in time order, so neighbours often share a timestamp: format each distinct one once.
-    if (micros !== lastMicros) {
-      lastMicros = micros;
-      lastText = formatTimestamp(micros);
-    }
-    const pu = int4();
-    const dropoff = int4();
-    const distance = float8();
-    actuals.push(float8() ?? NaN);
-    ids.push(id);
-    rides.push({
-      PULocationID: pu,
-      DOLocationID: dropoff,
-      trip_distance: distance,
-      pickup_datetime: lastText,
-    } as RideInput);
-  }
-  const lastId = ids[ids.length - 1];
-  return {
-    rides,
-    ids,
-    actual: Float64Array.from(actuals),
-    last: lastId === undefined ? undefined : { ts: lastText, id: lastId },
-  };
+/** Which COPY columns feed which record field, and which one holds the label. */
+export interface PageReads {
+  /** Record field name -> COPY column index (0 key, 1 event time when present, then layout.columns). */
+  fields: { name: string; column: number }[];
+  label?: { column: number; numeric: boolean };
 }
 
-/** Prediction rows as COPY binary, columns `ride_id, model_name, model_version, predicted, actual, diff, run_id`. */
-export class PredictionCopy {
+/** One page of source rows in page order. */
+export interface Page {
+  count: number;
+  /** The scorer's input; a NULL column stays null so the scorer rejects (or defaults) the field. */
+  records: FieldRecord[];
+  /** The COPY stream the keys point into: `keyAt[i]`, `keyLength[i]` are row i's key bytes. */
+  buffer: Buffer;
+  keyAt: Int32Array;
+  keyLength: Int32Array;
+  /** Numeric labels (NaN where NULL) or class labels (null where NULL); absent without labels. */
+  numericLabels?: Float64Array;
+  labels?: (string | number | null)[];
+  /** Position of the last row (the resume point), undefined for an empty page. */
+  last: PageKey | undefined;
+}
+
+/** The key of row `i` as text (what the SQL casts back to the key's type). */
+export function keyText(page: Page, type: KeyType, i: number): string {
+  return decodeKey(page.buffer, page.keyAt[i] ?? 0, page.keyLength[i] ?? 0, type);
+}
+
+function decodeKey(buf: Buffer, at: number, len: number, type: KeyType): string {
+  switch (type) {
+    case 'int2':
+      return String(buf.readInt16BE(at));
+    case 'int4':
+      return String(buf.readInt32BE(at));
+    case 'int8':
+      return buf.readBigInt64BE(at).toString();
+    case 'uuid': {
+      const h = buf.toString('hex', at, at + 16);
+      return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+    }
+    default:
+      return buf.toString('utf8', at, at + len);
+  }
+}
+
+/** Per-column decoder state: timestamps of neighbouring rows are often equal, so each is formatted once. */
+interface ColumnState {
+  type: ReadableType;
+  lastMicros: number;
+  lastText: string;
+}
+
+function readValue(buf: Buffer, o: number, len: number, s: ColumnState): unknown {
+  switch (s.type) {
+    case 'int2':
+      return buf.readInt16BE(o);
+    case 'int4':
+      return buf.readInt32BE(o);
+    case 'int8':
+      return Number(buf.readBigInt64BE(o));
+    case 'float4':
+      return buf.readFloatBE(o);
+    case 'float8':
+      return buf.readDoubleBE(o);
+    case 'numeric': // selected as text (see readPage): its binary form is base-10000 digits
+      return Number(buf.toString('latin1', o, o + len));
+    case 'bool':
+      return buf[o] === 1;
+    case 'timestamp':
+    case 'timestamptz': {
+      const micros = buf.readInt32BE(o) * 2 ** 32 + buf.readUInt32BE(o + 4);
+      if (micros !== s.lastMicros) {
+        s.lastMicros = micros;
+        s.lastText = s.type === 'timestamp' ? formatTimestamp(micros) : `${formatTimestamp(micros)}Z`;
+      }
+      return s.lastText;
+    }
+    case 'date':
+      return `${new Date(PG_EPOCH_MS + buf.readInt32BE(o) * DAY_MS).toISOString().slice(0, 10)}T00:00:00`;
+    default:
+      return buf.toString('utf8', o, o + len);
+  }
+}
+
+/** Decodes `COPY (SELECT key, [event time,] columns... ) TO STDOUT (FORMAT binary)` of `layout`. */
+export function decodePage(buf: Buffer, layout: SourceLayout, reads: PageReads): Page {
+  if (buf.length < HEADER_BYTES || !buf.subarray(0, SIGNATURE.length).equals(SIGNATURE))
+    throw new Error('not a COPY binary stream');
+  const types: ReadableType[] = [
+    ...(layout.eventTime ? [layout.eventTime.type] : []),
+    ...layout.columns.map((c) => c.type),
+  ];
+  const width = 1 + types.length;
+  const states: ColumnState[] = types.map((type) => ({ type, lastMicros: NaN, lastText: '' }));
+  const values: unknown[] = new Array<unknown>(width).fill(null);
+  const fields = reads.fields;
+  const label = reads.label;
+  const records: FieldRecord[] = [];
+  const keyAt: number[] = [];
+  const keyLength: number[] = [];
+  const numeric: number[] = [];
+  const labels: (string | number | null)[] = [];
+  let o = HEADER_BYTES + buf.readInt32BE(SIGNATURE.length + 4);
+  for (;;) {
+    const n = buf.readInt16BE(o);
+    o += 2;
+    if (n === -1) break;
+    if (n !== width) throw new Error(`expected ${width} columns, got ${n}`);
+    const klen = buf.readInt32BE(o);
+    keyAt.push(o + 4);
+    keyLength.push(klen);
+    o += 4 + klen;
+    for (let c = 1; c < width; c++) {
+      const len = buf.readInt32BE(o);
+      o += 4;
+      if (len < 0) values[c] = null;
+      else {
+        values[c] = readValue(buf, o, len, states[c - 1] as ColumnState);
+        o += len;
+      }
+    }
+    // Fields are set in the same order on every row, so every record shares one shape.
+    const record: Record<string, unknown> = {};
+    for (let f = 0; f < fields.length; f++) {
+      const field = fields[f] as { name: string; column: number };
+      record[field.name] = values[field.column];
+    }
+    records.push(record);
+    if (label) {
+      const v = values[label.column];
+      if (label.numeric) numeric.push(typeof v === 'number' ? v : NaN);
+      else
+        labels.push(
+          typeof v === 'number' || typeof v === 'string'
+            ? v
+            : v === null || v === undefined
+              ? null
+              : JSON.stringify(v),
+        );
+    }
+  }
+  const count = records.length;
+  const page: Page = {
+    count,
+    records,
+    buffer: buf,
+    keyAt: Int32Array.from(keyAt),
+    keyLength: Int32Array.from(keyLength),
+    last: undefined,
+    ...(label ? (label.numeric ? { numericLabels: Float64Array.from(numeric) } : { labels }) : {}),
+  };
+  if (count > 0) {
+    const key = keyText(page, layout.key.type, count - 1);
+    page.last = layout.eventTime ? { time: states[0]?.lastText ?? '', key } : { key };
+  }
+  return page;
+}
+
+/** The binary form of each sink value column. */
+export type SinkValueKind = 'float8' | 'text' | 'int8' | 'jsonb';
+
+/**
+ * Sink rows as COPY binary, columns `key, model_name, model_version, values..., run_id`: per row `begin`, one
+ * writer call per value column in order, `end`. The buffer grows as needed (one Buffer for the whole batch).
+ */
+export class SinkCopy {
   private buf: Buffer;
   private at: number;
   private readonly model: Buffer;
   private readonly run: Buffer;
+  private readonly fieldCount: number;
   rows = 0;
 
-  constructor(meta: { modelName: string; modelVersion: string; runId: string }, expectedRows: number) {
+  constructor(
+    meta: { modelName: string; modelVersion: string; runId: string },
+    values: number,
+    expectedRows: number,
+  ) {
     const withLength = (s: string) => {
       const b = Buffer.from(s, 'utf8');
       const out = Buffer.allocUnsafe(4 + b.length);
@@ -116,8 +210,9 @@ export class PredictionCopy {
     };
     this.model = Buffer.concat([withLength(meta.modelName), withLength(meta.modelVersion)]);
     this.run = withLength(meta.runId);
+    this.fieldCount = 4 + values;
     this.buf = Buffer.allocUnsafe(
-      HEADER_BYTES + 2 + expectedRows * (64 + this.model.length + this.run.length),
+      HEADER_BYTES + 2 + expectedRows * (48 + 12 * values + this.model.length + this.run.length),
     );
     SIGNATURE.copy(this.buf, 0);
     this.buf.writeInt32BE(0, SIGNATURE.length); // flags: no OIDs
@@ -125,33 +220,55 @@ export class PredictionCopy {
     this.at = HEADER_BYTES;
   }
 
-  /** Appends one row; `actual` null (or NaN) writes NULL actual and diff. Returns the diff, or null. */
-  add(rideId: string, predicted: number, actual: number | null): number | null {
-    const known = actual !== null && !Number.isNaN(actual);
-    // Upper bound of the row: 3 bytes per UTF-16 unit of the id, 3 x (length + float8), the constant columns.
-    this.ensure(2 + 4 + rideId.length * 3 + this.model.length + 36 + this.run.length);
+  /** Starts a row with the key's raw bytes (as read from the source) and the model columns. */
+  begin(source: Buffer, keyAt: number, keyLength: number): void {
+    this.ensure(6 + keyLength + this.model.length);
     const b = this.buf;
-    let o = b.writeInt16BE(7, this.at);
-    const idLen = b.write(rideId, o + 4, 'utf8');
-    o = b.writeInt32BE(idLen, o) + idLen;
-    o += this.model.copy(b, o);
-    o = b.writeInt32BE(8, o);
-    o = b.writeDoubleBE(predicted, o);
-    let diff: number | null = null;
-    if (known) {
-      diff = predicted - actual;
-      o = b.writeInt32BE(8, o);
-      o = b.writeDoubleBE(actual, o);
-      o = b.writeInt32BE(8, o);
-      o = b.writeDoubleBE(diff, o);
-    } else {
-      o = b.writeInt32BE(-1, o);
-      o = b.writeInt32BE(-1, o);
-    }
-    o += this.run.copy(b, o);
-    this.at = o;
+    let o = b.writeInt16BE(this.fieldCount, this.at);
+    o = b.writeInt32BE(keyLength, o);
+    o += source.copy(b, o, keyAt, keyAt + keyLength);
+    this.at = o + this.model.copy(b, o);
+  }
+
+  /** A double; null or NaN writes NULL. */
+  float8(v: number | null): void {
+    this.ensure(12);
+    if (v === null || Number.isNaN(v)) this.at = this.buf.writeInt32BE(-1, this.at);
+    else this.at = this.buf.writeDoubleBE(v, this.buf.writeInt32BE(8, this.at));
+  }
+
+  int8(v: number | null): void {
+    this.ensure(12);
+    if (v === null || Number.isNaN(v)) this.at = this.buf.writeInt32BE(-1, this.at);
+    else this.at = this.buf.writeBigInt64BE(BigInt(v), this.buf.writeInt32BE(8, this.at));
+  }
+
+  text(v: string | null): void {
+    if (v === null) return this.null();
+    this.ensure(4 + v.length * 3);
+    const len = this.buf.write(v, this.at + 4, 'utf8');
+    this.at = this.buf.writeInt32BE(len, this.at) + len;
+  }
+
+  /** jsonb's binary form: version byte 1, then the JSON text. */
+  jsonb(json: string | null): void {
+    if (json === null) return this.null();
+    this.ensure(5 + json.length * 3);
+    const len = this.buf.write(json, this.at + 5, 'utf8');
+    this.at = this.buf.writeInt32BE(len + 1, this.at);
+    this.buf[this.at] = 1;
+    this.at += 1 + len;
+  }
+
+  null(): void {
+    this.ensure(4);
+    this.at = this.buf.writeInt32BE(-1, this.at);
+  }
+
+  end(): void {
+    this.ensure(this.run.length);
+    this.at += this.run.copy(this.buf, this.at);
     this.rows++;
-    return diff;
   }
 
   /** The complete stream (with its trailer); the builder must not be used afterwards. */

@@ -3,10 +3,11 @@
  * partition a scheduled run scores, and the split of a range into day partitions. Shared by the workflow and
  * the control functions (which validate the same way before starting a run).
  *
- * rides.pickup_datetime is naive New York wall-clock time, so an ISO bound is compared by its wall-clock parts:
- * `2021-02-01T00:00:00Z`, `2021-02-01T00:00:00-05:00` and `2021-02-01` all mean the naive `2021-02-01T00:00:00`.
+ * An event-time column is compared by its wall-clock parts (a naive `timestamp` holds local time as recorded),
+ * so an ISO bound's offset is ignored: `2021-02-01T00:00:00Z`, `2021-02-01T00:00:00-05:00` and `2021-02-01` all
+ * mean the naive `2021-02-01T00:00:00`.
  */
-import type { BatchScoringInput } from '../contracts/batch.js';
+import type { BatchScoringInput } from './batch.js';
 
 export interface Partition {
   /** Naive `YYYY-MM-DDTHH:MM:SS[.ffffff]`, inclusive. */
@@ -67,10 +68,16 @@ export function checkBatchInput(input: BatchScoringInput): Checked<Partition | n
   if (bounds.from !== undefined && bounds.to !== undefined && bounds.from >= bounds.to)
     return { ok: false, field: 'to', reason: `must be after from (${bounds.from} >= ${bounds.to})` };
   if (raw.model !== undefined && (typeof raw.model !== 'string' || raw.model.trim() === ''))
+    return { ok: false, field: 'model', reason: 'must be a model reference such as my-model@production' };
+  // Only the shape here (the sandbox has no registry); the resolve step names the deployments that exist.
+  if (
+    raw.deployment !== undefined &&
+    (typeof raw.deployment !== 'string' || !/^[a-z0-9][a-z0-9-]{0,62}$/.test(raw.deployment))
+  )
     return {
       ok: false,
-      field: 'model',
-      reason: 'must be a model reference such as ride-duration@production',
+      field: 'deployment',
+      reason: `must be a deployment name: lower-case letters, digits or "-" (got ${JSON.stringify(raw.deployment)})`,
     };
   if (raw.chunkSize !== undefined && !(isPositiveInt(raw.chunkSize) && raw.chunkSize <= MAX_CHUNK_SIZE))
     return { ok: false, field: 'chunkSize', reason: `must be a whole number from 1 to ${MAX_CHUNK_SIZE}` };
@@ -131,8 +138,12 @@ export function splitDays(p: Partition): Partition[] {
   return days;
 }
 
-/** `2021-02-01` for exactly one day, else `from..to`. */
+/** The partition of a source without event time: the whole table (valid Postgres timestamp bounds). */
+export const WHOLE_TABLE: Partition = { from: '-infinity', to: 'infinity' };
+
+/** `2021-02-01` for exactly one day, `all` for the whole table, else `from..to`. */
 export function partitionKey(p: Partition): string {
+  if (p.from === WHOLE_TABLE.from && p.to === WHOLE_TABLE.to) return 'all';
   const day = p.from.slice(0, 10);
   if (p.from === `${day}T00:00:00` && p.to === addDays(p.from, 1)) return day;
   return `${p.from}..${p.to}`;
