@@ -51,7 +51,7 @@ export function buildReport(o: ReportInput) {
     numpy: o.runs.numpy.map(seconds.numpy),
   };
   const connections = o.runs.floor[0]?.connections ?? o.input.maxParallelChunks;
-  const side = (s: Side, runs: readonly unknown[]) => {
+  const side = <T>(s: Side, runs: readonly T[]) => {
     const sp = spread(secs[s]);
     return {
       name: label(s, connections, o.pandasMethod),
@@ -60,6 +60,10 @@ export function buildReport(o: ReportInput) {
       runs,
     };
   };
+  const skipped = (s: Side) => ({
+    name: label(s, connections, o.pandasMethod),
+    skipped: o.skipped ?? 'not run',
+  });
   const wf = spread(secs.workflow);
   /** Other side over the workflow: ratio of the medians, and the range of the per-round ratios. */
   const ratio = (s: Exclude<Side, 'workflow'>) => {
@@ -88,8 +92,8 @@ export function buildReport(o: ReportInput) {
       medianRun: medianRun(o.runs.workflow, seconds.workflow),
     },
     copyFloor: side('floor', o.runs.floor),
-    pandas: o.runs.pandas.length ? side('pandas', o.runs.pandas) : { skipped: o.skipped ?? 'not run' },
-    numpyCopy: o.runs.numpy.length ? side('numpy', o.runs.numpy) : { skipped: o.skipped ?? 'not run' },
+    pandas: o.runs.pandas.length ? side('pandas', o.runs.pandas) : skipped('pandas'),
+    numpyCopy: o.runs.numpy.length ? side('numpy', o.runs.numpy) : skipped('numpy'),
     ratios: {
       pandasOverWorkflow: ratio('pandas'),
       numpyCopyOverWorkflow: ratio('numpy'),
@@ -135,7 +139,7 @@ export function printTable(r: BatchReport): void {
     [r.pandas, r.ratios.pandasOverWorkflow],
     [r.numpyCopy, r.ratios.numpyCopyOverWorkflow],
   ] as const) {
-    if ('skipped' in side) lines.push([`Python reference skipped: ${side.skipped}`]);
+    if ('skipped' in side) lines.push([`${side.name}: skipped (${side.skipped})`]);
     else row(side.name, side.seconds, ratioText(x));
   }
   const widths = [52, 26, 10, 18];
@@ -145,6 +149,14 @@ export function printTable(r: BatchReport): void {
       `${first.padEnd(widths[0] ?? 0)}${rest.map((c, i) => c.padStart(widths[i + 1] ?? 0)).join('')}\n`,
     );
   }
+  const scored = [
+    `workflow ${r.workflow.medianRun?.summary.rowsScored ?? '-'}`,
+    ...(['pandas', 'numpyCopy'] as const).map((k) => {
+      const s = r[k];
+      return `${k} ${'skipped' in s ? '-' : (s.runs[0]?.scored ?? '-')}`;
+    }),
+  ];
+  process.stdout.write(`rows scored: ${scored.join(', ')} (the same rows are valid for every side)\n`);
   process.stdout.write(
     "x workflow: that side's median over the workflow's median [range of the per-round ratios]\n",
   );

@@ -49,21 +49,29 @@ const walDelta = (a: WalCounters, b: WalCounters) => ({
   checkpoints: b.checkpoints - a.checkpoints,
 });
 
-/** A scorer that adds up the time spent inside `score` (validation + features + ONNX runs). */
-export function timedScorer(inner: Scorer): Scorer & { ms: number } {
-  const t = {
-    ms: 0,
-    resolve: (ref: string) => inner.resolve(ref),
-    async score(ref: Parameters<Scorer['score']>[0], rows: Parameters<Scorer['score']>[1]) {
-      const started = performance.now();
-      try {
-        return await inner.score(ref, rows);
-      } finally {
-        t.ms += performance.now() - started;
-      }
-    },
+/**
+ * The scorer with its `score` timed: adds up the time spent inside it (validation + features + ONNX runs). Every
+ * other member is the scorer's own, so the activities get the whole model core as they would in the worker.
+ */
+export function timedScorer<S extends Scorer>(inner: S): S & { ms: number } {
+  const timing = { ms: 0 };
+  const score: Scorer['score'] = async (ref, rows) => {
+    const started = performance.now();
+    try {
+      return await inner.score(ref, rows);
+    } finally {
+      timing.ms += performance.now() - started;
+    }
   };
-  return t;
+  const proxy = new Proxy(inner, {
+    get(target, prop) {
+      if (prop === 'score') return score;
+      if (prop === 'ms') return timing.ms;
+      const value: unknown = Reflect.get(target, prop, target);
+      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+  return proxy as S & { ms: number };
 }
 
 export interface WorkflowRun {
@@ -81,7 +89,7 @@ export interface WorkflowRun {
 export interface WorkflowRunOptions {
   pool: Pool;
   client: Client;
-  scorer: Scorer & { ms: number };
+  scorer: { ms: number };
   input: {
     from: string;
     to: string;
@@ -91,13 +99,19 @@ export interface WorkflowRunOptions {
     maxParallelChunks: number;
   };
   rows: number;
+  /** Cancels the pending Temporal calls when the bench stops, so none retries on a closed connection. */
+  signal: AbortSignal;
 }
 
 /**
  * One `batchScoring` run over the partition, timed from start to result. Predictions and rejections of the run
  * before are truncated first, so every run takes the first-run path (direct COPY, no upsert).
  */
-export async function runWorkflowOnce(o: WorkflowRunOptions): Promise<WorkflowRun> {
+export function runWorkflowOnce(o: WorkflowRunOptions): Promise<WorkflowRun> {
+  return o.client.withAbortSignal(o.signal, () => measuredRun(o));
+}
+
+async function measuredRun(o: WorkflowRunOptions): Promise<WorkflowRun> {
   await o.pool.query('TRUNCATE predictions, rejected_rows');
   await o.pool.query('CHECKPOINT');
   const wal0 = await walStats(o.pool);

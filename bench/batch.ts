@@ -195,7 +195,7 @@ async function main(config: Config, dir: string) {
   /** Each side's one measured run; resolves to its seconds. */
   const measure: Partial<Record<Side, () => Promise<number>>> = {
     workflow: async () => {
-      const r = await runWorkflowOnce({ pool, client, scorer, input, rows });
+      const r = await runWorkflowOnce({ pool, client, scorer, input, rows, signal: abort.signal });
       runs.workflow.push(r);
       return r.seconds;
     },
