@@ -27,12 +27,15 @@ describe('npm run models', () => {
     await db?.drop();
   });
 
-  it('list shows both versions with their aliases and metrics', async () => {
+  it('list shows every version with its aliases, task and metrics', async () => {
     const io = capture();
     expect(await runModelsCommand(['list'], scorer, io)).toBe(0);
-    expect(io.out_[0]).toMatch(/^MODEL\s+VERSION\s+ALIASES\s+KIND\s+VAL_RMSE/);
+    expect(io.out_[0]).toMatch(/^MODEL\s+VERSION\s+ALIASES\s+TASK\s+VALIDATION\s+FIELDS$/);
     expect(io.out_[1]).toMatch(
-      /^ride-duration\s+1\s+staging\s+baseline\s+7\.7587\s+5\.3397\s+PULocationID,DOLocationID,trip_distance$/,
+      /^penguin-species\s+1\s+-\s+classification\s+ACCURACY=1\.0000,LOG_LOSS=0\.0310\s+island,/,
+    );
+    expect(io.out_[2]).toMatch(
+      /^ride-duration\s+1\s+staging\s+regression\s+RMSE=7\.7587,MAE=5\.3397\s+PULocationID,DOLocationID,trip_distance$/,
     );
     const card = JSON.parse(
       readFileSync(new URL('../models/ride-duration/2/model.json', import.meta.url), 'utf8'),
@@ -40,8 +43,8 @@ describe('npm run models', () => {
       metrics: { validation: { rmse: number } };
     };
     const rmse = card.metrics.validation.rmse.toFixed(4).replace('.', '\\.');
-    expect(io.out_[2]).toMatch(new RegExp(`^ride-duration\\s+2\\s+production\\s+gbm\\s+${rmse}`));
-    expect(io.out_).toHaveLength(3);
+    expect(io.out_[3]).toMatch(new RegExp(`^ride-duration\\s+2\\s+production\\s+regression\\s+RMSE=${rmse}`));
+    expect(io.out_).toHaveLength(4);
   });
 
   it('promote moves the alias in the table, and list/show reflect it', async () => {

@@ -33,11 +33,12 @@ const fmt = (v: unknown) => (typeof v === 'number' ? v.toFixed(4) : '-');
 /** A metric block of the card (free-form: `{rmse, mae}` for a regression, `{accuracy, log_loss}` ...). */
 const metricsOf = (m: ModelSummary, block: string) =>
   (m.card.metrics as Record<string, Record<string, unknown> | undefined> | undefined)?.[block] ?? {};
-const figures = (values: Record<string, unknown>) =>
+/** `RMSE 7.7587  MAE 5.3397` (show), or `RMSE=7.7587,MAE=5.3397` (list, one cell). */
+const figures = (values: Record<string, unknown>, cell = false) =>
   Object.entries(values)
     .filter(([k, v]) => typeof v === 'number' && k !== 'rows')
-    .map(([k, v]) => `${k} ${fmt(v)}`)
-    .join('  ');
+    .map(([k, v]) => `${k.toUpperCase()}${cell ? '=' : ' '}${fmt(v)}`)
+    .join(cell ? ',' : '  ');
 
 function table(rows: string[][]): string[] {
   const widths = rows[0]?.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length))) ?? [];
@@ -57,7 +58,7 @@ function list(scorer: ModelScorer, io: CliIo): void {
       m.version,
       m.aliases.join(',') || '-',
       m.task.kind,
-      figures(metricsOf(m, 'validation')) || '-',
+      figures(metricsOf(m, 'validation'), true) || '-',
       m.fields.join(','),
     ]);
   for (const line of table([['MODEL', 'VERSION', 'ALIASES', 'TASK', 'VALIDATION', 'FIELDS'], ...rows]))

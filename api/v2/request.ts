@@ -211,8 +211,8 @@ export function toColumns(
         `input "${input.name}": datatype ${input.datatype} does not match the model's ${datatype}`,
       );
     const width = widthOf(spec);
-    const [n, w = 1] = input.shape;
-    if (input.shape.length < 1 || input.shape.length > 2 || w !== width || n === undefined || n < 1)
+    const [n, w] = input.shape;
+    if (input.shape.length !== 2 || w !== width || n === undefined || n < 1)
       throw new InferenceError(
         400,
         `input "${input.name}": shape [${input.shape.join(', ')}] does not match the model's [-1, ${width}] (use [N, ${width}], N >= 1)`,

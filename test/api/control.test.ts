@@ -304,6 +304,7 @@ describe('control routes', () => {
       models: { ref: string; aliases: string[] }[];
     };
     expect(models.models.map((m) => [m.ref, m.aliases])).toEqual([
+      ['penguin-species@1', []],
       ['ride-duration@1', ['canary', 'staging']],
       ['ride-duration@2', ['production']],
     ]);

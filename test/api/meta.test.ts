@@ -30,9 +30,13 @@ describe('service metadata and operations', () => {
       '/batch-runs',
       '/batch-runs/{id}',
       '/batch-runs/{id}/cancel',
+      '/deployments',
+      '/deployments/{deployment}/streams/{streamId}/events',
+      '/deployments/{name}',
       '/health',
       '/models',
       '/models/{name}/aliases/{alias}',
+      '/models/{name}/predict',
       '/predict',
       '/predict/batch',
       '/ready',
@@ -73,7 +77,7 @@ describe('service metadata and operations', () => {
       dependencies: {
         postgres: { ok: true },
         temporal: { ok: true },
-        models: { ok: true, production: ['ride-duration@2'] },
+        models: { ok: true, production: ['penguin-species@1', 'ride-duration@2'] },
       },
     });
     t.deps.lifecycle.shuttingDown = true;

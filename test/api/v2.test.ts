@@ -58,7 +58,7 @@ describe('Open Inference Protocol V2', () => {
 
   it('serves server and model metadata from the cards', async () => {
     expect(await (await t.app.request('/v2')).json()).toEqual({
-      name: 'ride-duration-serving',
+      name: 'temporal-model-serving',
       version: '0.1.0',
       extensions: ['binary_tensor_data'],
     });
