@@ -61,7 +61,10 @@ describe('streamScoring workflow', () => {
       [id],
     );
     expect(rows.map((r) => r.event_id)).toEqual(events.map((e) => String(e.ride_id)));
-    const direct = await kit.scorer.score('ride-duration@production', events.map((e) => e.ride));
+    const direct = await kit.scorer.score(
+      'ride-duration@production',
+      events.map((e) => e.ride),
+    );
     expect(direct.model).toEqual({ name: 'ride-duration', version: '2' });
     expect(rows.map((r) => r.ride_duration)).toEqual(direct.predictions);
     expect(rows[0]?.payload).toEqual({
