@@ -11,6 +11,8 @@ Prints one JSON line with the timings.
 
 import argparse
 import json
+import queue
+import threading
 import os
 import sys
 import time
@@ -74,6 +76,46 @@ class Batch:
         mask = pos < self.id_len[rows, None]
         idx = np.minimum(self.id_start[rows, None] + pos, len(self.buf) - 1)
         return np.where(mask, self.buf[idx], 0).astype(np.uint8), mask
+
+
+def read_batches(out, batch_rows: int):
+    """The COPY-out stream in lists of up to `batch_rows` row messages, without the header and the trailer."""
+    messages = iter(out)
+    first = True
+    while True:
+        chunk = list(islice(messages, batch_rows))
+        if first and chunk:
+            head = bytes(chunk[0][: len(HEADER)])
+            if head[: len(SIGNATURE)] != SIGNATURE:
+                raise ValueError("not a COPY binary stream")
+            chunk[0] = chunk[0][len(HEADER) + int.from_bytes(head[15:19], "big") :]
+            first = False
+        if chunk and len(chunk[-1]) == len(TRAILER) and bytes(chunk[-1]) == TRAILER:
+            chunk.pop()
+        chunk = [m for m in chunk if len(m) > 0]
+        if not chunk:
+            return
+        yield chunk
+
+
+def prefetch(batches, depth: int = 2):
+    """Reads ahead in a thread: ONNX Runtime and the COPY writer release the GIL, so reading overlaps them."""
+    q: queue.Queue = queue.Queue(maxsize=depth)
+    done = object()
+
+    def pump() -> None:
+        try:
+            for batch in batches:
+                q.put(batch)
+            q.put(done)
+        except BaseException as err:  # noqa: BLE001  (handed to the consumer, which raises it)
+            q.put(err)
+
+    threading.Thread(target=pump, daemon=True).start()
+    while (item := q.get()) is not done:
+        if isinstance(item, BaseException):
+            raise item
+        yield item
 
 
 def features(card: dict, b: Batch, rows: np.ndarray) -> dict[str, np.ndarray]:
@@ -156,7 +198,8 @@ def main() -> int:
         for table in ("predictions", "rejected_rows"):
             target = sql.Identifier(args.schema, table)
             setup.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(target))
-            setup.execute(sql.SQL("CREATE TABLE {} (LIKE public.{} INCLUDING ALL)").format(target, sql.Identifier(table)))
+            like = sql.SQL("CREATE TABLE {} (LIKE public.{} INCLUDING ALL)")
+            setup.execute(like.format(target, sql.Identifier(table)))
 
     t = {"read_s": 0.0, "features_s": 0.0, "predict_s": 0.0, "encode_s": 0.0, "write_s": 0.0}
     rows = scored = 0
@@ -168,22 +211,12 @@ def main() -> int:
         )
         with src.cursor().copy(READ, (args.start, args.end)) as out, dst.cursor().copy(write_sql) as into:
             into.write(HEADER)
-            messages = iter(out)
-            first = True
+            batches = prefetch(read_batches(out, args.batch_rows))
             while True:
                 a = time.perf_counter()
-                chunk = list(islice(messages, args.batch_rows))
-                if first and chunk:
-                    head = bytes(chunk[0][: len(HEADER)])
-                    if head[: len(SIGNATURE)] != SIGNATURE:
-                        raise ValueError("not a COPY binary stream")
-                    chunk[0] = chunk[0][len(HEADER) + int.from_bytes(head[15:19], "big") :]
-                    first = False
-                if chunk and len(chunk[-1]) == len(TRAILER) and bytes(chunk[-1]) == TRAILER:
-                    chunk.pop()
-                chunk = [m for m in chunk if len(m) > 0]
+                chunk = next(batches, None)
                 t["read_s"] += time.perf_counter() - a
-                if not chunk:
+                if chunk is None:
                     break
                 a = time.perf_counter()
                 b = Batch(chunk)
@@ -194,7 +227,9 @@ def main() -> int:
                 ok = ok_pu & ok_do & ok_dist
                 bad = np.flatnonzero(~ok)
                 if len(bad):
-                    field = np.where(~ok_pu[bad], "PULocationID", np.where(~ok_do[bad], "DOLocationID", "trip_distance"))
+                    field = np.where(
+                        ~ok_pu[bad], "PULocationID", np.where(~ok_do[bad], "DOLocationID", "trip_distance")
+                    )
                     bad_ids, bad_mask = b.keys(bad)
                     rejected += [(bytes(r[m]), str(fl)) for r, m, fl in zip(bad_ids, bad_mask, field)]
                 good = np.flatnonzero(ok)
@@ -223,9 +258,9 @@ def main() -> int:
                 scored += len(good)
             a = time.perf_counter()
             into.write(TRAILER)
-        reject_sql = sql.SQL("COPY {} (ride_id, model_name, model_version, run_id, field, reason) FROM STDIN").format(
-            sql.Identifier(args.schema, "rejected_rows")
-        )
+        reject_sql = sql.SQL(
+            "COPY {} (ride_id, model_name, model_version, run_id, field, reason) FROM STDIN"
+        ).format(sql.Identifier(args.schema, "rejected_rows"))
         with dst.cursor().copy(reject_sql) as cp:
             for ride_id, field in rejected:
                 cp.write_row((ride_id.decode(), meta["name"], meta["version"], meta["run"], field, "out of range"))
