@@ -3,8 +3,12 @@
  * server), driven by autocannon: GET /health (trivial route), /predict, /predict/batch of 100, V2 infer JSON and
  * binary, at 1, 32 and 256 connections, with dynamic batching on and off (DYNAMIC_BATCHING). Prints a table and
  * writes bench/results/online-<timestamp>.json (req/s, rows/s, p50/p90/p99/max latency, batch stats, machine).
+ * The classifier (penguin-species: string inputs, label + probabilities out) is measured on its generic route and
+ * on V2 with BYTES tensors in JSON and binary.
  * Options: --duration 5 (seconds per cell), --connections 1,32,256, --routes health,predict,..., --modes on,off,
- * --cpu-prof <dir> (a CPU profile of each API process, written when it stops).
+ * --cpu-prof <dir> (a CPU profile of each API process, written when it stops), --baseline <checkout> (also start
+ * the API of another checkout, e.g. a worktree of an older commit, and interleave its cells with this one's on the
+ * routes both serve: a before/after comparison in one run).
  */
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
@@ -24,11 +28,16 @@ const { values } = parseArgs({
   options: {
     duration: { type: 'string', default: '5' },
     connections: { type: 'string', default: '1,32,256' },
-    routes: { type: 'string', default: 'health,predict,batch100,v2-json,v2-binary' },
-    /** Server variants: `on` (defaults), `off`, or `on:<BATCH_MAX_DELAY_US>`. */
+    routes: {
+      type: 'string',
+      default:
+        'health,predict,batch100,v2-json,v2-binary,model-predict,clf-predict,clf-v2-json,clf-v2-binary',
+    },
+    /** Server variants: `on` (defaults), `off`, or `on:<DYNAMIC_BATCH_MAX_DELAY_US>`. */
     modes: { type: 'string', default: 'on,off' },
     /** Writes a V8 CPU profile of each API process into this directory (node --cpu-prof), for finding hot spots. */
     'cpu-prof': { type: 'string' },
+    baseline: { type: 'string' },
   },
 });
 const DURATION = Number(values.duration);
@@ -74,15 +83,87 @@ function v2Bodies(n: number) {
   return { json, binary, headerLength: header.length };
 }
 
+/** A classifier record: string island and sex, four measurements (one missing now and then), a year. */
+const penguin = (i: number) => ({
+  island: ['Biscoe', 'Dream', 'Torgersen'][i % 3],
+  bill_length_mm: 35 + (i % 20),
+  bill_depth_mm: i % 11 === 0 ? null : 14 + (i % 7),
+  flipper_length_mm: 180 + (i % 40),
+  body_mass_g: 3000 + 50 * (i % 50),
+  sex: i % 2 ? 'female' : 'male',
+  year: 2007 + (i % 3),
+});
+
+/** BYTES elements for the binary extension: a 4-byte little-endian length, then the UTF-8 bytes. */
+function bytesTensor(values: string[]): Buffer {
+  return Buffer.concat(
+    values.map((v) => {
+      const b = Buffer.from(v, 'utf8');
+      const len = Buffer.alloc(4);
+      len.writeUInt32LE(b.length);
+      return Buffer.concat([len, b]);
+    }),
+  );
+}
+
+function classifierV2Bodies(n: number) {
+  const rows = Array.from({ length: n }, (_, i) => penguin(i));
+  const numbers = ['bill_length_mm', 'bill_depth_mm', 'flipper_length_mm', 'body_mass_g'] as const;
+  const inputs = [
+    { name: 'island', datatype: 'BYTES', data: rows.map((r) => r.island ?? '') },
+    ...numbers.map((name) => ({ name, datatype: 'FP32', data: rows.map((r) => r[name] ?? NaN) })),
+    { name: 'sex', datatype: 'BYTES', data: rows.map((r) => r.sex) },
+    { name: 'year', datatype: 'INT64', data: rows.map((r) => r.year) },
+  ];
+  const bytesOf = (i: (typeof inputs)[number]) =>
+    i.datatype === 'BYTES'
+      ? bytesTensor(i.data as string[])
+      : i.datatype === 'INT64'
+        ? Buffer.from(new BigInt64Array((i.data as number[]).map(BigInt)).buffer)
+        : Buffer.from(new Float32Array(i.data as number[]).buffer);
+  // JSON cannot carry NaN: the JSON body fills a missing measurement with the median a caller would impute.
+  const json = JSON.stringify({
+    inputs: inputs.map((i) => ({
+      name: i.name,
+      shape: [n, 1],
+      datatype: i.datatype,
+      data: (i.data as (number | string)[]).map((v) => (typeof v === 'number' && Number.isNaN(v) ? 17 : v)),
+    })),
+  });
+  const tensors = inputs.map(bytesOf);
+  const header = Buffer.from(
+    JSON.stringify({
+      inputs: inputs.map((i, k) => ({
+        name: i.name,
+        shape: [n, 1],
+        datatype: i.datatype,
+        parameters: { binary_data_size: tensors[k]?.length },
+      })),
+      outputs: [
+        { name: 'output_label', parameters: { binary_data: true } },
+        { name: 'output_probability', parameters: { binary_data: true } },
+      ],
+    }),
+  );
+  return { json, binary: Buffer.concat([header, ...tensors]), headerLength: header.length };
+}
+
 interface Route {
   name: string;
   rows: number;
   path: string;
   options: Pick<autocannon.Options, 'method' | 'headers' | 'body'>;
+  /** Routes an older checkout (--baseline) does not serve. */
+  newOnly?: boolean;
 }
 
 const json = { 'content-type': 'application/json' };
 const v2 = v2Bodies(1);
+const clf = classifierV2Bodies(1);
+const binaryHeaders = (length: number) => ({
+  'content-type': 'application/octet-stream',
+  'inference-header-content-length': String(length),
+});
 const ROUTES = (
   [
     { name: 'health', rows: 0, path: '/health', options: {} },
@@ -121,17 +202,49 @@ const ROUTES = (
         body: v2.binary,
       },
     },
+    {
+      name: 'model-predict',
+      rows: 1,
+      path: '/models/ride-duration/predict',
+      options: { method: 'POST', headers: json, body: JSON.stringify(ride(7)) },
+      newOnly: true,
+    },
+    {
+      name: 'clf-predict',
+      rows: 1,
+      path: '/models/penguin-species/predict',
+      options: { method: 'POST', headers: json, body: JSON.stringify(penguin(7)) },
+      newOnly: true,
+    },
+    {
+      name: 'clf-v2-json',
+      rows: 1,
+      path: '/v2/models/penguin-species/infer',
+      options: { method: 'POST', headers: json, body: clf.json },
+      newOnly: true,
+    },
+    {
+      name: 'clf-v2-binary',
+      rows: 1,
+      path: '/v2/models/penguin-species/infer',
+      options: { method: 'POST', headers: binaryHeaders(clf.headerLength), body: clf.binary },
+      newOnly: true,
+    },
   ] satisfies Route[]
 ).filter((r) => values.routes.split(',').includes(r.name));
 
-async function startApi(env: Record<string, string>): Promise<{ url: string; proc: Managed }> {
+async function startApi(
+  env: Record<string, string>,
+  checkout = root,
+): Promise<{ url: string; proc: Managed }> {
   const port = await freePort();
   const lines: string[] = [];
   const profile = values['cpu-prof']
     ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(values['cpu-prof'])}`]
     : [];
-  const args = [...profile, '--import', 'tsx', path.join(root, 'api/server.ts')];
+  const args = [...profile, '--import', 'tsx', path.join(checkout, 'api/server.ts')];
   const proc = startProcess('api', process.execPath, args, {
+    cwd: checkout,
     env: {
       ...process.env,
       NODE_ENV: 'production',
@@ -211,7 +324,7 @@ const dir = await mkdtemp(path.join(path.resolve(config.paths.data), 'bench-onli
 const { postgres: pg, temporal } = await startTestServers({
   dir,
   toolsDir: config.paths.tools,
-  databases: ['bench'],
+  databases: ['bench', 'bench_baseline'],
   onLine: (source, line) => {
     if (source === 'setup') console.log(line);
   },
@@ -219,18 +332,29 @@ const { postgres: pg, temporal } = await startTestServers({
 try {
   const pool = createPool(pg.urlFor('bench'), { max: 1 });
   await migrate(pool).finally(() => pool.end());
-  const modes = values.modes.split(',');
+  const baseline = values.baseline ? path.resolve(values.baseline) : undefined;
+  const checkouts = [{ label: '', dir: root, db: 'bench' }];
+  if (baseline) checkouts.push({ label: 'base:', dir: baseline, db: 'bench_baseline' });
+  const variants = checkouts.flatMap((c) => values.modes.split(',').map((mode) => ({ ...c, mode })));
+  const modes = variants.map((v) => `${v.label}${v.mode}`);
   // Every variant runs at once, and cells alternate between them, so drifting machine load hits all alike.
   const servers = await Promise.all(
-    modes.map((mode) => {
-      const [toggle, delay] = mode.split(':');
-      return startApi({
-        DATABASE_URL: pg.urlFor('bench'),
-        TEMPORAL_ADDRESS: temporal.address,
-        MODEL_DIR: path.join(root, 'models'),
-        DYNAMIC_BATCHING: toggle === 'off' ? 'off' : 'on',
-        ...(delay ? { BATCH_MAX_DELAY_US: delay } : {}),
-      });
+    variants.map((v) => {
+      const [toggle, delay] = v.mode.split(':');
+      // Both names: an older checkout reads BATCH_MAX_DELAY_US, this one DYNAMIC_BATCH_MAX_DELAY_US.
+      const delayEnv = delay
+        ? { [v.label ? 'BATCH_MAX_DELAY_US' : 'DYNAMIC_BATCH_MAX_DELAY_US']: delay }
+        : {};
+      return startApi(
+        {
+          DATABASE_URL: pg.urlFor(v.db),
+          TEMPORAL_ADDRESS: temporal.address,
+          MODEL_DIR: path.join(v.dir, 'models'),
+          DYNAMIC_BATCHING: toggle === 'off' ? 'off' : 'on',
+          ...delayEnv,
+        },
+        v.dir,
+      );
     }),
   );
   try {
@@ -244,7 +368,7 @@ try {
       for (const connections of CONNECTIONS) {
         for (const [m, batching] of modes.entries()) {
           const api = servers[m];
-          if (!api) continue;
+          if (!api || (route.newOnly && batching.startsWith('base:'))) continue;
           await autocannon({ url: api.url + route.path, ...route.options, connections, duration: 1 }); // warm-up
           const before = await batchStats(api.url);
           const cpuBefore = await cpuSeconds(api.proc.child.pid);
