@@ -46,6 +46,7 @@ describe('loadConfig', () => {
         requestTimeoutMs: 30000,
       },
       batching: { enabled: true, maxSize: 64, maxDelayUs: 0, maxQueue: 20000, perModel: {} },
+      deployments: { dir: 'deployments' },
       models: { dir: 'models', intraOpThreads: 1, predictionLog: false },
       notify: { webhookUrl: undefined },
       batch: {
