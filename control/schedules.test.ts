@@ -7,11 +7,14 @@ import { loadConfig } from '../config.js';
 import { generateIntoDb } from '../data/generate-db.js';
 import { uniqueId, useWorkerEnvironment } from '../test/helpers.js';
 import { dateInZone } from '../contracts/batch-input.js';
+import { deploymentSchema } from '../contracts/deployment.js';
 import {
   backfillSchedule,
   describeSchedule,
   ensureDailySchedule,
+  ensureSchedule,
   pauseSchedule,
+  schedulePlans,
   triggerSchedule,
   unpauseSchedule,
 } from './schedules.js';
@@ -126,6 +129,58 @@ describe('daily batch schedule', () => {
       '2030-03-04',
       '2030-03-05',
       '2030-03-06',
+    ]);
+  });
+
+  it('plans one schedule per deployment with batch.schedule, the default one keeping daily-batch-scoring', async () => {
+    const spec = (json: object) => deploymentSchema.parse(json);
+    const specs = [
+      spec({
+        name: 'first',
+        default: true,
+        model: 'm',
+        batch: {
+          source: { table: 'a', key: 'id', event_time: 'at' },
+          schedule: { id: 'daily-batch-scoring', cron: '0 5 * * *' },
+        },
+      }),
+      spec({
+        name: 'second',
+        model: 'm',
+        batch: {
+          source: { table: 'b', key: 'id' },
+          schedule: { cron: '15 2 * * 1', time_zone: 'Europe/Paris', chunk_size: 10, paused: true },
+        },
+      }),
+      spec({ name: 'third', model: 'm', batch: { source: { table: 'c', key: 'id' } } }),
+    ];
+    const { plans, mismatch } = schedulePlans(specs, config, 'first');
+    expect(plans).toEqual([
+      { scheduleId: 'daily-batch-scoring', cron: '0 3 * * *', timeZone: 'UTC', daily: true, paused: false },
+      {
+        scheduleId: 'batch-second',
+        deployment: 'second',
+        cron: '15 2 * * 1',
+        timeZone: 'Europe/Paris',
+        daily: false,
+        chunkSize: 10,
+        paused: true,
+      },
+    ]);
+    expect(mismatch).toEqual([
+      'first: batch.schedule is "0 5 * * *" UTC but BATCH_SCHEDULE_CRON/BATCH_SCHEDULE_TZ are "0 3 * * *" UTC; the environment wins for the default deployment',
+    ]);
+
+    const scheduleId = uniqueId('second');
+    created.push(scheduleId);
+    const plan = { ...(plans[1] ?? plans[0]), scheduleId } as (typeof plans)[number];
+    expect(await ensureSchedule(t.temporal.client, config, plan, t.worker.taskQueue)).toBe('created');
+    const d = await describeSchedule(t.temporal.client, scheduleId);
+    expect(d.state.paused).toBe(true);
+    expect(d.spec.timezone).toBe('Europe/Paris');
+    expect(d.memo?.description).toContain('whole source table of second');
+    expect(d.action.type === 'startWorkflow' ? d.action.args : []).toEqual([
+      { deployment: 'second', chunkSize: 10, maxParallelChunks: 2, timeZone: 'Europe/Paris', notify: true },
     ]);
   });
 });
