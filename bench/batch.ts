@@ -21,7 +21,7 @@ import { migrate } from '../db/migrate.js';
 import { createPool } from '../db/pool.js';
 import { startTestServers } from '../dev/stack.js';
 import { createScorer } from '../scoring/scorer.js';
-import { createWorker } from '../workers/create-worker.js';
+import { createWorker, loadWorkerDeployments } from '../workers/create-worker.js';
 import { copyFloor } from './batch-floor.js';
 import { ensureBenchPython, runPythonReference } from './batch-python.js';
 import { buildReport, printTable, SIDES, type Side, type SideRuns } from './batch-report.js';
@@ -148,13 +148,19 @@ async function main(config: Config, dir: string) {
   onCleanup(() => inner.close());
   const model = await inner.resolve(args.model);
   const scorer = timedScorer(inner);
+  // The repository's deployments, checked against this database like the worker does (ride-duration is default).
+  const deployments = await loadWorkerDeployments({
+    pool,
+    scorer: inner,
+    dir: path.resolve(root, config.deployments.dir),
+  });
   const nativeConnection = await NativeConnection.connect({ address: temporal.address });
   onCleanup(() => nativeConnection.close());
   const worker = await createWorker({
     connection: nativeConnection,
     namespace: 'default',
     taskQueue: 'bench-batch',
-    activities: createActivities({ pool, scorer }),
+    activities: createActivities({ pool, scorer, deployments }),
     workflowBundle: bundle,
   });
   const running = worker.run().catch((err: Error) => log(`worker stopped: ${err.message}`));
