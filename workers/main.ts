@@ -1,9 +1,9 @@
 /**
  * Worker process: polls the project's task queue for batch, streaming and ping work. Connects to the given
- * Temporal and Postgres servers and starts nothing else.
+ * Temporal and Postgres servers and starts nothing else; waits for either when it is down, at start and (for
+ * Temporal) while running, and exits only on SIGINT/SIGTERM or after a long outage (workers/temporal-session.ts).
  */
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection } from '@temporalio/worker';
 import { createActivities } from '../activities/index.js';
 import { loadConfig, requireDatabaseUrl, temporalAddress } from '../config.js';
 import { ensureSchedule, schedulePlans } from '../control/schedules.js';
@@ -15,19 +15,21 @@ import { clientRetryInterceptors, ensureSearchAttributes } from '../platform/tem
 import { createScorer, type ModelScorer } from '../scoring/scorer.js';
 import { createWorker, loadWorkerDeployments } from './create-worker.js';
 import { installRuntimeLogger } from './runtime.js';
+import { runWorkerSession, stopSignal } from './temporal-session.js';
 
 runMain(async () => {
   const config = loadConfig();
   const logger = createLogger(config, 'worker');
   for (const warning of config.warnings) logger.warn(warning);
   installRuntimeLogger(logger);
+  const stop = stopSignal();
   const pool = createPool(requireDatabaseUrl(config), {
     max: config.database.poolSize,
     logger,
     application: 'worker',
   });
   const address = temporalAddress(config);
-  const connection = await NativeConnection.connect({ address });
+  const { namespace, taskQueue } = config.temporal;
   let scorer: ModelScorer | undefined;
   try {
     await waitForDatabase(pool, { logger });
@@ -46,35 +48,42 @@ runMain(async () => {
       logger,
       createSinks: true,
     });
-    const admin = await Connection.connect({ address, interceptors: clientRetryInterceptors() });
-    try {
-      await ensureSearchAttributes(admin, config.temporal.namespace, logger);
+    const activities = createActivities({ pool, scorer, deployments, webhookUrl: config.notify.webhookUrl });
+    await runWorkerSession({
+      address,
+      logger: logger.child({ taskQueue, namespace }),
+      signal: stop.signal,
       // Create or update one schedule per deployment with batch.schedule; a paused schedule stays paused.
-      const client = new Client({ connection: admin, namespace: config.temporal.namespace });
-      const specs = deployments.ready().map((d) => d.spec);
-      const { plans, mismatch } = schedulePlans(specs, config, deployments.defaultDeployment()?.spec.name);
-      for (const warning of mismatch) logger.warn(warning);
-      for (const plan of plans) await ensureSchedule(client, config, plan, undefined, logger);
-    } finally {
-      await admin.close();
-    }
-    const worker = await createWorker({
-      connection,
-      namespace: config.temporal.namespace,
-      taskQueue: config.temporal.taskQueue,
-      activities: createActivities({ pool, scorer, deployments, webhookUrl: config.notify.webhookUrl }),
-      workflowBundle: config.temporal.workflowBundle,
+      setup: async () => {
+        const admin = await Connection.connect({ address, interceptors: clientRetryInterceptors() });
+        try {
+          await ensureSearchAttributes(admin, namespace, logger);
+          const client = new Client({ connection: admin, namespace });
+          const specs = deployments.ready().map((d) => d.spec);
+          const { plans, mismatch } = schedulePlans(
+            specs,
+            config,
+            deployments.defaultDeployment()?.spec.name,
+          );
+          for (const warning of mismatch) logger.warn(warning);
+          for (const plan of plans) await ensureSchedule(client, config, plan, undefined, logger);
+        } finally {
+          await admin.close();
+        }
+      },
+      create: (connection) =>
+        createWorker({
+          connection,
+          namespace,
+          taskQueue,
+          activities,
+          workflowBundle: config.temporal.workflowBundle,
+        }),
     });
-    logger.info(
-      { taskQueue: config.temporal.taskQueue, namespace: config.temporal.namespace, address },
-      'worker started',
-    );
-    // Worker.run() resolves after SIGINT/SIGTERM: the SDK stops polling and lets running tasks finish.
-    await worker.run();
     logger.info('worker stopped');
   } finally {
+    stop.dispose();
     await scorer?.close();
-    await connection.close();
     await pool.end();
   }
 });
