@@ -18,12 +18,15 @@ FROM node:20-bookworm-slim AS runtime
 ENV NODE_ENV=production \
     LOG_FORMAT=json \
     MODEL_DIR=/app/models \
+    DEPLOYMENT_DIR=/app/deployments \
     WORKFLOW_BUNDLE=/app/dist/workflow-bundle.js
 WORKDIR /app
 COPY --from=prod-deps --chown=node:node /app/node_modules ./node_modules
 COPY --from=build --chown=node:node /app/dist ./dist
 COPY --chown=node:node package.json ./
-COPY --chown=node:node models/ride-duration ./models/ride-duration
+# The model repository and the deployment files: every model folder, every deployments/<name>.json.
+COPY --chown=node:node models ./models
+COPY --chown=node:node deployments ./deployments
 USER node
 EXPOSE 3000
 CMD ["npm", "run", "start:api"]

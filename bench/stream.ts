@@ -19,7 +19,8 @@ import {
   sendEvents,
   streamPredictions,
 } from '../control/streams.js';
-import type { RideEvent, StreamOptions } from '../contracts/stream.js';
+import type { StreamOptions } from '../contracts/stream.js';
+import type { RideEvent } from '../adapters/ride-duration/stream.js';
 import { watchStreamRollovers } from '../control/stream-rollover.js';
 import { startBenchStack, type BenchStack } from './stream-stack.js';
 

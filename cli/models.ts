@@ -88,7 +88,7 @@ function show(m: ModelSummary, io: CliIo): void {
   const v = metricsOf(m, 'validation');
   if (figures(v)) io.out(`  validation:  ${figures(v)}`);
   const g = metricsOf(m, 'golden');
-  if (figures(g)) io.out(`  golden:      ${figures(g)}  (${String(g.rows ?? '?')} rows)`);
+  if (figures(g)) io.out(`  golden:      ${figures(g)}  (${typeof g.rows === 'number' ? g.rows : '?'} rows)`);
 }
 
 /** `check` and `init` read files only: no database, no scorer. Returns undefined for other commands. */

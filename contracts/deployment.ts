@@ -12,7 +12,10 @@ const identifier = z
 /** `table` or `schema.table`. */
 const tableName = z
   .string()
-  .regex(/^([a-z_][a-z0-9_]{0,62}\.)?[a-z_][a-z0-9_]{0,62}$/, 'must be a lower-case table name, optionally schema.table');
+  .regex(
+    /^([a-z_][a-z0-9_]{0,62}\.)?[a-z_][a-z0-9_]{0,62}$/,
+    'must be a lower-case table name, optionally schema.table',
+  );
 
 export const DEPLOYMENT_NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
 
@@ -43,7 +46,10 @@ export const batchSinkSchema = z.strictObject({
 
 export const batchScheduleSchema = z.strictObject({
   /** Temporal schedule id (default `batch-<deployment>`). */
-  id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/).optional(),
+  id: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/)
+    .optional(),
   /** Five-field cron; each run scores the previous partition in `time_zone`. */
   cron: z.string().min(9),
   time_zone: z.string().default('UTC'),
@@ -58,7 +64,9 @@ export const deploymentSchema = z.strictObject({
   /** The deployment that requests naming none use (POST /batch-runs without `deployment`, the plain stream API). */
   default: z.boolean().default(false),
   /** `name@alias` (or `name@version`, or `name` for `name@production`). */
-  model: z.string().regex(/^[a-z0-9][a-z0-9._-]*(@[0-9A-Za-z._-]+)?$/, 'must be name, name@version or name@alias'),
+  model: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9._-]*(@[0-9A-Za-z._-]+)?$/, 'must be name, name@version or name@alias'),
   /** The record field that identifies a record in online and stream predictions (for late labels). */
   key_field: z.string().optional(),
   batch: z

@@ -88,7 +88,8 @@ async function readEntry(dir: string, file: string): Promise<Entry> {
   }
   const parsed = deploymentSchema.safeParse(json);
   if (!parsed.success) {
-    for (const i of parsed.error.issues) entry.problems.push(`${file}: ${i.path.join('.') || '(file)'}: ${i.message}`);
+    for (const i of parsed.error.issues)
+      entry.problems.push(`${file}: ${i.path.join('.') || '(file)'}: ${i.message}`);
     return entry;
   }
   entry.model = parsed.data.model;
@@ -115,25 +116,33 @@ export async function loadDeployments(options: {
   const entries: Entry[] = [];
   for (const file of files) {
     const entry = await readEntry(dir, file);
-    if (!DEPLOYMENT_NAME.test(entry.name)) entry.problems.push(`${file}: the file name is not a deployment name`);
+    if (!DEPLOYMENT_NAME.test(entry.name))
+      entry.problems.push(`${file}: the file name is not a deployment name`);
     if (entry.deployment) {
       const model = modelOf(scorer, entry.deployment.spec);
       if (typeof model === 'string') entry.problems.push(`model: ${model}`);
       else {
         entry.problems.push(...signatureProblems(entry.deployment.spec, model));
-        for (const check of options.checks ?? []) entry.problems.push(...(await check(entry.deployment, model)));
+        for (const check of options.checks ?? [])
+          entry.problems.push(...(await check(entry.deployment, model)));
       }
     }
     if (entry.problems.length > 0) {
       delete entry.deployment;
-      logger?.error({ deployment: entry.name, problems: entry.problems }, `deployment refused: ${entry.name}: ${entry.problems.join('; ')}`);
+      logger?.error(
+        { deployment: entry.name, problems: entry.problems },
+        `deployment refused: ${entry.name}: ${entry.problems.join('; ')}`,
+      );
     } else logger?.info({ deployment: entry.name, model: entry.model }, 'deployment ready');
     entries.push(entry);
   }
   const ready = entries.flatMap((e) => (e.deployment ? [e.deployment] : []));
   const defaults = ready.filter((d) => d.spec.default);
   if (defaults.length > 1)
-    logger?.warn({ deployments: defaults.map((d) => d.spec.name) }, 'more than one default deployment: the first wins');
+    logger?.warn(
+      { deployments: defaults.map((d) => d.spec.name) },
+      'more than one default deployment: the first wins',
+    );
   return {
     get: (name) => ready.find((d) => d.spec.name === name),
     defaultDeployment: () => defaults[0],

@@ -29,7 +29,7 @@ export function valueAt(column: OutputColumn, k: number, j = 0): number | string
 function rowOf(column: OutputColumn, k: number): PredictionValue {
   if (column.width === 1) return valueAt(column, k);
   const values = Array.from({ length: column.width }, (_, j) => valueAt(column, k, j));
-  return values.every((v) => typeof v === 'string') ? (values as string[]) : values.map(Number);
+  return values.every((v) => typeof v === 'string') ? values : values.map(Number);
 }
 
 function primaryOf(model: Interpreted, outputs: Record<string, OutputColumn>): OutputColumn | undefined {

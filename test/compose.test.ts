@@ -105,6 +105,13 @@ describe('Dockerfile', () => {
     expect(runtime).toMatch(/COPY --from=build .*\/app\/dist/);
   });
 
+  it('ships every model folder and every deployment file where the config points', () => {
+    expect(runtime).toMatch(/^COPY .*\bmodels \.\/models$/m);
+    expect(runtime).toMatch(/^COPY .*\bdeployments \.\/deployments$/m);
+    expect(runtime).toMatch(/MODEL_DIR=\/app\/models/);
+    expect(runtime).toMatch(/DEPLOYMENT_DIR=\/app\/deployments/);
+  });
+
   it('starts a command that package.json defines', () => {
     const cmd = /^CMD \[(.*)\]$/m.exec(runtime)?.[1] ?? '';
     const script = /"npm", "run", "([^"]+)"/.exec(cmd)?.[1] ?? '';

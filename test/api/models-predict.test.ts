@@ -74,7 +74,7 @@ describe('POST /models/{name}/predict and V2 for any model', () => {
     expect(body.scored).toBe(3);
     expect(body.rejected).toBe(2);
     expect(body.predictions[0]).toMatchObject({ prediction: { label: 'Adelie' } });
-    expect(body.predictions[1]).toMatchObject({ prediction: { label: expect.any(String) } });
+    expect(body.predictions[1]).toMatchObject({ prediction: { label: expect.any(String) as unknown } });
     expect(body.predictions[2]).toEqual({
       error: { field: 'island', message: 'must be one of "Biscoe", "Dream", "Torgersen" (got "Mars")' },
     });
