@@ -250,7 +250,10 @@ for (const [signal, code] of [
   ['SIGTERM', 143],
   ['SIGHUP', 129],
 ] as const) {
-  process.once(signal, () => {
+  // `on`, not `once`: Ctrl-C reaches this process twice (from the terminal and relayed by tsx), and a signal with
+  // no listener left would kill it halfway through the cleanup.
+  process.on(signal, () => {
+    if (closing) return log(`${signal}: already stopping`);
     log(`${signal}: stopping what the bench started`);
     void cleanup(dir).finally(() => process.exit(code));
   });
