@@ -37,8 +37,14 @@ export interface BatchLayout {
   task: BatchTask;
   /** A label column is declared: the sink has `actual` (and `diff`) and the run reports metrics. */
   labelled: boolean;
-  /** Sink tables that do not exist yet (created at worker start, see prepareBatchSinks). */
+  /** Sink tables that do not exist yet. */
   missing: string[];
+  /**
+   * The batch mode may create the missing sink tables (at worker start, or at a run's start when the source was
+   * loaded later): only a sink with no renames. One mapped onto a table with its own names (batch.sink.columns)
+   * is the user's table, never created: a run fails with MissingTable until it exists.
+   */
+  creatable: boolean;
 }
 
 export interface BatchTables {
@@ -328,8 +334,7 @@ export function planBatchLayout(
   const problems: string[] = [];
   const task = taskOf(model);
   if (typeof task === 'string') return { ok: false, problems: [`model: ${task}`] };
-  if (!tables.source)
-    return { ok: false, problems: [`batch.source.table: table ${spec.source.table} does not exist`] };
+  if (!tables.source) return { ok: false, problems: [`batch.source.table: ${sourceMissing(deployment)}`] };
   const read = planSource(deployment, model, task, tables.source, problems);
   if (!read) return { ok: false, problems };
   const labelled = read.reads.label !== undefined;
@@ -346,8 +351,21 @@ export function planBatchLayout(
       task,
       labelled,
       missing,
+      creatable: Object.keys(spec.sink.columns).length === 0,
     },
   };
+}
+
+/** Why the batch mode of a deployment whose source table is absent waits, with the command that loads it. */
+export function sourceMissing(deployment: Deployment): string {
+  const source = deployment.spec.batch?.source;
+  const table = source?.table ?? '';
+  return `table ${table} does not exist yet (load it, e.g. npm run load -- file.csv --table ${table} --key ${source?.key ?? ''})`;
+}
+
+/** Why the batch mode waits for a sink mapped onto the user's own table (never created by the batch mode). */
+export function mappedSinkMissing(tables: string[]): string {
+  return `table ${tables.join(', ')} does not exist (its columns are renamed in batch.sink.columns, so the batch mode does not create it: run npm run migrate or create it)`;
 }
 
 /** Describes the three tables of a deployment's batch block. */
@@ -361,11 +379,22 @@ export async function describeBatchTables(pool: Pool, deployment: Deployment): P
   };
 }
 
-/** The batch mode's DeploymentCheck: source columns and types against the signature, the sink fits or is missing. */
+/**
+ * The batch mode's DeploymentCheck: source columns and types against the signature, the sink fits or is missing.
+ * A source table that does not exist yet, or a mapped sink that is missing, is not a refusal: the batch mode
+ * waits (its other modes run) and each run plans again at its start.
+ */
 export function batchTableCheck(pool: Pool): DeploymentCheck {
   return async (deployment, model) => {
     if (!deployment.spec.batch) return [];
-    const planned = planBatchLayout(deployment, model, await describeBatchTables(pool, deployment));
-    return planned.ok ? [] : planned.problems;
+    const tables = await describeBatchTables(pool, deployment);
+    if (!tables.source)
+      return { problems: [], waiting: [{ mode: 'batch', reason: sourceMissing(deployment) }] };
+    const planned = planBatchLayout(deployment, model, tables);
+    if (!planned.ok) return planned.problems;
+    const { missing, creatable } = planned.layout;
+    if (missing.length > 0 && !creatable)
+      return { problems: [], waiting: [{ mode: 'batch', reason: mappedSinkMissing(missing) }] };
+    return [];
   };
 }

@@ -14,12 +14,18 @@ import {
 } from '../contracts/batch.js';
 import type { ResolvedModel } from '../contracts/scoring.js';
 import type { Pool } from '../db/pool.js';
-import { missingTables } from '../db/queries/batch-tables.js';
+import { createSinkTables, missingTables } from '../db/queries/batch-tables.js';
 import { planKeys } from '../db/queries/batch-source.js';
 import type { DeploymentRegistry } from '../platform/deployments.js';
 import { ModelNotFoundError } from '../scoring/errors.js';
 import type { ModelScorer } from '../scoring/scorer.js';
-import { describeBatchTables, planBatchLayout, sinkTables, type BatchLayout } from './batch-layout.js';
+import {
+  describeBatchTables,
+  planBatchLayout,
+  sinkTables,
+  sourceMissing,
+  type BatchLayout,
+} from './batch-layout.js';
 import { scoreChunkPages } from './batch-chunk.js';
 
 /** Rows read, scored and written per transaction inside a chunk (also the heartbeat/resume granularity). */
@@ -85,7 +91,12 @@ export function createBatchActivities(deps: {
     const loaded = scorer.registry.get(model.name, model.version);
     if (!loaded)
       throw fail('ModelNotFound', `model ${model.name}@${model.version} is not loaded on this worker`);
-    const planned = planBatchLayout(deployment, loaded, await describeBatchTables(pool, deployment));
+    let planned = planBatchLayout(deployment, loaded, await describeBatchTables(pool, deployment));
+    if (refresh && planned.ok && planned.layout.missing.length > 0 && planned.layout.creatable) {
+      // The source was loaded after the worker started (so its generic sink was not created then): create it now.
+      await createSinkTables(pool, planned.layout.sink);
+      planned = planBatchLayout(deployment, loaded, await describeBatchTables(pool, deployment));
+    }
     if (!planned.ok)
       throw fail(
         'DeploymentMismatch',
@@ -97,17 +108,21 @@ export function createBatchActivities(deps: {
 
   return {
     /**
-     * Resolves the deployment and its model once for the whole run; an unknown deployment or model, a missing
+     * Resolves the deployment and its model once for the whole run, planning its tables afresh (a source loaded
+     * since the worker started is scored, its generic sink created); an unknown deployment or model, a missing
      * table or a mapping that no longer fits fails without retries.
      */
     async resolveBatchRun(input: { deployment?: string; model?: string }): Promise<ResolvedBatchRun> {
       const deployment = deploymentOf(input.deployment);
       const spec = deployment.spec;
+      const source = spec.batch?.source.table ?? '';
+      if ((await missingTables(pool, [source])).length > 0)
+        throw fail('MissingTable', sourceMissing(deployment));
       const sinks = sinkTables(spec);
+      // A generic sink (no renames) is created by the plan below; a mapped one is the user's table.
+      const mapped = Object.keys(spec.batch?.sink.columns ?? {}).length > 0;
       const missing = await missingTables(pool, [
-        spec.batch?.source.table ?? '',
-        sinks.table,
-        sinks.rejected,
+        ...(mapped ? [sinks.table, sinks.rejected] : []),
         'batch_runs',
       ]);
       if (missing.length > 0)

@@ -97,6 +97,9 @@ export interface DeploymentView {
   status: 'ready' | 'refused';
   /** Why it was refused, naming both sides of each mismatch. */
   problems: string[];
+  /** Modes the deployment serves now (a waiting mode is left out until it can run). */
   modes: ('online' | 'batch' | 'streaming')[];
+  /** Modes that cannot run yet and why, as "<mode>: <reason>" (a batch source table not loaded yet). */
+  waiting: string[];
   batch?: { source: string; sink: string; rejected: string; schedule?: string };
 }

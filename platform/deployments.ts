@@ -1,7 +1,9 @@
 /**
  * The deployment registry: every `deployments/<name>.json`, parsed with the deployment schema and held against
  * its model's signature (and, through `checks`, against its tables). A deployment that does not fit is refused
- * with messages naming both sides; the others still run.
+ * with messages naming both sides; the others still run. A mode that only lacks something a user adds later (a
+ * batch source table not loaded yet) waits instead: the deployment is ready for its other modes, and `refresh()`
+ * checks the waiting ones again.
  */
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -20,8 +22,16 @@ export interface Deployment {
   file: string;
 }
 
-/** An extra check of a deployment (its tables, say); returns problems, empty when it fits. */
-export type DeploymentCheck = (deployment: Deployment, model: LoadedModel) => Promise<string[]>;
+export type DeploymentMode = DeploymentView['modes'][number];
+
+/** What a check found: mismatches (the deployment is refused) and modes that cannot run yet (and why). */
+export interface CheckResult {
+  problems: string[];
+  waiting?: { mode: DeploymentMode; reason: string }[];
+}
+
+/** An extra check of a deployment (its tables, say); returns problems (empty when it fits) or a CheckResult. */
+export type DeploymentCheck = (deployment: Deployment, model: LoadedModel) => Promise<string[] | CheckResult>;
 
 export interface DeploymentRegistry {
   /** Ready deployments only. */
@@ -30,6 +40,8 @@ export interface DeploymentRegistry {
   defaultDeployment(): Deployment | undefined;
   ready(): Deployment[];
   list(): DeploymentView[];
+  /** Checks the ready deployments with a waiting mode again (a table loaded since); returns the new list. */
+  refresh(): Promise<DeploymentView[]>;
 }
 
 /** The loaded version a deployment's model ref points to now, or the reason there is none. */
@@ -59,14 +71,17 @@ function signatureProblems(spec: DeploymentSpec, model: LoadedModel): string[] {
   return problems;
 }
 
-function modesOf(spec: DeploymentSpec): DeploymentView['modes'] {
+function modesOf(spec: DeploymentSpec, waiting: Waiting[]): DeploymentView['modes'] {
   // Online scoring needs nothing beyond the model; batch and streaming need their blocks.
-  return [
+  const modes: DeploymentMode[] = [
     'online',
     ...(spec.batch ? (['batch'] as const) : []),
     ...(spec.streaming ? (['streaming'] as const) : []),
   ];
+  return modes.filter((m) => !waiting.some((w) => w.mode === m));
 }
+
+type Waiting = NonNullable<CheckResult['waiting']>[number];
 
 interface Entry {
   name: string;
@@ -74,11 +89,12 @@ interface Entry {
   model: string;
   deployment?: Deployment;
   problems: string[];
+  waiting: Waiting[];
 }
 
 async function readEntry(dir: string, file: string): Promise<Entry> {
   const name = file.replace(/\.json$/, '');
-  const entry: Entry = { name, file: path.join(dir, file), model: '', problems: [] };
+  const entry: Entry = { name, file: path.join(dir, file), model: '', problems: [], waiting: [] };
   let json: unknown;
   try {
     json = JSON.parse(await readFile(entry.file, 'utf8'));
@@ -99,6 +115,8 @@ async function readEntry(dir: string, file: string): Promise<Entry> {
   return entry;
 }
 
+const waitingText = (w: Waiting) => `${w.mode}: ${w.reason}`;
+
 export async function loadDeployments(options: {
   dir: string;
   scorer: ModelScorer;
@@ -106,6 +124,19 @@ export async function loadDeployments(options: {
   logger?: Logger;
 }): Promise<DeploymentRegistry> {
   const { dir, scorer, logger } = options;
+  const runChecks = async (deployment: Deployment, model: LoadedModel) => {
+    const problems: string[] = [];
+    const waiting: Waiting[] = [];
+    for (const check of options.checks ?? []) {
+      const found = await check(deployment, model);
+      if (Array.isArray(found)) problems.push(...found);
+      else {
+        problems.push(...found.problems);
+        waiting.push(...(found.waiting ?? []));
+      }
+    }
+    return { problems, waiting };
+  };
   let files: string[] = [];
   try {
     files = (await readdir(dir)).filter((f) => f.endsWith('.json')).sort();
@@ -123,15 +154,23 @@ export async function loadDeployments(options: {
       if (typeof model === 'string') entry.problems.push(`model: ${model}`);
       else {
         entry.problems.push(...signatureProblems(entry.deployment.spec, model));
-        for (const check of options.checks ?? [])
-          entry.problems.push(...(await check(entry.deployment, model)));
+        const found = await runChecks(entry.deployment, model);
+        entry.problems.push(...found.problems);
+        entry.waiting = found.waiting;
       }
     }
     if (entry.problems.length > 0) {
       delete entry.deployment;
+      entry.waiting = [];
       logger?.error(
         { deployment: entry.name, problems: entry.problems },
         `deployment refused: ${entry.name}: ${entry.problems.join('; ')}`,
+      );
+    } else if (entry.waiting.length > 0) {
+      const waiting = entry.waiting.map(waitingText);
+      logger?.warn(
+        { deployment: entry.name, model: entry.model, waiting },
+        `deployment ready, waiting: ${entry.name}: ${waiting.join('; ')}`,
       );
     } else logger?.info({ deployment: entry.name, model: entry.model }, 'deployment ready');
     entries.push(entry);
@@ -143,18 +182,39 @@ export async function loadDeployments(options: {
       { deployments: defaults.map((d) => d.spec.name) },
       'more than one default deployment: the first wins',
     );
+  const list = (): DeploymentView[] =>
+    entries.map((e) => ({
+      name: e.name,
+      file: path.relative(process.cwd(), e.file),
+      model: e.model,
+      status: e.deployment ? 'ready' : 'refused',
+      problems: e.problems,
+      modes: e.deployment ? modesOf(e.deployment.spec, e.waiting) : [],
+      waiting: e.waiting.map(waitingText),
+    }));
   return {
     get: (name) => ready.find((d) => d.spec.name === name),
     defaultDeployment: () => defaults[0],
     ready: () => [...ready],
-    list: () =>
-      entries.map((e) => ({
-        name: e.name,
-        file: path.relative(process.cwd(), e.file),
-        model: e.model,
-        status: e.deployment ? 'ready' : 'refused',
-        problems: e.problems,
-        modes: e.deployment ? modesOf(e.deployment.spec) : [],
-      })),
+    list,
+    async refresh() {
+      for (const e of entries) {
+        if (!e.deployment || e.waiting.length === 0) continue;
+        const model = modelOf(scorer, e.deployment.spec);
+        if (typeof model === 'string') continue;
+        const found = await runChecks(e.deployment, model);
+        // A ready deployment stays ready: a mismatch that shows up only now (the table loaded with a column of
+        // the wrong type) keeps the waiting mode out, with the mismatch as its reason; a run fails naming it too.
+        const mode = e.waiting[0]?.mode ?? 'batch';
+        const waiting = [...found.waiting, ...found.problems.map((reason) => ({ mode, reason }))];
+        if (waiting.map(waitingText).join('\n') !== e.waiting.map(waitingText).join('\n'))
+          logger?.info(
+            { deployment: e.name, waiting: waiting.map(waitingText) },
+            waiting.length > 0 ? 'deployment still waiting' : 'deployment ready in every mode',
+          );
+        e.waiting = waiting;
+      }
+      return list();
+    },
   };
 }

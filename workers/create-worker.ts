@@ -52,7 +52,10 @@ export async function loadWorkerDeployments(options: {
   return registry;
 }
 
-/** Creates the sink and rejected tables that ready deployments declare and that do not exist yet. */
+/**
+ * Creates the generic sink and rejected tables that ready deployments declare and that do not exist yet (a
+ * deployment whose source is not loaded yet gets them at its first run instead, see resolveBatchRun).
+ */
 export async function createBatchSinks(
   pool: Pool,
   scorer: ModelScorer,
@@ -65,7 +68,8 @@ export async function createBatchSinks(
     const model = modelOf(scorer, deployment.spec);
     if (typeof model === 'string') continue; // the registry refused it already
     const planned = planBatchLayout(deployment, model, await describeBatchTables(pool, deployment));
-    if (!planned.ok || planned.layout.missing.length === 0) continue;
+    // A sink mapped onto the user's own table (renamed columns) is never created: its run fails until it exists.
+    if (!planned.ok || planned.layout.missing.length === 0 || !planned.layout.creatable) continue;
     await createSinkTables(pool, planned.layout.sink);
     created.push(...planned.layout.missing);
     logger?.info(

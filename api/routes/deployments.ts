@@ -1,4 +1,7 @@
-/** The deployments over HTTP: every deployments/<name>.json, ready or refused (with the reason naming both sides). */
+/**
+ * The deployments over HTTP: every deployments/<name>.json, ready or refused (with the reason naming both sides),
+ * and the modes of a ready one that wait (a batch source table not loaded yet).
+ */
 import { createRoute, z } from '@hono/zod-openapi';
 import type { AppDeps } from '../deps.js';
 import { routeGroup } from '../env.js';
@@ -15,6 +18,11 @@ const DeploymentSchema = z
     status: z.enum(['ready', 'refused']),
     problems: z.array(z.string()),
     modes: z.array(z.enum(['online', 'batch', 'streaming'])),
+    waiting: z.array(z.string()).openapi({
+      example: [
+        'batch: table penguins does not exist yet (load it, e.g. npm run load -- file.csv --table penguins --key penguin_id)',
+      ],
+    }),
     batch: z
       .object({ source: z.string(), sink: z.string(), rejected: z.string(), schedule: z.string().optional() })
       .optional(),
@@ -54,19 +62,17 @@ const oneRoute = createRoute({
 });
 
 export function deploymentRoutes(deps: AppDeps) {
-  const list = () => deps.deployments?.list() ?? [];
+  // A waiting mode is checked again on each read, so a table loaded since start shows without a restart.
+  const list = async () => (await deps.deployments?.refresh()) ?? [];
   return routeGroup()
-    .openapi(listRoute, (c) => c.json({ deployments: list() }, 200))
-    .openapi(oneRoute, (c) => {
+    .openapi(listRoute, async (c) => c.json({ deployments: await list() }, 200))
+    .openapi(oneRoute, async (c) => {
       const { name } = c.req.valid('param');
-      const found = list().find((d) => d.name === name);
+      const all = await list();
+      const found = all.find((d) => d.name === name);
       if (!found)
         throw new NotFoundError(
-          `no deployment "${name}" (deployments: ${
-            list()
-              .map((d) => d.name)
-              .join(', ') || 'none'
-          })`,
+          `no deployment "${name}" (deployments: ${all.map((d) => d.name).join(', ') || 'none'})`,
         );
       return c.json(found, 200);
     });
