@@ -8,6 +8,7 @@
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import copyStreams from 'pg-copy-streams';
+import type { ResolvedModel } from '../contracts/scoring.js';
 import type { Pool, PoolClient } from '../db/pool.js';
 
 const SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
@@ -84,14 +85,14 @@ async function copyOut(client: PoolClient, day: { from: string; to: string }, st
 }
 
 /** Prediction rows for every ride of a binary COPY-out stream: its id and actual, constant prediction. */
-function predictionRows(out: Buffer): { copy: Buffer; rows: number } {
+function predictionRows(out: Buffer, model: ResolvedModel): { copy: Buffer; rows: number } {
   const text = (s: string) => {
     const b = Buffer.from(s);
     const l = Buffer.alloc(4);
     l.writeInt32BE(b.length);
     return Buffer.concat([l, b]);
   };
-  const model = Buffer.concat([text('ride-duration'), text('2')]);
+  const modelFields = Buffer.concat([text(model.name), text(model.version)]);
   const run = text('floor');
   const chunks: Buffer[] = [HEADER];
   let o = HEADER.length + out.readInt32BE(SIGNATURE.length + 4);
@@ -120,18 +121,19 @@ function predictionRows(out: Buffer): { copy: Buffer; rows: number } {
       row.writeDoubleBE(1.5, 30);
     }
     // Column order: ride_id, model_name, model_version, predicted, actual, diff, run_id.
-    chunks.push(row.subarray(0, 2), id.bytes, model, row.subarray(2), run);
+    chunks.push(row.subarray(0, 2), id.bytes, modelFields, row.subarray(2), run);
     rows++;
   }
   chunks.push(TRAILER);
   return { copy: Buffer.concat(chunks), rows };
 }
 
-/** Measures the floor over `connections` connections (the workflow's chunks in flight). */
+/** Measures the floor over `connections` connections (the workflow's chunks in flight), rows of `model`. */
 export async function copyFloor(
   pool: Pool,
   day: { from: string; to: string },
   connections: number,
+  model: ResolvedModel,
 ): Promise<FloorResult> {
   await pool.query('DROP TABLE IF EXISTS predictions_floor');
   await pool.query('CREATE TABLE predictions_floor (LIKE predictions INCLUDING ALL)');
@@ -142,7 +144,7 @@ export async function copyFloor(
     const t0 = performance.now();
     const outs = await Promise.all(lanes.map((l) => copyOut(l.client, day, l.range.start, l.range.end)));
     const t1 = performance.now();
-    const ins = outs.map(predictionRows);
+    const ins = outs.map((out) => predictionRows(out, model));
     const t2 = performance.now();
     await Promise.all(
       lanes.map((l, i) =>

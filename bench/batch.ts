@@ -206,7 +206,7 @@ async function main(config: Config, dir: string) {
       return r.seconds;
     },
     floor: async () => {
-      const f = await copyFloor(pool, DAY, input.maxParallelChunks);
+      const f = await copyFloor(pool, DAY, input.maxParallelChunks, model);
       runs.floor.push(f);
       return (f.outMs + f.inMs) / 1000;
     },
