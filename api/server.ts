@@ -9,6 +9,7 @@ import { createPool, waitForDatabase } from '../db/pool.js';
 import { createLogger } from '../logger.js';
 import { runMain } from '../platform/run-main.js';
 import { connectClient } from '../platform/temporal.js';
+import { batchTableCheck } from '../activities/batch-layout.js';
 import { loadDeployments } from '../platform/deployments.js';
 import { createScorer } from '../scoring/scorer.js';
 import { createStreamSender } from '../control/stream-send.js';
@@ -34,7 +35,13 @@ runMain(async () => {
     intraOpThreads: config.models.intraOpThreads,
     logger,
   });
-  const deployments = await loadDeployments({ dir: config.deployments.dir, scorer, logger });
+  // Checked against their tables as the worker checks them, so GET /deployments shows a batch mode that waits.
+  const deployments = await loadDeployments({
+    dir: config.deployments.dir,
+    scorer,
+    logger,
+    checks: [batchTableCheck(pool)],
+  });
   // Stream events go through one sender per process that holds a stream while its run continues as new.
   const rollover = await watchStreamRollovers({ pool, logger });
   const streamSender = createStreamSender(temporal, config, { rollover });
