@@ -21,7 +21,7 @@ import {
   type SourceLayout,
   type TableInfo,
 } from '../db/queries/batch-tables.js';
-import type { Deployment, DeploymentCheck } from '../platform/deployments.js';
+import type { Deployment } from '../platform/deployments.js';
 import type { LoadedModel } from '../scoring/load-model.js';
 import type { FieldSpec } from '../scoring/model-card.js';
 
@@ -363,11 +363,6 @@ export function sourceMissing(deployment: Deployment): string {
   return `table ${table} does not exist yet (load it, e.g. npm run load -- file.csv --table ${table} --key ${source?.key ?? ''})`;
 }
 
-/** Why the batch mode waits for a sink mapped onto the user's own table (never created by the batch mode). */
-export function mappedSinkMissing(tables: string[]): string {
-  return `table ${tables.join(', ')} does not exist (its columns are renamed in batch.sink.columns, so the batch mode does not create it: run npm run migrate or create it)`;
-}
-
 /** Describes the three tables of a deployment's batch block. */
 export async function describeBatchTables(pool: Pool, deployment: Deployment): Promise<BatchTables> {
   const sinks = sinkTables(deployment.spec);
@@ -376,25 +371,5 @@ export async function describeBatchTables(pool: Pool, deployment: Deployment): P
     source: source ? await describeTable(pool, source) : null,
     sink: await describeTable(pool, sinks.table),
     rejected: await describeTable(pool, sinks.rejected),
-  };
-}
-
-/**
- * The batch mode's DeploymentCheck: source columns and types against the signature, the sink fits or is missing.
- * A source table that does not exist yet, or a mapped sink that is missing, is not a refusal: the batch mode
- * waits (its other modes run) and each run plans again at its start.
- */
-export function batchTableCheck(pool: Pool): DeploymentCheck {
-  return async (deployment, model) => {
-    if (!deployment.spec.batch) return [];
-    const tables = await describeBatchTables(pool, deployment);
-    if (!tables.source)
-      return { problems: [], waiting: [{ mode: 'batch', reason: sourceMissing(deployment) }] };
-    const planned = planBatchLayout(deployment, model, tables);
-    if (!planned.ok) return planned.problems;
-    const { missing, creatable } = planned.layout;
-    if (missing.length > 0 && !creatable)
-      return { problems: [], waiting: [{ mode: 'batch', reason: mappedSinkMissing(missing) }] };
-    return [];
   };
 }

@@ -9,7 +9,7 @@ import { createPool, waitForDatabase } from '../db/pool.js';
 import { createLogger } from '../logger.js';
 import { runMain } from '../platform/run-main.js';
 import { connectClient } from '../platform/temporal.js';
-import { batchTableCheck } from '../activities/batch-layout.js';
+import { batchTableCheck } from '../activities/batch-check.js';
 import { loadDeployments } from '../platform/deployments.js';
 import { createScorer } from '../scoring/scorer.js';
 import { createStreamSender } from '../control/stream-send.js';

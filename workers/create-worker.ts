@@ -2,7 +2,8 @@
 import type { NativeConnection } from '@temporalio/worker';
 import { Worker } from '@temporalio/worker';
 import type { Activities } from '../activities/index.js';
-import { batchTableCheck, describeBatchTables, planBatchLayout } from '../activities/batch-layout.js';
+import { batchTableCheck } from '../activities/batch-check.js';
+import { describeBatchTables, planBatchLayout } from '../activities/batch-layout.js';
 import type { Pool } from '../db/pool.js';
 import { createSinkTables } from '../db/queries/batch-tables.js';
 import type { Logger } from '../logger.js';
