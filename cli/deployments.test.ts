@@ -29,6 +29,7 @@ describe('npm run deployments', () => {
     scorer = await createTestScorer(db.pool);
     dir = await mkdtemp(path.join(os.tmpdir(), 'deployments-'));
     await cp(path.join(TEST_DEPLOYMENT_DIR, 'ride-duration.json'), path.join(dir, 'ride-duration.json'));
+    await cp(path.join(TEST_DEPLOYMENT_DIR, 'penguin-species.json'), path.join(dir, 'penguin-species.json'));
     await writeFile(
       path.join(dir, 'churn.json'),
       JSON.stringify({
@@ -49,7 +50,13 @@ describe('npm run deployments', () => {
     expect(listDeployments(await loadTestDeployments(db.pool, scorer, { dir }), io)).toBe(1);
     expect(io.out_[0]).toMatch(/^DEPLOYMENT\s+MODEL\s+STATUS\s+MODES$/);
     expect(io.out_[1]).toMatch(/^churn\s+churn@production\s+refused\s+-$/);
-    expect(io.out_[2]).toMatch(/^ride-duration\s+ride-duration@production\s+ready\s+online,batch,streaming$/);
+    expect(io.out_[2]).toMatch(/^penguin-species\s+penguin-species@production\s+ready\s+online,streaming$/);
+    expect(io.out_[3]).toMatch(/^ride-duration\s+ride-duration@production\s+ready\s+online,batch,streaming$/);
+    // The penguins table is not loaded in this database: batch waits for it, the other modes serve.
+    expect(io.out_.slice(4)).toEqual([
+      'penguin-species is waiting:',
+      '  batch: table penguins does not exist yet (load it, e.g. npm run load -- file.csv --table penguins --key penguin_id)',
+    ]);
     expect(io.err_[0]).toMatch(/^churn \(.*churn\.json\) is refused:$/);
     expect(io.err_[1]).toContain('model: Model "churn@production" not found: unknown model "churn"');
   });

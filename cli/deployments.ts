@@ -32,6 +32,10 @@ export function listDeployments(registry: DeploymentRegistry, io: CliIo): number
         .join('  ')
         .trimEnd(),
     );
+  for (const v of views.filter((d) => (d.waiting ?? []).length > 0)) {
+    io.out(`${v.name} is waiting:`);
+    for (const w of v.waiting ?? []) io.out(`  ${w}`);
+  }
   for (const v of views.filter((d) => d.problems.length > 0)) {
     io.err(`${v.name} (${v.file}) is refused:`);
     for (const p of v.problems) io.err(`  ${p}`);
