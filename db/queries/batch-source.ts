@@ -104,15 +104,16 @@ export async function planKeys(
   const params: unknown[] = [];
   const w = where(layout, range, bindings(range, params));
   const et = layout.eventTime;
-  // Text forms: the event time as the page decoder prints it (T separator, Z for timestamptz), the key as ::text.
+  // Text forms: the event time as the page decoder prints it (T separator, Z for timestamptz), the key as ::text;
+  // formatted in the outer query, so only the chunk starts are formatted, not every row of the partition.
   const timeText = et
     ? et.type === 'timestamptz'
-      ? `to_char(${quote(et.name)} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`
-      : `to_char(${quote(et.name)}, 'YYYY-MM-DD"T"HH24:MI:SS.US')`
+      ? `to_char(t AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`
+      : `to_char(t, 'YYYY-MM-DD"T"HH24:MI:SS.US')`
     : 'NULL';
   const { rows } = await pool.query<{ t: string | null; k: string }>(
-    `SELECT t, k FROM (
-       SELECT ${timeText} AS t, ${quote(layout.key.name)}::text AS k,
+    `SELECT ${timeText} AS t, k::text AS k FROM (
+       SELECT ${et ? quote(et.name) : 'NULL'} AS t, ${quote(layout.key.name)} AS k,
               row_number() OVER (ORDER BY ${order(layout, () => '').orderBy}) AS rn
        FROM ${table} WHERE ${w}
      ) s
