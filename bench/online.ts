@@ -38,8 +38,11 @@ const { values } = parseArgs({
     /** Writes a V8 CPU profile of each API process into this directory (node --cpu-prof), for finding hot spots. */
     'cpu-prof': { type: 'string' },
     baseline: { type: 'string' },
+    /** Every cell this many times, interleaved round by round; the summary quotes medians and ranges. */
+    rounds: { type: 'string', default: '1' },
   },
 });
+const ROUNDS = Number(values.rounds);
 const DURATION = Number(values.duration);
 const CONNECTIONS = values.connections.split(',').map(Number);
 
@@ -233,6 +236,64 @@ const ROUTES = (
   ] satisfies Route[]
 ).filter((r) => values.routes.split(',').includes(r.name));
 
+function rotate<T>(items: T[], round: number): T[] {
+  const k = (round - 1) % Math.max(1, items.length);
+  return [...items.slice(k), ...items.slice(0, k)];
+}
+
+interface SummaryCell {
+  round: number;
+  route: string;
+  batching: string;
+  connections: number;
+  reqPerSec: number;
+  serverCpuUsPerReq: number | null;
+  p99: number;
+}
+
+const medianOf = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? (s[mid] ?? NaN) : ((s[mid - 1] ?? NaN) + (s[mid] ?? NaN)) / 2;
+};
+
+/** Per route, connections and variant: median req/s [min-max] over the rounds, and each variant's ratio to the
+ * first variant round by round (median [min-max]). */
+function printSummary(cells: SummaryCell[]): void {
+  if (ROUNDS < 2) return;
+  console.log(
+    `\nsummary over ${ROUNDS} rounds: req/s median [min-max]; ratio to the first variant, per round`,
+  );
+  const keys = [...new Set(cells.map((c) => `${c.route}|${c.connections}`))];
+  for (const key of keys) {
+    const mine = cells.filter((c) => `${c.route}|${c.connections}` === key);
+    const variants = [...new Set(mine.map((c) => c.batching))];
+    const first = variants[0];
+    for (const v of variants) {
+      const xs = mine.filter((c) => c.batching === v);
+      const rps = xs.map((c) => c.reqPerSec);
+      const cpu = xs.flatMap((c) => (c.serverCpuUsPerReq === null ? [] : [c.serverCpuUsPerReq]));
+      const ratios = xs.flatMap((c) => {
+        const base = mine.find((b) => b.batching === first && b.round === c.round);
+        return base && base.reqPerSec > 0 ? [c.reqPerSec / base.reqPerSec] : [];
+      });
+      const [route, conns] = key.split('|');
+      console.log(
+        [
+          (route ?? '').padEnd(14),
+          `c=${conns}`.padEnd(6),
+          v.padEnd(10),
+          `${Math.round(medianOf(rps))} [${Math.min(...rps)}-${Math.max(...rps)}] req/s`.padEnd(30),
+          `cpu ${Math.round(medianOf(cpu))} us/req`.padEnd(16),
+          v === first
+            ? ''
+            : `x ${medianOf(ratios).toFixed(3)} [${Math.min(...ratios).toFixed(3)}-${Math.max(...ratios).toFixed(3)}] of ${first}`,
+        ].join(' '),
+      );
+    }
+  }
+}
+
 async function startApi(
   env: Record<string, string>,
   checkout = root,
@@ -364,58 +425,63 @@ try {
     );
     for (const [mode, us] of Object.entries(loneRequest))
       console.log(`lone /predict median ${mode}: ${us} us`);
-    for (const route of ROUTES) {
-      for (const connections of CONNECTIONS) {
-        for (const [m, batching] of modes.entries()) {
-          const api = servers[m];
-          if (!api || (route.newOnly && batching.startsWith('base:'))) continue;
-          await autocannon({ url: api.url + route.path, ...route.options, connections, duration: 1 }); // warm-up
-          const before = await batchStats(api.url);
-          const cpuBefore = await cpuSeconds(api.proc.child.pid);
-          const r = await autocannon({
-            url: api.url + route.path,
-            ...route.options,
-            connections,
-            duration: DURATION,
-          });
-          const cpu = (await cpuSeconds(api.proc.child.pid)) - cpuBefore;
-          const after = await batchStats(api.url);
-          const calls = after.calls - before.calls;
-          const cell = {
-            route: route.name,
-            batching,
-            connections,
-            reqPerSec: Math.round(r.requests.average),
-            /** Server CPU per request (µs): what a request costs when the cores are free. */
-            serverCpuUsPerReq: r.requests.total > 0 ? Math.round((cpu / r.requests.total) * 1e6) : null,
-            rowsPerSec: Math.round(r.requests.average * route.rows),
-            p50: r.latency.p50,
-            p90: r.latency.p90,
-            p99: r.latency.p99,
-            max: r.latency.max,
-            non2xx: r.non2xx,
-            errors: r.errors,
-            timeouts: r.timeouts,
-            scoringCalls: calls,
-            rowsPerScoringCall: calls > 0 ? Math.round(((after.rows - before.rows) / calls) * 10) / 10 : null,
-          };
-          cellsOut.push(cell);
-          console.log(
-            [
-              cell.route.padEnd(10),
-              `batch=${batching}`.padEnd(14),
-              `c=${connections}`.padEnd(6),
-              `${cell.reqPerSec} req/s`.padEnd(12),
-              `${cell.serverCpuUsPerReq ?? '-'} cpu-us/req`.padEnd(16),
-              `${cell.rowsPerSec} rows/s`.padEnd(14),
-              `p50 ${cell.p50} p90 ${cell.p90} p99 ${cell.p99} max ${cell.max} ms`.padEnd(40),
-              `rows/call ${cell.rowsPerScoringCall ?? '-'}`,
-              cell.non2xx || cell.errors ? `non2xx ${cell.non2xx} errors ${cell.errors}` : '',
-            ].join(' '),
-          );
+    for (let round = 1; round <= ROUNDS; round++)
+      for (const route of ROUTES) {
+        for (const connections of CONNECTIONS) {
+          // Rotate which variant goes first each round: the first and the second server of a pair differ by up to
+          // a quarter on this 2-core machine (an A/A run shows it), so order must not favour one side.
+          for (const [m, batching] of rotate([...modes.entries()], round)) {
+            const api = servers[m];
+            if (!api || (route.newOnly && batching.startsWith('base:'))) continue;
+            await autocannon({ url: api.url + route.path, ...route.options, connections, duration: 1 }); // warm-up
+            const before = await batchStats(api.url);
+            const cpuBefore = await cpuSeconds(api.proc.child.pid);
+            const r = await autocannon({
+              url: api.url + route.path,
+              ...route.options,
+              connections,
+              duration: DURATION,
+            });
+            const cpu = (await cpuSeconds(api.proc.child.pid)) - cpuBefore;
+            const after = await batchStats(api.url);
+            const calls = after.calls - before.calls;
+            const cell = {
+              round,
+              route: route.name,
+              batching,
+              connections,
+              reqPerSec: Math.round(r.requests.average),
+              /** Server CPU per request (µs): what a request costs when the cores are free. */
+              serverCpuUsPerReq: r.requests.total > 0 ? Math.round((cpu / r.requests.total) * 1e6) : null,
+              rowsPerSec: Math.round(r.requests.average * route.rows),
+              p50: r.latency.p50,
+              p90: r.latency.p90,
+              p99: r.latency.p99,
+              max: r.latency.max,
+              non2xx: r.non2xx,
+              errors: r.errors,
+              timeouts: r.timeouts,
+              scoringCalls: calls,
+              rowsPerScoringCall:
+                calls > 0 ? Math.round(((after.rows - before.rows) / calls) * 10) / 10 : null,
+            };
+            cellsOut.push(cell);
+            console.log(
+              [
+                cell.route.padEnd(10),
+                `batch=${batching}`.padEnd(14),
+                `c=${connections}`.padEnd(6),
+                `${cell.reqPerSec} req/s`.padEnd(12),
+                `${cell.serverCpuUsPerReq ?? '-'} cpu-us/req`.padEnd(16),
+                `${cell.rowsPerSec} rows/s`.padEnd(14),
+                `p50 ${cell.p50} p90 ${cell.p90} p99 ${cell.p99} max ${cell.max} ms`.padEnd(40),
+                `rows/call ${cell.rowsPerScoringCall ?? '-'}`,
+                cell.non2xx || cell.errors ? `non2xx ${cell.non2xx} errors ${cell.errors}` : '',
+              ].join(' '),
+            );
+          }
         }
       }
-    }
   } finally {
     await Promise.all(servers.map((s) => s.proc.stop()));
   }
@@ -424,6 +490,8 @@ try {
   await pg.stop();
   await rm(dir, { recursive: true, force: true });
 }
+
+printSummary(cellsOut as unknown as SummaryCell[]);
 
 const cpus = os.cpus();
 const result = {

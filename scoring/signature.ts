@@ -7,15 +7,15 @@ import type { FieldRecord, Rejection } from '../contracts/scoring.js';
 import type { FieldSpec } from './model-card.js';
 import { localTimeOf, parseTimestamp, TIMESTAMP_FORMAT, type LocalTime } from './timestamp.js';
 
-/** Local calendar fields of a timestamp column, one entry per valid row. */
+/** Local calendar fields of a timestamp column, one entry per valid row (views of one buffer). */
 export interface TimeColumn {
   kind: 'time';
   year: Int16Array;
-  month: Int8Array;
-  day: Int8Array;
-  hour: Int8Array;
-  minute: Int8Array;
-  second: Int8Array;
+  month: Int16Array;
+  day: Int16Array;
+  hour: Int16Array;
+  minute: Int16Array;
+  second: Int16Array;
 }
 /** integer, number and boolean fields (NaN for a null of a nullable field; booleans as 0/1). */
 export interface NumberColumn {
@@ -69,29 +69,37 @@ export function expectation(f: FieldSpec): string {
   }
 }
 
-/** One field's check: writes the value of valid row `k` into its column, or returns the reason it is invalid. */
-type Check = (value: unknown, k: number) => string | null;
+/**
+ * One field's check, compiled once per signature: writes the value of valid row `k` into `column`, or returns the
+ * reason it is invalid. (Built once, not per call: a one-record online call pays for no closure or table.)
+ */
+type Check = (value: unknown, column: FieldColumn, k: number) => string | null;
+/** The default / null rule for a missing value at row `k`; null = the value is required. */
+type Missing = ((column: FieldColumn, k: number, now: () => number) => void) | null;
 
 interface CompiledField {
   spec: FieldSpec;
   names: string[];
-  column: FieldColumn;
   check: Check;
-  /** Applies the default / null rule for a missing value; null = the value is required. */
-  missing: ((k: number) => void) | null;
+  missing: Missing;
+  /** The rejection reason of a missing required value. */
+  required: string;
 }
 
 function newColumn(f: FieldSpec, n: number): FieldColumn {
-  if (f.type === 'timestamp')
+  if (f.type === 'timestamp') {
+    const buf = new Int16Array(6 * n);
+    const part = (i: number) => buf.subarray(i * n, (i + 1) * n);
     return {
       kind: 'time',
-      year: new Int16Array(n),
-      month: new Int8Array(n),
-      day: new Int8Array(n),
-      hour: new Int8Array(n),
-      minute: new Int8Array(n),
-      second: new Int8Array(n),
+      year: part(0),
+      month: part(1),
+      day: part(2),
+      hour: part(3),
+      minute: part(4),
+      second: part(5),
     };
+  }
   if (f.type === 'string') return { kind: 'string', values: new Array<string | null>(n).fill(null) };
   return { kind: 'number', values: new Float64Array(n) };
 }
@@ -105,21 +113,20 @@ function setTime(c: TimeColumn, k: number, t: LocalTime): void {
   c.second[k] = t.second;
 }
 
-function compileCheck(f: FieldSpec, column: FieldColumn): Check {
+function compileCheck(f: FieldSpec): Check {
   const expected = expectation(f);
   const min = f.min ?? -Infinity;
   const max = f.max ?? Infinity;
   const allowed = f.allowed ? new Set<unknown>(f.allowed) : null;
-  if (column.kind === 'number') {
-    const out = column.values;
-    if (f.type === 'boolean')
-      return (v, k) => {
-        if (typeof v !== 'boolean') return `${expected} (got ${shown(v)})`;
-        out[k] = v ? 1 : 0;
-        return null;
-      };
+  if (f.type === 'boolean')
+    return (v, column, k) => {
+      if (typeof v !== 'boolean') return `${expected} (got ${shown(v)})`;
+      (column as NumberColumn).values[k] = v ? 1 : 0;
+      return null;
+    };
+  if (f.type === 'integer' || f.type === 'number') {
     const integer = f.type === 'integer';
-    return (v, k) => {
+    return (v, column, k) => {
       const x = typeof v === 'bigint' && integer ? Number(v) : v;
       if (
         typeof x !== 'number' ||
@@ -130,18 +137,17 @@ function compileCheck(f: FieldSpec, column: FieldColumn): Check {
         (allowed !== null && !allowed.has(x))
       )
         return `${expected} (got ${shown(v)})`;
-      out[k] = x;
+      (column as NumberColumn).values[k] = x;
       return null;
     };
   }
-  if (column.kind === 'string') {
-    const out = column.values;
+  if (f.type === 'string') {
     const maxLength = f.max_length ?? Infinity;
-    return (v, k) => {
+    return (v, column, k) => {
       if (typeof v !== 'string') return `${expected} (got ${shown(v)})`;
       if (v.length > maxLength) return `must be at most ${maxLength} characters (got ${v.length})`;
       if (allowed !== null && !allowed.has(v)) return `${expected} (got ${shown(v)})`;
-      out[k] = v;
+      (column as StringColumn).values[k] = v;
       return null;
     };
   }
@@ -149,7 +155,7 @@ function compileCheck(f: FieldSpec, column: FieldColumn): Check {
   // Neighbouring rows often share a timestamp (batch pages come in time order): parse each distinct text once.
   let lastText = '';
   let last: LocalTime | string = '';
-  return (v, k) => {
+  return (v, column, k) => {
     let text = v;
     if (v instanceof Date) text = Number.isNaN(v.getTime()) ? 'Invalid Date' : v.toISOString();
     if (typeof text !== 'string') return `${expected} (got ${typeof v})`;
@@ -158,31 +164,31 @@ function compileCheck(f: FieldSpec, column: FieldColumn): Check {
       last = parseTimestamp(text, timeZone);
     }
     if (typeof last === 'string') return `${last} (got ${shown(text)})`;
-    setTime(column, k, last);
+    setTime(column as TimeColumn, k, last);
     return null;
   };
 }
 
-function compileMissing(f: FieldSpec, column: FieldColumn, now: () => number): ((k: number) => void) | null {
+function compileMissing(f: FieldSpec): Missing {
   const { default: fallback } = f;
   if (fallback !== undefined) {
-    if (column.kind === 'time') {
+    if (f.type === 'timestamp') {
       const timeZone = f.time_zone ?? 'UTC';
       const fixed = fallback === 'now' ? null : parseTimestamp(String(fallback), timeZone);
-      return (k) => {
+      return (column, k, now) => {
         const t = fixed ?? localTimeOf(now(), timeZone);
-        if (typeof t !== 'string') setTime(column, k, t);
+        if (typeof t !== 'string') setTime(column as TimeColumn, k, t);
       };
     }
-    if (column.kind === 'string') return (k) => (column.values[k] = String(fallback));
-    const x = typeof fallback === 'boolean' ? Number(fallback) : Number(fallback);
-    return (k) => (column.values[k] = x);
+    if (f.type === 'string') return (column, k) => ((column as StringColumn).values[k] = String(fallback));
+    const x = Number(fallback);
+    return (column, k) => ((column as NumberColumn).values[k] = x);
   }
   if (!f.nullable) return null;
-  if (column.kind === 'number') return (k) => (column.values[k] = NaN);
-  return (k) => {
-    if (column.kind === 'string') column.values[k] = null;
-  };
+  if (f.type === 'string') return (column, k) => ((column as StringColumn).values[k] = null);
+  // A timestamp has no null: a nullable one without a default feeds no input (the rules refuse it at load).
+  if (f.type === 'timestamp') return () => undefined;
+  return (column, k) => ((column as NumberColumn).values[k] = NaN);
 }
 
 /** A signature compiled once per model version; `prepare` runs per call. */
@@ -196,6 +202,16 @@ export function compileSignature(
   options: { now?: () => number } = {},
 ): CompiledSignature {
   const now = options.now ?? Date.now;
+  const compiled: CompiledField[] = fields.map((spec) => ({
+    spec,
+    names: [spec.name, ...(spec.aliases ?? [])],
+    check: compileCheck(spec),
+    missing: compileMissing(spec),
+    required:
+      spec.type === 'integer' || spec.type === 'number'
+        ? `${expectation(spec)} (got nothing)`
+        : `is required by this model${spec.type === 'timestamp' ? ` (${TIMESTAMP_FORMAT})` : ''}`,
+  }));
   return {
     fields,
     prepare(rows) {
@@ -203,16 +219,7 @@ export function compileSignature(
       // "now" is read once per call: every defaulted row of one call gets the same time.
       let at: number | undefined;
       const callNow = () => (at ??= now());
-      const compiled: CompiledField[] = fields.map((spec) => {
-        const column = newColumn(spec, n);
-        return {
-          spec,
-          names: [spec.name, ...(spec.aliases ?? [])],
-          column,
-          check: compileCheck(spec, column),
-          missing: compileMissing(spec, column, callNow),
-        };
-      });
+      const columns = compiled.map((c) => newColumn(c.spec, n));
       const valid = new Int32Array(n);
       const rejections: Rejection[] = [];
       let count = 0;
@@ -222,25 +229,21 @@ export function compileSignature(
           rejections.push({ index: i, field: 'row', reason: 'must be an object' });
           continue;
         }
-        for (const c of compiled) {
-          let value: unknown = undefined;
-          for (const name of c.names) {
-            value = row[name];
-            if (value !== undefined && value !== null) break;
-          }
+        for (let f = 0; f < compiled.length; f++) {
+          const c = compiled[f] as CompiledField;
+          const column = columns[f] as FieldColumn;
+          let value: unknown = row[c.spec.name];
+          for (let a = 1; (value === undefined || value === null) && a < c.names.length; a++)
+            value = row[c.names[a] ?? ''];
           if (value === undefined || value === null) {
             if (c.missing) {
-              c.missing(count);
+              c.missing(column, count, callNow);
               continue;
             }
-            const reason =
-              c.spec.type === 'integer' || c.spec.type === 'number'
-                ? `${expectation(c.spec)} (got ${shown(value)})`
-                : `is required by this model${c.spec.type === 'timestamp' ? ` (${TIMESTAMP_FORMAT})` : ''}`;
-            rejections.push({ index: i, field: c.spec.name, reason });
+            rejections.push({ index: i, field: c.spec.name, reason: c.required });
             continue rows;
           }
-          const reason = c.check(value, count);
+          const reason = c.check(value, column, count);
           if (reason !== null) {
             rejections.push({ index: i, field: c.spec.name, reason });
             continue rows;
@@ -248,9 +251,9 @@ export function compileSignature(
         }
         valid[count++] = i;
       }
-      const columns = new Map<string, FieldColumn>();
-      for (const c of compiled) columns.set(c.spec.name, c.column);
-      return { valid, count, columns, rejections };
+      const byName = new Map<string, FieldColumn>();
+      compiled.forEach((c, f) => byName.set(c.spec.name, columns[f] as FieldColumn));
+      return { valid, count, columns: byName, rejections };
     },
   };
 }
