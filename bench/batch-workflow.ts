@@ -91,13 +91,16 @@ export interface WorkflowRunOptions {
   client: Client;
   scorer: { ms: number };
   input: {
-    from: string;
-    to: string;
-    model: string;
+    from?: string;
+    to?: string;
+    model?: string;
+    deployment?: string;
     chunkSize: number;
     batchRows: number;
     maxParallelChunks: number;
   };
+  /** Tables emptied before the run (default the ride deployment's sink and rejected tables). */
+  truncate?: string[];
   rows: number;
   /** Cancels the pending Temporal calls when the bench stops, so none retries on a closed connection. */
   signal: AbortSignal;
@@ -112,7 +115,13 @@ export function runWorkflowOnce(o: WorkflowRunOptions): Promise<WorkflowRun> {
 }
 
 async function measuredRun(o: WorkflowRunOptions): Promise<WorkflowRun> {
-  await o.pool.query('TRUNCATE predictions, rejected_rows');
+  for (const table of o.truncate ?? ['predictions', 'rejected_rows'])
+    await o.pool.query(
+      `TRUNCATE ${table
+        .split('.')
+        .map((t) => `"${t.replace(/"/g, '""')}"`)
+        .join('.')}`,
+    );
   await o.pool.query('CHECKPOINT');
   const wal0 = await walStats(o.pool);
   const score0 = o.scorer.ms;
@@ -141,4 +150,26 @@ async function measuredRun(o: WorkflowRunOptions): Promise<WorkflowRun> {
     wal,
     summary,
   };
+}
+
+/**
+ * A classifier's source table for the penguin-species deployment: `rows` records with string islands and sexes,
+ * a missing measurement now and then, in key order (deterministic, no random source).
+ */
+export async function prepareClassifierTable(pool: Pool, rows: number): Promise<void> {
+  await pool.query(`CREATE TABLE IF NOT EXISTS penguins (
+    penguin_id bigint PRIMARY KEY, species text, island text, bill_length_mm double precision,
+    bill_depth_mm double precision, flipper_length_mm double precision, body_mass_g double precision,
+    sex text, year bigint)`);
+  await pool.query('TRUNCATE penguins');
+  await pool.query(
+    `INSERT INTO penguins
+     SELECT i, (ARRAY['Adelie','Chinstrap','Gentoo'])[1 + i % 3], (ARRAY['Biscoe','Dream','Torgersen'])[1 + (i / 3) % 3],
+            CASE WHEN i % 97 = 0 THEN NULL ELSE 34 + (i * 7) % 20 END, 13 + (i * 11) % 9,
+            175 + (i * 13) % 50, 2800 + (i * 17) % 3500,
+            CASE WHEN i % 41 = 0 THEN NULL WHEN i % 2 = 0 THEN 'male' ELSE 'female' END, 2007 + i % 3
+     FROM generate_series(1, $1::int) AS i`,
+    [rows],
+  );
+  await pool.query('VACUUM ANALYZE penguins');
 }

@@ -25,8 +25,14 @@ import { createWorker, loadWorkerDeployments } from '../workers/create-worker.js
 import { copyFloor } from './batch-floor.js';
 import { ensureBenchPython, runPythonReference } from './batch-python.js';
 import { buildReport, printTable, SIDES, type Side, type SideRuns } from './batch-report.js';
-import { roundOrder } from './batch-stats.js';
-import { preparePartition, runWorkflowOnce, timedScorer } from './batch-workflow.js';
+import { formatSpread, roundOrder, spread } from './batch-stats.js';
+import {
+  prepareClassifierTable,
+  preparePartition,
+  runWorkflowOnce,
+  timedScorer,
+  type WorkflowRun,
+} from './batch-workflow.js';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
 const { values: args } = parseArgs({
@@ -42,6 +48,8 @@ const { values: args } = parseArgs({
     model: { type: 'string', default: 'ride-duration@2' },
     'skip-python': { type: 'boolean', default: false },
     'skip-pandas': { type: 'boolean', default: false },
+    /** Rows of the classifier side (the penguin-species deployment over a generated table); 0 skips it. */
+    'classifier-rows': { type: 'string', default: '200000' },
     /** `insert`: the pandas reference writes with to_sql's default INSERTs (its old writer) instead of COPY. */
     'pandas-method': { type: 'string', default: 'copy' },
   },
@@ -225,6 +233,7 @@ async function main(config: Config, dir: string) {
       log(`round ${round + 1}/${RUNS} ${side}: ${seconds.toFixed(2)} s`);
     }
   }
+  const classifier = await measureClassifier(pool, client, scorer, input, Number(args['classifier-rows']));
   const report = buildReport({
     rows,
     runs,
@@ -233,11 +242,62 @@ async function main(config: Config, dir: string) {
     pandasMethod: args['pandas-method'],
   });
   printTable(report);
+  if (classifier.length > 0) {
+    const seconds = spread(classifier.map((r) => r.seconds));
+    log(
+      `classifier (penguin-species, ${classifier[0]?.summary.rowsScored ?? 0} of ${args['classifier-rows']} rows scored, ` +
+        `label + probabilities): ${formatSpread(seconds)} s, ${Math.round(Number(args['classifier-rows']) / seconds.median)} rows/s`,
+    );
+  }
   const outDir = path.join(root, 'bench', 'results');
   await mkdir(outDir, { recursive: true });
   const file = path.join(outDir, `batch-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-  await writeFile(file, `${JSON.stringify(report, null, 2)}\n`);
+  const classifierRuns = classifier.map((r) => ({
+    seconds: r.seconds,
+    rowsPerSecond: r.rowsPerSecond,
+    summary: r.summary,
+  }));
+  await writeFile(file, `${JSON.stringify({ ...report, classifier: classifierRuns }, null, 2)}\n`);
   log(`wrote ${path.relative(root, file)}`);
+}
+
+/**
+ * The classifier deployment (string inputs, label + probabilities jsonb out) through the same workflow, RUNS times
+ * over a generated penguins table; 0 rows skips it.
+ */
+async function measureClassifier(
+  pool: Parameters<typeof prepareClassifierTable>[0],
+  client: Parameters<typeof runWorkflowOnce>[0]['client'],
+  scorer: { ms: number },
+  input: { chunkSize: number; batchRows: number; maxParallelChunks: number },
+  rows: number,
+): Promise<WorkflowRun[]> {
+  if (rows <= 0) return [];
+  await prepareClassifierTable(pool, rows);
+  const out: WorkflowRun[] = [];
+  for (let round = 0; round < RUNS; round++) {
+    const truncate = round === 0 ? [] : ['penguin_predictions', 'penguin_predictions_rejected'];
+    await pool.query('CHECKPOINT');
+    const r = await runWorkflowOnce({
+      pool,
+      client,
+      scorer,
+      input: {
+        deployment: 'penguin-species',
+        chunkSize: input.chunkSize,
+        batchRows: input.batchRows,
+        maxParallelChunks: input.maxParallelChunks,
+      },
+      rows,
+      truncate,
+      signal: abort.signal,
+    });
+    log(
+      `classifier round ${round + 1}/${RUNS}: ${r.seconds.toFixed(2)} s (${r.summary.rowsScored} scored, ${r.summary.rowsRejected} rejected)`,
+    );
+    out.push(r);
+  }
+  return out;
 }
 
 const describeInput = (i: { chunkSize: number; batchRows: number; maxParallelChunks: number }) =>
