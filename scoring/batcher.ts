@@ -8,12 +8,11 @@
  * oldest has waited `maxDelayUs` (timers have 1 ms granularity, so it is rounded up to whole ms). With
  * `maxDelayUs = 0` nothing is ever held on purpose: only requests that queue behind a run in flight coalesce.
  */
+import type { BatchLimits } from '../config.js';
 import type { FieldRecord, OutputColumn, ResolvedModel, ScoreOutput, Scorer } from '../contracts/scoring.js';
 
-export interface BatchLimits {
-  maxSize: number;
-  maxDelayUs: number;
-}
+/** The limits of one lane: the configuration's type (DYNAMIC_BATCH_*), defined once there. */
+export type { BatchLimits };
 
 export interface BatcherOptions {
   enabled: boolean;
