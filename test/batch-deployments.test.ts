@@ -6,7 +6,6 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { ApplicationFailure } from '@temporalio/client';
 import { WorkflowFailedError } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -25,60 +24,21 @@ import {
   type TestTemporal,
   type TestWorker,
 } from './helpers.js';
-
-interface Golden {
-  island: string;
-  bill_length_mm: number | null;
-  bill_depth_mm: number | null;
-  flipper_length_mm: number | null;
-  body_mass_g: number | null;
-  sex: string | null;
-  year: number;
-  species: string;
-  sklearn_label: string;
-  sklearn_probabilities: Record<string, number>;
-}
-
-const GOLDEN = fileURLToPath(new URL('../models/penguin-species/1/golden.jsonl', import.meta.url));
-
-/** The penguins table as a loader would make it: numeric, float, int and text columns, a serial key. */
-async function loadPenguins(db: TestDatabase, rows: Golden[]): Promise<void> {
-  await db.pool.query(`CREATE TABLE penguins (
-    penguin_id integer PRIMARY KEY, island text NOT NULL, bill_length_mm numeric, bill_depth_mm double precision,
-    flipper_length_mm real, body_mass_g integer, sex text, year smallint NOT NULL, species text)`);
-  await db.pool.query(
-    `INSERT INTO penguins SELECT * FROM unnest($1::int[], $2::text[], $3::numeric[], $4::float8[], $5::real[],
-       $6::int[], $7::text[], $8::smallint[], $9::text[])`,
-    [
-      rows.map((_, i) => i + 1),
-      rows.map((r) => r.island),
-      rows.map((r) => r.bill_length_mm),
-      rows.map((r) => r.bill_depth_mm),
-      rows.map((r) => r.flipper_length_mm),
-      rows.map((r) => r.body_mass_g),
-      rows.map((r) => r.sex),
-      rows.map((r) => r.year),
-      rows.map((r) => r.species),
-    ],
-  );
-}
+import { loadPenguinTable, readPenguinGolden, type PenguinGolden } from './penguin-table.js';
 
 describe('batch scoring of the penguin-species deployment', () => {
   let db: TestDatabase;
   let temporal: TestTemporal;
   let scorer: ModelScorer;
   let worker: TestWorker;
-  let golden: Golden[];
+  let golden: PenguinGolden[];
 
   beforeAll(async () => {
-    golden = (await readFile(GOLDEN, 'utf8'))
-      .split('\n')
-      .filter((l) => l.trim() !== '')
-      .map((l) => JSON.parse(l) as Golden);
+    golden = await readPenguinGolden();
     db = await createTestDatabase();
     temporal = await connectTestTemporal();
     scorer = await createTestScorer(db.pool);
-    await loadPenguins(db, golden);
+    await loadPenguinTable(db.pool, golden);
     // As the worker process does at start: penguin_predictions and its rejected table do not exist yet.
     worker = await startTestWorker({ pool: db.pool, scorer, createSinks: true });
   });
@@ -137,7 +97,7 @@ describe('batch scoring of the penguin-species deployment', () => {
     );
     expect(rows.map((r) => r.penguin_id)).toEqual(golden.map((_, i) => i + 1));
     rows.forEach((r, i) => {
-      const g = golden[i] as Golden;
+      const g = golden[i] as PenguinGolden;
       expect(r.label, `penguin ${r.penguin_id}`).toBe(g.sklearn_label);
       expect(r.actual).toBe(g.species);
       // jsonb keeps its own key order: compare the set of classes.

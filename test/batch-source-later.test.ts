@@ -4,8 +4,6 @@
  * loads the table) while online and streaming are ready, a run before the load fails naming the table, and a run
  * after it creates the generic sink and scores every row, with no worker restart.
  */
-import { readFile } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
 import type { ApplicationFailure } from '@temporalio/client';
 import { WorkflowFailedError } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -23,21 +21,10 @@ import {
   type TestTemporal,
   type TestWorker,
 } from './helpers.js';
+import { loadPenguinTable, readPenguinGolden, type PenguinGolden } from './penguin-table.js';
 
-const GOLDEN = fileURLToPath(new URL('../models/penguin-species/1/golden.jsonl', import.meta.url));
 const WAITING =
   'batch: table penguins does not exist yet (load it, e.g. npm run load -- file.csv --table penguins --key penguin_id)';
-
-interface Golden {
-  island: string;
-  bill_length_mm: number | null;
-  bill_depth_mm: number | null;
-  flipper_length_mm: number | null;
-  body_mass_g: number | null;
-  sex: string | null;
-  year: number;
-  species: string;
-}
 
 describe('a batch source table loaded after the worker started', () => {
   let db: TestDatabase;
@@ -45,13 +32,10 @@ describe('a batch source table loaded after the worker started', () => {
   let scorer: ModelScorer;
   let worker: TestWorker;
   let registry: DeploymentRegistry;
-  let golden: Golden[];
+  let golden: PenguinGolden[];
 
   beforeAll(async () => {
-    golden = (await readFile(GOLDEN, 'utf8'))
-      .split('\n')
-      .filter((l) => l.trim() !== '')
-      .map((l) => JSON.parse(l) as Golden);
+    golden = await readPenguinGolden();
     db = await createTestDatabase();
     temporal = await connectTestTemporal();
     scorer = await createTestScorer(db.pool);
@@ -101,24 +85,7 @@ describe('a batch source table loaded after the worker started', () => {
     expect(app?.type).toBe('MissingTable');
     expect(app?.message).toBe(WAITING.replace(/^batch: /, ''));
 
-    await db.pool.query(`CREATE TABLE penguins (
-      penguin_id integer PRIMARY KEY, island text NOT NULL, bill_length_mm numeric, bill_depth_mm double precision,
-      flipper_length_mm real, body_mass_g integer, sex text, year smallint NOT NULL, species text)`);
-    await db.pool.query(
-      `INSERT INTO penguins SELECT * FROM unnest($1::int[], $2::text[], $3::numeric[], $4::float8[], $5::real[],
-         $6::int[], $7::text[], $8::smallint[], $9::text[])`,
-      [
-        golden.map((_, i) => i + 1),
-        golden.map((r) => r.island),
-        golden.map((r) => r.bill_length_mm),
-        golden.map((r) => r.bill_depth_mm),
-        golden.map((r) => r.flipper_length_mm),
-        golden.map((r) => r.body_mass_g),
-        golden.map((r) => r.sex),
-        golden.map((r) => r.year),
-        golden.map((r) => r.species),
-      ],
-    );
+    await loadPenguinTable(db.pool, golden);
     await registry.refresh();
     expect(view()).toMatchObject({ status: 'ready', modes: ['online', 'batch', 'streaming'], waiting: [] });
 
