@@ -15,7 +15,7 @@ import {
 import type { ResolvedModel } from '../contracts/scoring.js';
 import type { Pool } from '../db/pool.js';
 import { createSinkTables, missingTables } from '../db/queries/batch-tables.js';
-import { planKeys } from '../db/queries/batch-source.js';
+import { clearEarlierRejections, planKeys } from '../db/queries/batch-source.js';
 import type { DeploymentRegistry } from '../platform/deployments.js';
 import { ModelNotFoundError } from '../scoring/errors.js';
 import type { ModelScorer } from '../scoring/scorer.js';
@@ -159,6 +159,8 @@ export function createBatchActivities(deps: {
       const beat = setInterval(() => ctx.heartbeat(), 2_000); // alive while the index scan runs
       let keys: Awaited<ReturnType<typeof planKeys>>;
       try {
+        // The first plan of a partition (no cursor yet): rejections of earlier runs of this version on its rows go.
+        if (!input.start) await clearEarlierRejections(pool, layout.source, layout.sink, input, input.model);
         keys = await planKeys(
           pool,
           layout.source,

@@ -155,6 +155,16 @@ describe('batch scoring of the penguin-species deployment', () => {
     } finally {
       await db.pool.query(`UPDATE penguins SET island = $1 WHERE penguin_id = 5`, [golden[4]?.island]);
     }
+    // Fixed in the source, the row is scored by the next run and no longer listed as rejected for this version
+    // (catches a stale rejection left beside the new prediction).
+    const fixed = await run({ deployment: 'penguin-species' });
+    expect(fixed).toMatchObject({ rowsScored: golden.length, rowsRejected: 0 });
+    const stale = await db.pool.query(
+      `SELECT penguin_id FROM penguin_predictions_rejected WHERE model_name = 'penguin-species' AND model_version = '1'`,
+    );
+    expect(stale.rows).toEqual([]);
+    const scored = await db.pool.query(`SELECT run_id FROM penguin_predictions WHERE penguin_id = 5`);
+    expect(scored.rows).toEqual([{ run_id: fixed.runId }]);
     const err: unknown = await run({
       deployment: 'penguin-species',
       from: '2021-02-01',

@@ -9,7 +9,7 @@ import copyStreams from 'pg-copy-streams';
 import type { PageKey } from '../../contracts/batch.js';
 import type { Pool, PoolClient } from '../pool.js';
 import { decodePage, type Page, type PageReads } from './batch-copy.js';
-import { quote, quoteTable, type SourceLayout } from './batch-tables.js';
+import { quote, quoteTable, type SinkLayout, type SourceLayout } from './batch-tables.js';
 
 export interface KeyRange {
   /** Naive event-time bounds [from, to); ignored for a source without event time. */
@@ -173,4 +173,30 @@ export async function readPage(
     }),
   );
   return decodePage(Buffer.concat(parts), layout, reads);
+}
+
+/**
+ * Removes the rejections a model version left on rows of this partition in earlier runs, at the start of a run:
+ * a row fixed in the source since then is scored now, and must not stay listed as rejected too. The run writes the
+ * rejections that still hold again as it goes. One statement per run; it walks the rejected table (small), probing
+ * the source's key for the partition.
+ */
+export async function clearEarlierRejections(
+  pool: Pool,
+  source: SourceLayout,
+  sink: Pick<SinkLayout, 'rejectedTable' | 'key' | 'names'>,
+  range: Pick<KeyRange, 'from' | 'to'>,
+  model: { name: string; version: string },
+): Promise<number> {
+  const params: unknown[] = [model.name, model.version];
+  const key = quote(source.key.name);
+  const inPartition = where(source, range, bindings(range, params));
+  const result = await pool.query(
+    `DELETE FROM ${quoteTable(sink.rejectedTable)} r
+     WHERE r.${quote(sink.names.model_name)} = $1 AND r.${quote(sink.names.model_version)} = $2
+       AND EXISTS (SELECT 1 FROM ${quoteTable(source.table)} s
+                   WHERE s.${key} = r.${quote(sink.key.column)} AND ${inPartition})`,
+    params,
+  );
+  return result.rowCount ?? 0;
 }
