@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FieldRecord } from '../contracts/scoring.js';
 import { createTestScorer } from '../test/helpers.js';
 import { buildFeatures, compileRule, type FeatureRule } from './features.js';
-import type { FieldSpec, InputSpec } from './model-card.js';
+import { cardProblems, type FieldSpec, type InputSpec } from './model-card.js';
 import { compileSignature } from './signature.js';
 import { dayOfWeek, parseTimestamp } from './timestamp.js';
 import type { ModelScorer } from './scorer.js';
@@ -132,6 +132,47 @@ describe('feature rules', () => {
     [{ name: 'x', dtype: 'float32', shape: [-1, 1], from: 'at' }, 'a timestamp needs a "part"'],
   ] as const)('refuses a rule that cannot work: %o', (input, message) => {
     expect(compileRule(input as unknown as InputSpec, fields)).toContain(message);
+  });
+
+  it('refuses an int32 input from an unbounded integer, and a part of a nullable timestamp without a default', () => {
+    const unbounded: FieldSpec[] = [{ name: 'n', type: 'integer' }];
+    expect(compileRule({ name: 'n', dtype: 'int32', shape: [-1, 1], from: 'n' }, unbounded)).toContain(
+      'give the field min/max within -2147483648..2147483647',
+    );
+    const bounded: FieldSpec[] = [{ name: 'n', type: 'integer', min: 0, max: 100 }];
+    expect(typeof compileRule({ name: 'n', dtype: 'int32', shape: [-1, 1], from: 'n' }, bounded)).toBe(
+      'object',
+    );
+    const when: FieldSpec[] = [{ name: 't', type: 'timestamp', nullable: true }];
+    expect(
+      compileRule({ name: 'h', dtype: 'float32', shape: [-1, 1], from: 't', part: 'hour' }, when),
+    ).toContain('nullable timestamp without a default');
+  });
+
+  it('refuses a default that is not a value of its field', () => {
+    const card = (field: Record<string, unknown>) =>
+      cardProblems({
+        name: 'm',
+        version: '1',
+        task: 'outputs',
+        sha256: 'a'.repeat(64),
+        signature: { fields: [{ name: 'x', ...field }] },
+        inputs: [{ name: 'x', dtype: 'float32', shape: [-1, 1], from: 'x' }],
+        outputs: [{ name: 'y', dtype: 'float32', shape: [-1, 1] }],
+      });
+    expect(card({ type: 'integer', default: 2.5 })).toEqual([
+      'signature.fields.0.default: must be an integer (got 2.5)',
+    ]);
+    expect(card({ type: 'number', max: 10, default: 999 })).toEqual([
+      "signature.fields.0.default: must be within the field's min/max (got 999)",
+    ]);
+    expect(card({ type: 'boolean', default: 'true' })).toEqual([
+      'signature.fields.0.default: must be true or false (got "true")',
+    ]);
+    expect(card({ type: 'timestamp', default: 'yesterday' })).toEqual([
+      'signature.fields.0.default: must be "now" or a timestamp YYYY-MM-DDTHH:MM:SS (got "yesterday")',
+    ]);
+    expect(card({ type: 'string', default: 'unknown', allowed: ['a'] })).toEqual([]);
   });
 
   it('refuses a nullable field without a default feeding a non-float input', () => {

@@ -30,6 +30,13 @@ const CASTS: Record<TensorDtype, readonly FieldSpec['type'][]> = {
   bool: ['boolean'],
 };
 const FLOATS: readonly TensorDtype[] = ['float32', 'float64'];
+const INT32_MIN = -(2 ** 31);
+const INT32_MAX = 2 ** 31 - 1;
+/** An integer field whose declared bounds (or allowed values) keep it inside int32, so a cast cannot wrap. */
+const fitsInt32 = (f: FieldSpec) =>
+  f.allowed
+    ? f.allowed.every((v) => typeof v === 'number' && v >= INT32_MIN && v <= INT32_MAX)
+    : f.min !== undefined && f.max !== undefined && f.min >= INT32_MIN && f.max <= INT32_MAX;
 
 /** Checks one input's rule against the signature; returns the compiled rule or the reason it cannot work. */
 export function compileRule(input: InputSpec, fields: readonly FieldSpec[]): FeatureRule | string {
@@ -50,6 +57,10 @@ export function compileRule(input: InputSpec, fields: readonly FieldSpec[]): Fea
       return `input "${input.name}" is ${input.dtype} but field "${source}" is ${field.type} (${input.dtype} inputs cast from ${CASTS[input.dtype].join(' or ')}${field.type === 'timestamp' ? '; a timestamp needs a "part"' : ''})`;
     }
     const nullable = field.nullable === true && field.default === undefined;
+    if (nullable && input.part)
+      return `field "${source}" is a nullable timestamp without a default, so input "${input.name}" would have no value for a missing time: give the field a "default" (e.g. "now")`;
+    if (input.dtype === 'int32' && field.type === 'integer' && !fitsInt32(field))
+      return `input "${input.name}" is int32 but field "${source}" allows values outside it: give the field min/max within ${INT32_MIN}..${INT32_MAX}`;
     if (nullable && !FLOATS.includes(input.dtype))
       return `field "${source}" is nullable without a default, but input "${input.name}" is ${input.dtype} (only float inputs take a missing value, as NaN): give the field a "default"`;
   }

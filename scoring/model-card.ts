@@ -5,6 +5,7 @@
  * The format is documented in docs/models.md.
  */
 import { z } from 'zod';
+import { parseTimestamp } from './timestamp.js';
 
 export const FIELD_TYPES = ['integer', 'number', 'string', 'boolean', 'timestamp'] as const;
 export type FieldType = (typeof FIELD_TYPES)[number];
@@ -28,6 +29,37 @@ const timeZone = z.string().refine((tz) => {
     return false;
   }
 }, 'must be an IANA time zone such as UTC or America/New_York');
+
+/** Why a field's `default` cannot be one of its values (type, bounds, timestamp text), or null. */
+function defaultProblem(
+  type: FieldType,
+  value: string | number | boolean,
+  min?: number,
+  max?: number,
+): string | null {
+  const bounds = (x: number) =>
+    (min !== undefined && x < min) || (max !== undefined && x > max)
+      ? `must be within the field's min/max (got ${x})`
+      : null;
+  switch (type) {
+    case 'integer':
+      return typeof value === 'number' && Number.isSafeInteger(value)
+        ? bounds(value)
+        : `must be an integer (got ${JSON.stringify(value)})`;
+    case 'number':
+      return typeof value === 'number' && Number.isFinite(value)
+        ? bounds(value)
+        : `must be a finite number (got ${JSON.stringify(value)})`;
+    case 'boolean':
+      return typeof value === 'boolean' ? null : `must be true or false (got ${JSON.stringify(value)})`;
+    case 'string':
+      return typeof value === 'string' ? null : `must be a string (got ${JSON.stringify(value)})`;
+    case 'timestamp':
+      return typeof value === 'string' && typeof parseTimestamp(value, 'UTC') !== 'string'
+        ? null
+        : `must be "now" or a timestamp YYYY-MM-DDTHH:MM:SS (got ${JSON.stringify(value)})`;
+  }
+}
 
 export const fieldSchema = z
   .looseObject({
@@ -61,6 +93,10 @@ export const fieldSchema = z
       bad('applies to strings and integers', 'allowed');
     if (f.time_zone !== undefined && f.type !== 'timestamp') bad('applies to timestamps only', 'time_zone');
     if (f.default === 'now' && f.type !== 'timestamp') bad('"now" is a timestamp default', 'default');
+    else if (f.default !== undefined) {
+      const problem = defaultProblem(f.type, f.default, f.min, f.max);
+      if (problem) bad(problem, 'default');
+    }
   });
 export type FieldSpec = z.infer<typeof fieldSchema>;
 

@@ -223,9 +223,19 @@ export function v2Routes(deps: AppDeps, online: Online, metrics: ApiMetrics) {
   ): PredictionRecord[] => {
     const latencyMs = performance.now() - c.get('startedAt');
     const createdAt = new Date();
-    const cell = (data: TensorRows['columns'] extends Map<string, infer D> ? D : never, i: number) => {
-      const v = data[i];
-      return typeof v === 'bigint' ? Number(v) : v;
+    // Row i of a [-1, n] input is its n values (row-major); one value for a [-1, 1] input.
+    const widths = new Map(model.rules.map((r) => [r.input, r.width]));
+    const cell = (
+      name: string,
+      data: TensorRows['columns'] extends Map<string, infer D> ? D : never,
+      i: number,
+    ) => {
+      const w = widths.get(name) ?? 1;
+      const values = Array.from({ length: w }, (_, j) => {
+        const v = data[i * w + j];
+        return typeof v === 'bigint' ? Number(v) : v;
+      });
+      return w === 1 ? values[0] : values;
     };
     return Array.from({ length: input.rows }, (_, i) => {
       const output = predictionAt(model, { outputs: values }, i);
@@ -236,7 +246,7 @@ export function v2Routes(deps: AppDeps, online: Online, metrics: ApiMetrics) {
         route: '/v2/infer',
         model: model.name,
         version: model.version,
-        features: Object.fromEntries([...input.columns].map(([k, col]) => [k, cell(col, i)])),
+        features: Object.fromEntries([...input.columns].map(([k, col]) => [k, cell(k, col, i)])),
         prediction: typeof primary === 'number' ? primary : null,
         ...(model.task.kind === 'regression' ? {} : { output }),
         latencyMs,

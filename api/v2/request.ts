@@ -81,9 +81,14 @@ export function parseBody(
   return { request: parsed.data, binary };
 }
 
+/** Nested JSON arrays to one list, iteratively: a deeply nested body must be a 400, not a stack overflow. */
 function flatten(data: unknown, out: unknown[]): void {
-  if (Array.isArray(data)) for (const item of data) flatten(item, out);
-  else out.push(data);
+  const stack: unknown[] = [data];
+  while (stack.length > 0) {
+    const item = stack.pop();
+    if (Array.isArray(item)) for (let i = item.length - 1; i >= 0; i--) stack.push(item[i]);
+    else out.push(item);
+  }
 }
 
 const KIND = {

@@ -246,6 +246,18 @@ describe('POST /models/{name}/predict and V2 for any model', () => {
     expect(((await cut.json()) as { error: string }).error).toContain('input "island"');
   });
 
+  it('V2 answers 400 for deeply nested data instead of overflowing the stack', async () => {
+    const deep = `${'['.repeat(20_000)}1${']'.repeat(20_000)}`;
+    const body = `{"inputs": [{"name": "year", "shape": [1, 1], "datatype": "INT64", "data": ${deep}}]}`;
+    const res = await t.app.request('/v2/models/penguin-species/infer', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body,
+    });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: string }).error).toContain('missing input');
+  });
+
   it('GET /deployments lists both example deployments with their modes (API key required)', async () => {
     expect((await t.app.request('/deployments')).status).toBe(401);
     const res = await t.app.request('/deployments', { headers: { authorization: `Bearer ${TEST_API_KEY}` } });
