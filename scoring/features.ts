@@ -18,6 +18,8 @@ export interface FeatureRule {
   part?: TimePart;
   /** Rows (the first dimension) then the input's width. */
   width: number;
+  /** The graph input is 1-D (`[-1]`): fed as `[rows]`, not `[rows, 1]`. */
+  flat?: boolean;
 }
 
 /** Which field types each dtype can be cast from (a timestamp feeds an input only through a part). */

@@ -71,4 +71,33 @@ describe('checkCardAgainstGraph', () => {
       'outputs[1] "probabilities": width 2 but the graph output is [N, 3]',
     ]);
   });
+
+  it('holds the rank to the graph: a [-1] card input is fed flat, a [-1, 1] card for a 1-D input is refused', () => {
+    const graph: GraphView = {
+      inputs: [tensor('x', 'float32', ['N'])],
+      outputs: [tensor('label', 'int64', ['N']), tensor('probabilities', 'float32', ['N', 2])],
+      zipMaps: [],
+    };
+    const refused = checkCardAgainstGraph(card, graph);
+    expect(refused.ok ? [] : refused.problems).toEqual([
+      'inputs[0] "x": shape [-1, 1] has rank 2 but the graph input is [N]',
+    ]);
+    const flat = modelCardSchema.parse({
+      ...card,
+      inputs: [{ name: 'x', dtype: 'float32', shape: [-1], from: 'x' }],
+    });
+    const accepted = checkCardAgainstGraph(flat, graph);
+    expect(accepted.ok && accepted.rules).toEqual([
+      { input: 'x', dtype: 'float32', sources: ['x'], width: 1, flat: true },
+    ]);
+    const wideOut = checkCardAgainstGraph(card, {
+      ...graph,
+      inputs: [tensor('x', 'float32', ['N', 1])],
+      outputs: [tensor('label', 'int64', ['N', 1]), graph.outputs[1] ?? tensor('p', 'float32', [])],
+    });
+    expect(wideOut.ok ? [] : wideOut.problems).toEqual([
+      'outputs[0] "label": shape [-1] has rank 1 but the graph output is [N, 1]',
+      'classification.label: "label" is not one of the card\'s outputs',
+    ]);
+  });
 });

@@ -62,6 +62,11 @@ function checkInputs(card: ModelCard, graph: GraphView, problems: string[]): Fea
     const width = widthOf(input.shape, where);
     if (typeof width === 'string') return problems.push(width);
     const graphWidth = g.shape[1];
+    // The rank must match the graph's (a [-1] card input is fed as [rows], [-1, n] as [rows, n]).
+    if (g.shape.length > 0 && g.shape.length !== input.shape.length)
+      return problems.push(
+        `${where}: shape [${input.shape.join(', ')}] has rank ${input.shape.length} but the graph input is [${g.shape.map(String).join(', ')}]`,
+      );
     if (typeof graphWidth === 'number' && graphWidth !== width)
       problems.push(
         `${where}: shape [-1, ${width}] but the graph input is [${g.shape.map(String).join(', ')}]`,
@@ -70,7 +75,7 @@ function checkInputs(card: ModelCard, graph: GraphView, problems: string[]): Fea
     if (typeof rule === 'string') return problems.push(`${where}: ${rule}`);
     if (rule.width !== width)
       problems.push(`${where}: reads ${rule.width} field(s) but its shape has ${width} column(s)`);
-    rules.push(rule);
+    rules.push(input.shape.length === 1 ? { ...rule, flat: true } : rule);
   });
   const declared = card.inputs.map((i) => i.name);
   const missing = graphNames.filter((g) => !declared.includes(g));
@@ -95,6 +100,10 @@ function checkOutputs(card: ModelCard, graph: GraphView, problems: string[]): Se
       problems.push(`${where}: dtype is ${output.dtype} but the graph produces ${g.type}`);
     const width = widthOf(output.shape, where);
     if (typeof width === 'string') return problems.push(width);
+    if (g.shape.length > 0 && g.shape.length !== output.shape.length)
+      return problems.push(
+        `${where}: shape [${output.shape.join(', ')}] has rank ${output.shape.length} but the graph output is [${g.shape.map(String).join(', ')}]`,
+      );
     const graphWidth = g.shape.length === 2 ? g.shape[1] : 1;
     if (typeof graphWidth === 'number' && graphWidth !== width)
       problems.push(`${where}: width ${width} but the graph output is [${g.shape.map(String).join(', ')}]`);

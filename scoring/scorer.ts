@@ -212,7 +212,12 @@ export async function scoreRows(model: LoadedModel, rows: readonly FieldRecord[]
     const feeds: Record<string, ort.Tensor> = {};
     for (const rule of model.rules) {
       const data = buildFeatures(prepared, [rule], from, to).get(rule.input);
-      if (data) feeds[rule.input] = new ort.Tensor(rule.dtype, data, [to - from, rule.width]);
+      if (data)
+        feeds[rule.input] = new ort.Tensor(
+          rule.dtype,
+          data,
+          rule.flat ? [to - from] : [to - from, rule.width],
+        );
     }
     const result = await model.session.run(feeds, fetches);
     for (const o of model.outputs) {

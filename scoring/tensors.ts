@@ -47,10 +47,11 @@ export async function runTensors(model: LoadedModel, inputs: TensorRows[]): Prom
     const to = Math.min(total, from + model.maxBatchRows);
     const feeds: Record<string, ort.Tensor> = {};
     for (const { rule, data } of columns)
-      feeds[rule.input] = new ort.Tensor(rule.dtype, slice(data, from * rule.width, to * rule.width), [
-        to - from,
-        rule.width,
-      ]);
+      feeds[rule.input] = new ort.Tensor(
+        rule.dtype,
+        slice(data, from * rule.width, to * rule.width),
+        rule.flat ? [to - from] : [to - from, rule.width],
+      );
     const result = await model.session.run(feeds, fetches);
     for (const o of model.outputs) {
       const t = result[o.name];

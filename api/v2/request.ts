@@ -188,7 +188,8 @@ function fromBinary(
 }
 
 const widthOf = (spec: InputSpec) => (spec.shape.length === 2 ? (spec.shape[1] ?? 1) : 1);
-const describe = (spec: InputSpec) => `${spec.name} (${DATATYPES[spec.dtype]} [-1, ${widthOf(spec)}])`;
+const describe = (spec: InputSpec) =>
+  `${spec.name} (${DATATYPES[spec.dtype]} [${spec.shape.length === 1 ? '-1' : `-1, ${widthOf(spec)}`}])`;
 
 /** Checks the request's inputs against the card and builds one typed column per model input. */
 export function toColumns(
@@ -216,11 +217,15 @@ export function toColumns(
         `input "${input.name}": datatype ${input.datatype} does not match the model's ${datatype}`,
       );
     const width = widthOf(spec);
+    const flat = spec.shape.length === 1;
     const [n, w] = input.shape;
-    if (input.shape.length !== 2 || w !== width || n === undefined || n < 1)
+    const fits = flat ? input.shape.length === 1 : input.shape.length === 2 && w === width;
+    if (!fits || n === undefined || n < 1)
       throw new InferenceError(
         400,
-        `input "${input.name}": shape [${input.shape.join(', ')}] does not match the model's [-1, ${width}] (use [N, ${width}], N >= 1)`,
+        flat
+          ? `input "${input.name}": shape [${input.shape.join(', ')}] does not match the model's [-1] (use [N], N >= 1)`
+          : `input "${input.name}": shape [${input.shape.join(', ')}] does not match the model's [-1, ${width}] (use [N, ${width}], N >= 1)`,
       );
     if (n > maxRows)
       throw new InferenceError(413, `input "${input.name}": ${n} rows; at most ${maxRows} per request`);
