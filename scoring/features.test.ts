@@ -173,6 +173,20 @@ describe('feature rules', () => {
       'signature.fields.0.default: must be "now" or a timestamp YYYY-MM-DDTHH:MM:SS (got "yesterday")',
     ]);
     expect(card({ type: 'string', default: 'unknown', allowed: ['a'] })).toEqual([]);
+    expect(card({ type: 'integer', allowed: ['1', '2'] })).toEqual([
+      'signature.fields.0.allowed: values must all be integers, as the field is',
+    ]);
+  });
+
+  it('a field named like an Object member is read from the record only', () => {
+    const prepared = compileSignature([{ name: 'constructor', type: 'number' }]).prepare([
+      {},
+      { constructor: 2 },
+    ]);
+    expect(prepared.rejections).toEqual([
+      { index: 0, field: 'constructor', reason: 'must be a finite number (got nothing)' },
+    ]);
+    expect(prepared.count).toBe(1);
   });
 
   it('refuses a nullable field without a default feeding a non-float input', () => {

@@ -91,6 +91,8 @@ export const fieldSchema = z
     if (f.max_length !== undefined && f.type !== 'string') bad('applies to strings only', 'max_length');
     if (f.allowed && f.type !== 'string' && f.type !== 'integer')
       bad('applies to strings and integers', 'allowed');
+    else if (f.allowed?.some((v) => (f.type === 'string' ? typeof v !== 'string' : !Number.isSafeInteger(v))))
+      bad(`values must all be ${f.type === 'string' ? 'strings' : 'integers'}, as the field is`, 'allowed');
     if (f.time_zone !== undefined && f.type !== 'timestamp') bad('applies to timestamps only', 'time_zone');
     if (f.default === 'now' && f.type !== 'timestamp') bad('"now" is a timestamp default', 'default');
     else if (f.default !== undefined) {

@@ -84,7 +84,12 @@ interface CompiledField {
   missing: Missing;
   /** The rejection reason of a missing required value. */
   required: string;
+  /** The name is also an Object.prototype member (`constructor`, `toString` ...): read own properties only. */
+  inherited: boolean;
 }
+
+/** A record's own field (an absent `constructor` is missing, not Object's function). */
+const own = (row: FieldRecord, name: string): unknown => (Object.hasOwn(row, name) ? row[name] : undefined);
 
 function newColumn(f: FieldSpec, n: number): FieldColumn {
   if (f.type === 'timestamp') {
@@ -207,6 +212,7 @@ export function compileSignature(
     names: [spec.name, ...(spec.aliases ?? [])],
     check: compileCheck(spec),
     missing: compileMissing(spec),
+    inherited: spec.name in Object.prototype,
     required:
       spec.type === 'integer' || spec.type === 'number'
         ? `${expectation(spec)} (got nothing)`
@@ -232,9 +238,9 @@ export function compileSignature(
         for (let f = 0; f < compiled.length; f++) {
           const c = compiled[f] as CompiledField;
           const column = columns[f] as FieldColumn;
-          let value: unknown = row[c.spec.name];
+          let value: unknown = c.inherited ? own(row, c.spec.name) : row[c.spec.name];
           for (let a = 1; (value === undefined || value === null) && a < c.names.length; a++)
-            value = row[c.names[a] ?? ''];
+            value = own(row, c.names[a] ?? '');
           if (value === undefined || value === null) {
             if (c.missing) {
               c.missing(column, count, callNow);
