@@ -24,6 +24,7 @@ import { deploymentRoutes } from './routes/deployments.js';
 import { modelPredictRoutes } from './routes/predict.js';
 import { scheduleRoutes } from './routes/schedules.js';
 import { streamRoutes } from './routes/streams.js';
+import { uiRoutes } from './routes/ui.js';
 import { v2Routes } from './routes/v2.js';
 
 const isEventStream = (path: string) => /^\/streams\/[^/]+\/predictions$/.test(path);
@@ -91,7 +92,8 @@ export function createApp(deps: AppDeps, options: { metrics?: ApiMetrics } = {})
     .route('/', modelRoutes(deps))
     .route('/', batchRunRoutes(deps))
     .route('/', scheduleRoutes(deps))
-    .route('/', streamRoutes(deps, metrics));
+    .route('/', streamRoutes(deps, metrics))
+    .route('/', uiRoutes(deps));
   mountMeta(app, metrics, config.api.publicUrl);
   return app;
 }
