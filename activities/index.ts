@@ -3,10 +3,12 @@
  */
 import type { Pool } from '../db/pool.js';
 import type { DeploymentRegistry } from '../platform/deployments.js';
+import type { RoutingTable } from '../platform/routing.js';
 import type { ModelScorer } from '../scoring/scorer.js';
 import { createBatchActivities } from './batch.js';
 import { createNotifyActivities } from './notify.js';
 import { createPingActivities } from './ping.js';
+import { createRoutingActivities, type RoutingActivityDeps } from './routing.js';
 import { createStreamActivities } from './stream.js';
 
 export interface ActivityDeps {
@@ -17,6 +19,10 @@ export interface ActivityDeps {
   deployments?: DeploymentRegistry;
   /** Batch run summaries are POSTed here when set (config.notify.webhookUrl). */
   webhookUrl?: string;
+  /** The routing mirror: streams route events by key between champion and challenger (absent: champion only). */
+  routing?: RoutingTable;
+  /** A Temporal client for the rollout workflow's routing Updates (workers/main.ts). */
+  temporal?: RoutingActivityDeps['temporal'];
 }
 
 export function createActivities(deps: ActivityDeps) {
@@ -25,6 +31,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createBatchActivities(deps),
     ...createNotifyActivities(deps),
     ...createStreamActivities(deps),
+    ...createRoutingActivities(deps),
   };
 }
 

@@ -15,6 +15,7 @@ import {
   findPersisted,
   insertDeadLetters,
   insertPredictions,
+  insertShadowPredictions,
   notifyPredictions,
   notifyRollover,
   readSpilled,
@@ -23,12 +24,16 @@ import {
   type PredictionRow,
 } from '../db/queries/stream.js';
 import type { Deployment, DeploymentRegistry } from '../platform/deployments.js';
+import type { RoutingTable } from '../platform/routing.js';
 import { ModelNotFoundError } from '../scoring/errors.js';
 import { predictionAt } from '../scoring/predictions.js';
+import { routeEvents, scoreShadows, type ShadowRow } from './stream-routing.js';
 import type { ModelScorer } from '../scoring/scorer.js';
 
 export interface StreamActivityDeps {
   pool: Pool;
+  /** The routing mirror, for streams that follow their deployment's routing. */
+  routing?: RoutingTable;
   /** The model core; its registry gives each version's task, which shapes the prediction. */
   scorer: ModelScorer;
   deployments?: DeploymentRegistry;
@@ -39,6 +44,8 @@ export interface ScoreStreamEventsInput {
   deployment: string;
   model: ResolvedModel;
   events: QueuedEvent[];
+  /** Route each event by the deployment's routing (champion, canary by key, shadow) instead of `model`. */
+  routed?: boolean;
 }
 
 export interface ScoredEvent {
@@ -137,48 +144,64 @@ async function scoreInto(
   }
 
   const rows: PredictionRow[] = [];
+  const shadows: ShadowRow[] = [];
   if (toScore.length > 0) {
-    const out = await deps.scorer.score(
-      model,
-      toScore.map((e) => recordOf(deployment, e)),
-    );
-    const loaded = deps.scorer.registry.get(out.model.name, out.model.version);
-    if (!loaded)
-      throw fail('ModelNotFoundError', `model ${out.model.name}@${out.model.version} is not loaded`);
-    for (const rejection of out.rejections) {
-      const event = toScore[rejection.index];
-      if (event) letters.push({ event, error: `${rejection.field}: ${rejection.reason}`, attempts: attempt });
-    }
-    out.scored.forEach((index, k) => {
-      const event = toScore[index];
-      if (!event) return;
-      const prediction = predictionAt(loaded, out, k);
-      const key = keyOf(deployment, event);
-      const keyed: QueuedEvent = key === undefined ? event : { ...event, key };
-      rows.push({
-        eventId: event.event_id,
-        deployment: deployment.spec.name,
-        recordKey: key === undefined ? null : String(key),
-        model: out.model.name,
-        version: out.model.version,
-        prediction,
-        primary: out.predictions[index] ?? null,
-        payload: adapter
-          ? adapter.output(out.model, keyed, prediction)
-          : {
-              model: out.model.name,
-              version: out.model.version,
-              event_id: event.event_id,
-              ...(key === undefined ? {} : { key }),
-              prediction,
-            },
-        attempts: attempt,
-        receivedAt: event.received_at,
+    const records = toScore.map((e) => recordOf(deployment, e));
+    const state = input.routed ? deps.routing?.get(deployment.spec.name) : undefined;
+    const routing = routeEvents(state, model, toScore, (e) => keyOf(deployment, e));
+    const slots = new Array<PredictionRow | undefined>(toScore.length);
+    for (const group of routing.groups) {
+      const out = await deps.scorer.score(
+        group.model,
+        group.indices.map((i) => records[i] ?? {}),
+      );
+      const loaded = deps.scorer.registry.get(out.model.name, out.model.version);
+      if (!loaded)
+        throw fail('ModelNotFoundError', `model ${out.model.name}@${out.model.version} is not loaded`);
+      for (const rejection of out.rejections) {
+        const event = toScore[group.indices[rejection.index] ?? -1];
+        if (event)
+          letters.push({ event, error: `${rejection.field}: ${rejection.reason}`, attempts: attempt });
+      }
+      out.scored.forEach((local, k) => {
+        const at = group.indices[local] ?? -1;
+        const event = toScore[at];
+        if (!event) return;
+        const prediction = predictionAt(loaded, out, k);
+        const key = keyOf(deployment, event);
+        const keyed: QueuedEvent = key === undefined ? event : { ...event, key };
+        slots[at] = {
+          eventId: event.event_id,
+          deployment: deployment.spec.name,
+          recordKey: key === undefined ? null : String(key),
+          model: out.model.name,
+          version: out.model.version,
+          role: group.role,
+          prediction,
+          primary: out.predictions[local] ?? null,
+          payload: adapter
+            ? adapter.output(out.model, keyed, prediction)
+            : {
+                model: out.model.name,
+                version: out.model.version,
+                event_id: event.event_id,
+                ...(key === undefined ? {} : { key }),
+                prediction,
+              },
+          attempts: attempt,
+          receivedAt: event.received_at,
+        };
       });
-    });
+    }
+    // Persisted in queue order whichever version scored each event.
+    for (const row of slots) if (row) rows.push(row);
+    shadows.push(
+      ...(await scoreShadows(deps.scorer, deployment.spec.name, routing.shadow, toScore, records, slots)),
+    );
   }
 
   const inserted = new Set(await insertPredictions(db, streamId, rows));
+  await insertShadowPredictions(db, streamId, shadows);
   await insertDeadLetters(db, streamId, letters);
   if (inserted.size > 0) await notifyPredictions(db, streamId);
   // Another delivery of the same id may have won the insert between our read and write.
@@ -227,6 +250,10 @@ export function createStreamActivities(deps: StreamActivityDeps) {
       return {
         deployment: deployment.spec.name,
         model: await resolveModel(input.model ?? deployment.spec.model),
+        // A stream that names no model follows the deployment's routing when that is the production alias.
+        ...(input.model === undefined && /^[^@]+(@production)?$/.test(deployment.spec.model)
+          ? { routed: true }
+          : {}),
       };
     },
 

@@ -14,7 +14,8 @@ import { createMetrics, type ApiMetrics } from './metrics.js';
 import { requireApiKey } from './middleware/auth.js';
 import { limitBody } from './middleware/body-limit.js';
 import { observe, requestIdentity } from './middleware/observe.js';
-import { createOnline } from './online.js';
+import { createOnline, type Online } from './online.js';
+import { createOnlineRouting, type ShadowScore } from './routing.js';
 import { batchRunRoutes } from './routes/batch-runs.js';
 import { mountMeta } from './routes/meta.js';
 import { modelRoutes } from './routes/models.js';
@@ -22,6 +23,7 @@ import { opsRoutes } from './routes/ops.js';
 import { ADAPTERS } from '../adapters/index.js';
 import { deploymentRoutes } from './routes/deployments.js';
 import { modelPredictRoutes } from './routes/predict.js';
+import { rolloutRoutes } from './routes/rollouts.js';
 import { scheduleRoutes } from './routes/schedules.js';
 import { streamRoutes } from './routes/streams.js';
 import { uiRoutes } from './routes/ui.js';
@@ -30,10 +32,18 @@ import { v2Routes } from './routes/v2.js';
 const isEventStream = (path: string) => /^\/streams\/[^/]+\/predictions$/.test(path);
 const isModelPredict = (path: string) => /^\/models\/[^/]+\/predict$/.test(path);
 
-export function createApp(deps: AppDeps, options: { metrics?: ApiMetrics } = {}) {
+export function createApp(deps: AppDeps, options: { metrics?: ApiMetrics; shadowScore?: ShadowScore } = {}) {
   const { config } = deps;
   const metrics = options.metrics ?? createMetrics();
-  const online = createOnline(config, deps.scorer, metrics);
+  const base = createOnline(config, deps.scorer, metrics);
+  const online: Online = {
+    ...base,
+    routing: createOnlineRouting(deps, {
+      ...(deps.routing ? { table: deps.routing } : {}),
+      shadowScore: options.shadowScore ?? ((model, records) => base.records.score(model, records)),
+      logAll: deps.logAllPredictions ?? true,
+    }),
+  };
   const app = new OpenAPIHono<AppEnv>();
   app.onError(errorHandler(deps.logger));
   app.notFound((c) => problem(c, 404, 'Not found', `No route for ${c.req.method} ${c.req.path}`));
@@ -89,6 +99,7 @@ export function createApp(deps: AppDeps, options: { metrics?: ApiMetrics } = {})
     .route('/', modelPredictRoutes(deps, online, metrics))
     .route('/', v2Routes(deps, online, metrics))
     .route('/', deploymentRoutes(deps))
+    .route('/', rolloutRoutes(deps))
     .route('/', modelRoutes(deps))
     .route('/', batchRunRoutes(deps))
     .route('/', scheduleRoutes(deps))

@@ -6,6 +6,7 @@ import type { StreamSender } from '../control/stream-send.js';
 import type { Logger } from '../logger.js';
 import type { Adapter } from '../adapters/index.js';
 import type { DeploymentRegistry } from '../platform/deployments.js';
+import type { RoutingTable } from '../platform/routing.js';
 import type { ModelScorer } from '../scoring/scorer.js';
 import type { PredictionLog } from './prediction-log.js';
 
@@ -27,6 +28,13 @@ export interface AppDeps {
   deployments?: DeploymentRegistry;
   /** Course contracts to mount (default: adapters/index.ts ADAPTERS). */
   adapters?: readonly Adapter[];
+  /** The routing mirror (champion, challenger, shares per deployment); absent: every call goes to production. */
+  routing?: RoutingTable;
+  /**
+   * With a predictionLog: log every call (PREDICTION_LOG=on, the default here), or only the calls of a deployment
+   * that has a challenger (the server's choice when PREDICTION_LOG is off: rollouts need their rows).
+   */
+  logAllPredictions?: boolean;
   /** Flipped by the server on SIGTERM so `/ready` turns false before connections drain. */
   lifecycle: { shuttingDown: boolean };
 }

@@ -10,6 +10,7 @@ import type { LoadedModel } from '../scoring/load-model.js';
 import type { ModelScorer } from '../scoring/scorer.js';
 import { runTensors, type TensorOutputs, type TensorRows } from '../scoring/tensors.js';
 import type { ApiMetrics } from './metrics.js';
+import type { OnlineRouting } from './routing.js';
 
 export type { TensorRows } from '../scoring/tensors.js';
 
@@ -24,6 +25,8 @@ export interface Online {
   records: Batcher;
   tensors: Batcher<TensorRows, TensorOutputs>;
   arrivals: Arrivals;
+  /** Champion, canary and shadow per call (api/routing.ts). */
+  routing: OnlineRouting;
 }
 
 /** Queues `input` first, then counts the request as arrived, so the last expected arrival joins the batch. */
@@ -43,7 +46,11 @@ export function batchLimits(config: Config['batching'], model: ResolvedModel): B
   return { maxSize: over.maxSize ?? config.maxSize, maxDelayUs: over.maxDelayUs ?? config.maxDelayUs };
 }
 
-export function createOnline(config: Config, scorer: ModelScorer, metrics: ApiMetrics): Online {
+export function createOnline(
+  config: Config,
+  scorer: ModelScorer,
+  metrics: ApiMetrics,
+): Omit<Online, 'routing'> {
   let pending = 0;
   const options: BatcherOptions = {
     pendingArrivals: () => pending,

@@ -5,6 +5,7 @@
  * nothing). Only when Postgres is unreachable for long does the buffer cap (`maxBuffered`) drop the oldest rows,
  * counted in `dropped()`, rather than grow without bound.
  */
+import type { Role } from '../contracts/routing.js';
 import type { Pool } from '../db/pool.js';
 import type { Logger } from '../logger.js';
 
@@ -21,6 +22,14 @@ export interface PredictionRecord {
   output?: Record<string, unknown>;
   latencyMs: number;
   createdAt: Date;
+  /** Rollouts: the deployment that routed the call and the role this row played (default champion). */
+  deployment?: string;
+  role?: Role;
+  /** A canary or shadow call that failed (the row has no prediction). */
+  error?: string;
+  /** Shadow rows: the champion's answer to the same record, and the distance between the two. */
+  championOutput?: Record<string, unknown>;
+  diff?: number | null;
 }
 
 export interface PredictionLog {
@@ -42,7 +51,7 @@ export interface PredictionLogOptions {
   maxBuffered?: number;
 }
 
-const COLUMNS = 10;
+const COLUMNS = 15;
 
 export function createPredictionLog(options: PredictionLogOptions): PredictionLog {
   const { pool, logger, batchSize = 1000, flushIntervalMs = 200, maxBuffered = 200_000 } = options;
@@ -69,11 +78,17 @@ export function createPredictionLog(options: PredictionLogOptions): PredictionLo
         r.output === undefined ? null : JSON.stringify(r.output),
         r.latencyMs,
         r.createdAt,
+        r.deployment ?? null,
+        r.role ?? 'champion',
+        r.error ?? null,
+        r.championOutput === undefined ? null : JSON.stringify(r.championOutput),
+        r.diff ?? null,
       );
     }
     await pool.query(
       `INSERT INTO online_predictions
-         (request_id, row_index, route, model, version, features, prediction, output, latency_ms, created_at)
+         (request_id, row_index, route, model, version, features, prediction, output, latency_ms, created_at,
+          deployment, role, error, champion_output, diff)
        VALUES ${tuples.join(', ')}`,
       values,
     );

@@ -11,6 +11,7 @@ import { runMain } from '../platform/run-main.js';
 import { connectClient } from '../platform/temporal.js';
 import { batchTableCheck } from '../activities/batch-check.js';
 import { loadDeployments } from '../platform/deployments.js';
+import { createPgRouting, routedDeployment } from '../platform/routing.js';
 import { createScorer } from '../scoring/scorer.js';
 import { createStreamSender } from '../control/stream-send.js';
 import { watchStreamRollovers } from '../control/stream-rollover.js';
@@ -45,7 +46,9 @@ runMain(async () => {
   // Stream events go through one sender per process that holds a stream while its run continues as new.
   const rollover = await watchStreamRollovers({ pool, logger });
   const streamSender = createStreamSender(temporal, config, { rollover });
-  const predictionLog = config.models.predictionLog ? createPredictionLog({ pool, logger }) : undefined;
+  const routing = await createPgRouting({ pool, logger, deploymentOf: routedDeployment(deployments) });
+  // Always open: with PREDICTION_LOG off it logs only the calls of a deployment that has a challenger.
+  const predictionLog = createPredictionLog({ pool, logger });
   const lifecycle = { shuttingDown: false };
   const app = createApp({
     config,
@@ -56,7 +59,9 @@ runMain(async () => {
     deployments,
     streamSender,
     lifecycle,
-    ...(predictionLog ? { predictionLog } : {}),
+    routing,
+    predictionLog,
+    logAllPredictions: config.models.predictionLog,
   });
 
   const server = serve({ fetch: app.fetch, hostname: config.api.host, port: config.api.port }, (info) =>
@@ -82,14 +87,13 @@ runMain(async () => {
     process.once('SIGINT', () => shutdown('SIGINT'));
   });
   // Every response is sent; now the rows they logged reach the table before the pool goes away.
-  if (predictionLog) {
-    await predictionLog.close().catch((err: unknown) => logger.error({ err }, 'prediction log flush failed'));
-    logger.info(
-      { written: predictionLog.written(), dropped: predictionLog.dropped() },
-      'prediction log flushed',
-    );
-  }
+  await predictionLog.close().catch((err: unknown) => logger.error({ err }, 'prediction log flush failed'));
+  logger.info(
+    { written: predictionLog.written(), dropped: predictionLog.dropped() },
+    'prediction log flushed',
+  );
   await rollover.close();
+  await routing.close();
   await scorer.close();
   await temporal.connection.close();
   await pool.end();

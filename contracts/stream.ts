@@ -185,6 +185,8 @@ export interface StreamState extends StreamCounters {
   predictions: PredictionSummary;
   /** The pinned model, e.g. `penguin-species@1`; null until the first run resolved it. */
   model: string | null;
+  /** Follows the deployment's routing (canary by event key, shadow) instead of one pinned version. */
+  routed?: boolean;
   paused: boolean;
   draining: boolean;
   /** When the stream's first run started (kept across continue-as-new). */
@@ -209,6 +211,7 @@ export interface StreamCarry {
   lastEventId: string | null;
   lastPrediction: StreamPrediction | null;
   model: ResolvedModel;
+  routed?: boolean;
   paused: boolean;
   draining: boolean;
   startedAt: string;
@@ -233,6 +236,11 @@ export interface StreamScoringInput {
 export interface StreamDeploymentInfo {
   deployment: string;
   model: ResolvedModel;
+  /**
+   * The stream follows its deployment's routing (it named no model): each event goes to the champion or, by its
+   * key, to the canary, and the shadow share is scored by the challenger too. A pinned stream scores `model` only.
+   */
+  routed?: boolean;
 }
 
 export interface ReplayRequest {

@@ -9,8 +9,18 @@ export const MODEL_VERSION_KEY = defineSearchAttributeKey('ModelVersion', Search
 /** The data partition a run covers, e.g. `2021-02-01` or a stream id. */
 export const PARTITION_KEY = defineSearchAttributeKey('PartitionKey', SearchAttributeType.KEYWORD);
 
+/** A rollout's status (running, paused, awaiting_approval, succeeded, rolled_back, rejected, aborted). */
+export const ROLLOUT_STATUS_KEY = defineSearchAttributeKey('RolloutStatus', SearchAttributeType.KEYWORD);
+/** A rollout's step as `<step>/<steps>:<canary>%`, e.g. `2/4:25%`. */
+export const ROLLOUT_STEP_KEY = defineSearchAttributeKey('RolloutStep', SearchAttributeType.KEYWORD);
+
 /** Custom search attributes this project registers on the Temporal server. */
-export const SEARCH_ATTRIBUTES = [MODEL_VERSION_KEY, PARTITION_KEY] as const;
+export const SEARCH_ATTRIBUTES = [
+  MODEL_VERSION_KEY,
+  PARTITION_KEY,
+  ROLLOUT_STATUS_KEY,
+  ROLLOUT_STEP_KEY,
+] as const;
 
 /** Workflow type of the end-to-end check: a workflow that writes one row through an activity. */
 export const PING_WORKFLOW = 'ping';

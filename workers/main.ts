@@ -6,10 +6,12 @@
 import { Client, Connection } from '@temporalio/client';
 import { createActivities } from '../activities/index.js';
 import { loadConfig, requireDatabaseUrl, temporalAddress } from '../config.js';
+import { ensureControllers } from '../control/controllers.js';
 import { ensureSchedule, schedulePlans } from '../control/schedules.js';
 import { migrate } from '../db/migrate.js';
 import { createPool, waitForDatabase } from '../db/pool.js';
 import { createLogger } from '../logger.js';
+import { createPgRouting, routedDeployment, type RoutingTable } from '../platform/routing.js';
 import { runMain } from '../platform/run-main.js';
 import { clientRetryInterceptors, ensureSearchAttributes } from '../platform/temporal.js';
 import { createScorer, type ModelScorer } from '../scoring/scorer.js';
@@ -31,6 +33,17 @@ runMain(async () => {
   const address = temporalAddress(config);
   const { namespace, taskQueue } = config.temporal;
   let scorer: ModelScorer | undefined;
+  let routing: RoutingTable | undefined;
+  // One client connection for the rollout workflow's routing Updates, opened at first use.
+  let routingClient: Promise<Client> | undefined;
+  const routingClientOf = () =>
+    (routingClient ??= Connection.connect({ address, interceptors: clientRetryInterceptors() }).then(
+      (connection) => new Client({ connection, namespace }),
+      (err: unknown) => {
+        routingClient = undefined; // the next call tries again
+        throw err;
+      },
+    ));
   try {
     await waitForDatabase(pool, { logger });
     await migrate(pool, { logger });
@@ -48,7 +61,16 @@ runMain(async () => {
       logger,
       createSinks: true,
     });
-    const activities = createActivities({ pool, scorer, deployments, webhookUrl: config.notify.webhookUrl });
+    const models = scorer;
+    routing = await createPgRouting({ pool, logger, deploymentOf: routedDeployment(deployments) });
+    const activities = createActivities({
+      pool,
+      scorer,
+      deployments,
+      routing,
+      webhookUrl: config.notify.webhookUrl,
+      temporal: { client: routingClientOf, taskQueue },
+    });
     await runWorkerSession({
       address,
       logger: logger.child({ taskQueue, namespace }),
@@ -67,6 +89,8 @@ runMain(async () => {
           );
           for (const warning of mismatch) logger.warn(warning);
           for (const plan of plans) await ensureSchedule(client, config, plan, undefined, logger);
+          // Every deployment's routing is owned by its controller from the start (production = its champion).
+          await ensureControllers(client, taskQueue, pool, models, deployments.ready(), logger);
         } finally {
           await admin.close();
         }
@@ -83,6 +107,8 @@ runMain(async () => {
     logger.info('worker stopped');
   } finally {
     stop.dispose();
+    await routing?.close();
+    await routingClient?.then((c) => c.connection.close()).catch(() => undefined);
     await scorer?.close();
     await pool.end();
   }

@@ -2,3 +2,5 @@
 export { ping } from './ping.js';
 export { batchScoring } from './batch-scoring.js';
 export { streamScoring } from './stream-scoring.js';
+export { routingController } from './routing-controller.js';
+export { rollout } from './rollout.js';

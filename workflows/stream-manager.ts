@@ -57,6 +57,8 @@ export class StreamManager {
   paused: boolean;
   draining: boolean;
   model: ResolvedModel | undefined;
+  /** Follows the deployment's routing (see StreamDeploymentInfo.routed); an explicit model pins the stream. */
+  routed = false;
   deployment: string | undefined;
   private adapter: StreamAdapter | undefined;
   /** Signals that arrived before the deployment (hence the adapter) was known, in arrival order. */
@@ -94,7 +96,12 @@ export class StreamManager {
     this.draining = carried?.draining ?? false;
     this.startedAt = carried?.startedAt ?? run.startedAt;
     this.runs = carried?.runs ?? 0;
-    if (carried) this.setDeployment({ deployment: carried.deployment, model: carried.model });
+    if (carried)
+      this.setDeployment({
+        deployment: carried.deployment,
+        model: carried.model,
+        ...(carried.routed ? { routed: true } : {}),
+      });
   }
 
   /** Learns the stream's deployment (and its adapter), then queues what arrived before. */
@@ -102,6 +109,7 @@ export class StreamManager {
     this.deployment = info.deployment;
     this.adapter = streamAdapterFor(info.deployment);
     this.model ??= info.model;
+    this.routed = info.routed ?? this.routed;
     for (const p of this.inbox.splice(0)) this.translate(p);
   }
 
@@ -213,6 +221,7 @@ export class StreamManager {
         ...(labels ? { labels } : {}),
       },
       model: this.modelRef(),
+      ...(this.routed ? { routed: true } : {}),
       paused: this.paused,
       draining: this.draining,
       startedAt: this.startedAt,
@@ -239,6 +248,7 @@ export class StreamManager {
       lastEventId: this.lastEventId,
       lastPrediction: this.lastPrediction,
       model: this.model,
+      ...(this.routed ? { routed: true } : {}),
       paused: this.paused,
       draining: this.draining,
       startedAt: this.startedAt,

@@ -56,6 +56,7 @@ export async function streamScoring(input: StreamScoringInput): Promise<StreamSt
     setModelUpdate,
     async (ref) => {
       stream.model = await control.resolveStreamModel(ref);
+      stream.routed = false; // a model named here pins the stream
       log.info('stream model changed', { streamId: input.streamId, model: stream.modelRef() });
       return stream.modelRef() ?? ref;
     },

@@ -27,9 +27,9 @@ export function createSliceScorer(stream: StreamManager) {
     return local ? proxies.local : proxies.remote;
   };
   const pinned = () => {
-    const { model, deployment } = stream;
+    const { model, deployment, routed } = stream;
     if (!model || deployment === undefined) throw new Error('a stream scores only after it started');
-    return { model, deployment };
+    return routed ? { model, deployment, routed } : { model, deployment };
   };
 
   /** Scores a slice in one activity; when its retries run out, retries event by event and dead-letters the rest. */

@@ -11,6 +11,7 @@ import { PayloadTooLargeError, ValidationError } from '../../api/errors.js';
 import type { ApiMetrics } from '../../api/metrics.js';
 import { submit, type Online } from '../../api/online.js';
 import type { PredictionRecord } from '../../api/prediction-log.js';
+import { roleOf, splitRef, stickyKey } from '../../api/routing.js';
 import { problems } from '../../api/schemas/predict.js';
 import { wallClock } from '../../platform/wall-clock.js';
 import {
@@ -100,9 +101,13 @@ export function coursePredictRoutes(deps: AppDeps, online: Online, metrics: ApiM
   });
 
   const predictOne = async (c: Context<AppEnv>, body: RideBody, ref: string) => {
-    const model = deps.scorer.resolveNow(ref);
+    const { name, tag } = splitRef(ref);
     const ride = toRide(body, newYorkNow);
-    const out = await submit(online.records, model, [ride], c.get('arrived'));
+    const records = [ride];
+    const asked = online.routing.route(name, tag, (s) => stickyKey(c, s, ride));
+    const { routed, out } = await online.routing.score(c, asked, records, '/predict', (m) =>
+      submit(online.records, m, records, c.get('arrived')),
+    );
     const rejection = out.rejections[0];
     const duration = out.predictions[0];
     if (rejection || typeof duration !== 'number') {
@@ -110,8 +115,13 @@ export function coursePredictRoutes(deps: AppDeps, online: Online, metrics: ApiM
         { field: rejection?.field ?? '(ride)', message: rejection?.reason ?? 'was not scored' },
       ]);
     }
-    metrics.predictionTally(model.name, model.version, '/predict').inc();
-    deps.predictionLog?.record([record(c, '/predict', out.model, 0, { ...ride }, duration)]);
+    metrics.predictionTally(out.model.name, out.model.version, '/predict').inc();
+    if (online.routing.logs(routed))
+      deps.predictionLog?.record([
+        { ...record(c, '/predict', out.model, 0, { ...ride }, duration), ...roleOf(routed) },
+      ]);
+    if (routed.shadow) online.routing.shadow(c, routed, records, out, '/predict');
+    if (routed.state) c.header('x-model-role', routed.role);
     return c.json({ duration, model_name: out.model.name, model_version: out.model.version }, 200);
   };
 
@@ -151,7 +161,7 @@ export function coursePredictRoutes(deps: AppDeps, online: Online, metrics: ApiM
       if (rides.length > limit) {
         throw new PayloadTooLargeError(`rides holds ${rides.length} rides; at most ${limit} per call`);
       }
-      const model = await deps.scorer.resolve(c.req.valid('query').model ?? COURSE_MODEL_REF);
+      const { name, tag } = splitRef(c.req.valid('query').model ?? COURSE_MODEL_REF);
       const now = newYorkNow();
       const valid: RideRecord[] = [];
       const position: number[] = [];
@@ -166,7 +176,15 @@ export function coursePredictRoutes(deps: AppDeps, online: Online, metrics: ApiM
         position.push(index);
         valid.push(toRide(parsed.data, () => now));
       });
-      const out = valid.length > 0 ? await submit(online.records, model, valid, c.get('arrived')) : undefined;
+      const asked = online.routing.route(name, tag, (s) => stickyKey(c, s, valid[0]));
+      const scored_ =
+        valid.length > 0
+          ? await online.routing.score(c, asked, valid, '/predict/batch', (m) =>
+              submit(online.records, m, valid, c.get('arrived')),
+            )
+          : undefined;
+      const routed = scored_?.routed ?? asked;
+      const out = scored_?.out;
       const durations = new Array<number | null>(rides.length).fill(null);
       position.forEach((index, k) => {
         const d = out?.predictions[k];
@@ -183,20 +201,25 @@ export function coursePredictRoutes(deps: AppDeps, online: Online, metrics: ApiM
           : { duration };
       });
       const scored = rides.length - errors.size;
-      const resolved = out?.model ?? model;
+      const resolved = out?.model ?? routed.resolved;
       metrics.predictions.inc(
         { model: resolved.name, version: resolved.version, route: '/predict/batch' },
         scored,
       );
-      if (deps.predictionLog && out) {
+      if (deps.predictionLog && out && online.routing.logs(routed)) {
         const rows: PredictionRecord[] = [];
         position.forEach((index, k) => {
           const d = out.predictions[k];
           if (typeof d === 'number')
-            rows.push(record(c, '/predict/batch', resolved, index, { ...valid[k] }, d));
+            rows.push({
+              ...record(c, '/predict/batch', resolved, index, { ...valid[k] }, d),
+              ...roleOf(routed),
+            });
         });
         deps.predictionLog.record(rows);
       }
+      if (out) online.routing.shadow(c, routed, valid, out, '/predict/batch');
+      if (routed.state) c.header('x-model-role', routed.role);
       return c.json(
         {
           model_name: resolved.name,

@@ -1,6 +1,10 @@
 /** The model repository over HTTP: list loaded versions and aliases; move an alias (zero-downtime switch). */
 import { createRoute, z } from '@hono/zod-openapi';
+import { DEFAULT_ALIAS } from '../../contracts/scoring.js';
+import { changeRouting } from '../../control/routing.js';
 import type { AppDeps } from '../deps.js';
+import { actorOf } from './rollouts.js';
+import { AliasError } from '../../scoring/errors.js';
 import { routeGroup } from '../env.js';
 import { problems } from '../schemas/predict.js';
 
@@ -106,6 +110,24 @@ export function modelRoutes(deps: AppDeps) {
       const previous = scorer.aliasStore.get(name, alias) ?? null;
       if (!scorer.registry.names().includes(name)) {
         await scorer.resolve(name); // throws ModelNotFoundError (404) naming what exists
+      }
+      // Production is a view of the champion once a controller owns the model's routing: promote through it.
+      const routed = alias === DEFAULT_ALIAS ? deps.routing?.forModel(name) : undefined;
+      if (routed) {
+        if (!scorer.registry.get(name, version))
+          throw new AliasError(
+            name,
+            alias,
+            `version "${version}" is not loaded (loaded: ${scorer.registry.versions(name).join(', ')})`,
+          );
+        await changeRouting(deps.temporal, routed.deployment, {
+          champion: version,
+          actor: actorOf(c),
+          reason: `alias ${alias} set to ${version}`,
+        });
+        await deps.routing?.refresh();
+        await scorer.aliasStore.refresh();
+        return c.json({ name, alias, version, previous }, 200);
       }
       await scorer.setAlias(name, alias, version);
       return c.json({ name, alias, version, previous }, 200);

@@ -19,6 +19,7 @@ import { PayloadTooLargeError, ValidationError } from '../errors.js';
 import type { ApiMetrics } from '../metrics.js';
 import { submit, type Online } from '../online.js';
 import type { PredictionRecord } from '../prediction-log.js';
+import { stickyKey, type Routed } from '../routing.js';
 import { problems, RowError } from '../schemas/predict.js';
 
 const json = <T>(schema: T) => ({ content: { 'application/json': { schema } } });
@@ -73,8 +74,15 @@ const route = createRoute({
 });
 
 export function modelPredictRoutes(deps: AppDeps, online: Online, metrics: ApiMetrics) {
-  const log = (c: Context<AppEnv>, model: LoadedModel, records: readonly FieldRecord[], out: ScoreOutput) => {
-    if (!deps.predictionLog) return;
+  const ROUTE = '/models/{name}/predict';
+  const log = (
+    c: Context<AppEnv>,
+    routed: Routed,
+    model: LoadedModel,
+    records: readonly FieldRecord[],
+    out: ScoreOutput,
+  ) => {
+    if (!online.routing.logs(routed)) return;
     const latencyMs = performance.now() - c.get('startedAt');
     const createdAt = new Date();
     const rows: PredictionRecord[] = [];
@@ -83,7 +91,7 @@ export function modelPredictRoutes(deps: AppDeps, online: Online, metrics: ApiMe
       rows.push({
         requestId: c.get('requestId'),
         rowIndex: index,
-        route: '/models/{name}/predict',
+        route: ROUTE,
         model: model.name,
         version: model.version,
         features: { ...records[index] },
@@ -91,29 +99,36 @@ export function modelPredictRoutes(deps: AppDeps, online: Online, metrics: ApiMe
         output: predictionAt(model, out, k),
         latencyMs,
         createdAt,
+        role: routed.role,
+        ...(routed.deployment ? { deployment: routed.deployment } : {}),
       });
     });
-    deps.predictionLog.record(rows);
+    deps.predictionLog?.record(rows);
   };
 
   return routeGroup().openapi(route, async (c) => {
     const { name } = c.req.valid('param');
-    const ref = `${name}@${c.req.valid('query').version ?? DEFAULT_ALIAS}`;
-    const resolved = deps.scorer.resolveNow(ref);
-    const model = deps.scorer.registry.get(resolved.name, resolved.version);
-    if (!model) throw new Error(`${ref} resolved to ${resolved.version}, which is not loaded`);
     const body = c.req.valid('json');
     const many = Array.isArray(body);
     const records = (many ? body : [body]) as FieldRecord[];
     const limit = deps.config.api.maxBatchRecords;
     if (records.length > limit)
       throw new PayloadTooLargeError(`the body holds ${records.length} records; at most ${limit} per call`);
-    const out = await submit(online.records, resolved, records, c.get('arrived'));
+    const asked = online.routing.route(name, c.req.valid('query').version, (s) =>
+      stickyKey(c, s, records[0]),
+    );
+    const { routed, out } = await online.routing.score(c, asked, records, ROUTE, (m) =>
+      submit(online.records, m, records, c.get('arrived')),
+    );
+    const model = deps.scorer.registry.get(out.model.name, out.model.version);
+    if (!model) throw new Error(`${name} resolved to ${out.model.version}, which is not loaded`);
     metrics.predictions.inc(
       { model: model.name, version: model.version, route: '/models/predict' },
       out.scored.length,
     );
-    log(c, model, records, out);
+    log(c, routed, model, records, out);
+    online.routing.shadow(c, routed, records, out, ROUTE);
+    if (routed.state) c.header('x-model-role', routed.role);
     const answers: ({ prediction: Prediction } | { error: { field: string; message: string } })[] =
       records.map(() => ({ error: { field: '(record)', message: 'was not scored' } }));
     out.scored.forEach((index, k) => (answers[index] = { prediction: predictionAt(model, out, k) }));

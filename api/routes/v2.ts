@@ -16,6 +16,7 @@ import { productionModels } from '../model-health.js';
 import type { ApiMetrics } from '../metrics.js';
 import { submit, type Online } from '../online.js';
 import type { PredictionRecord } from '../prediction-log.js';
+import { roleOf, stickyKey, type Routed } from '../routing.js';
 import { DATATYPES, HEADER_LENGTH, InferRequestSchema, parseBody, toColumns } from '../v2/request.js';
 import { binaryData, datatypeOf, jsonData, shapeOf } from '../v2/response.js';
 
@@ -134,6 +135,27 @@ export function v2Routes(deps: AppDeps, online: Online, metrics: ApiMetrics) {
     }
   };
 
+  /**
+   * A call naming no version follows the deployment's routing: canary by share or by the sticky header (a V2 body
+   * has no record fields). A challenger whose inputs differ from the champion's is not sent raw tensors meant for
+   * the champion: such a call stays with the champion. Shadow scoring applies to the record routes only.
+   */
+  const routeV2 = (c: Context<AppEnv>, name: string): Routed | undefined => {
+    if (!scorer.registry.names().includes(name)) return undefined; // resolve() answers the 404
+    const routed = online.routing.route(name, undefined, (s) => stickyKey(c, s, undefined));
+    if (routed.role !== 'canary' || !routed.state) return { ...routed, shadow: undefined };
+    const inputsOf = (v: string) =>
+      JSON.stringify(scorer.registry.get(name, v)?.card.inputs.map((i) => [i.name, i.dtype, i.shape]));
+    if (inputsOf(routed.resolved.version) === inputsOf(routed.state.champion))
+      return { ...routed, shadow: undefined };
+    return {
+      ...routed,
+      role: 'champion',
+      resolved: scorer.resolveNow(`${name}@${routed.state.champion}`),
+      shadow: undefined,
+    };
+  };
+
   const metadata = async (c: Context<AppEnv>) => {
     const name = c.req.param('name') ?? '';
     const model = await resolve(name, c.req.param('version'));
@@ -165,7 +187,9 @@ export function v2Routes(deps: AppDeps, online: Online, metrics: ApiMetrics) {
         `Content-Type ${type} is not supported; use application/json or application/octet-stream`,
       );
     const name = c.req.param('name') ?? '';
-    const model = await resolve(name, c.req.param('version'));
+    const version = c.req.param('version');
+    const routed = version === undefined ? routeV2(c, name) : undefined;
+    const model = routed?.resolved ?? (await resolve(name, version));
     const loaded = scorer.registry.get(model.name, model.version);
     if (!loaded) throw new InferenceError(404, `model "${name}" version ${model.version} is not loaded`);
     const { card } = loaded;
@@ -183,7 +207,11 @@ export function v2Routes(deps: AppDeps, online: Online, metrics: ApiMetrics) {
     }
     const values = await submit(online.tensors, model, input, c.get('arrived'));
     metrics.predictions.inc({ model: model.name, version: model.version, route: '/v2/infer' }, input.rows);
-    if (deps.predictionLog) deps.predictionLog.record(logRows(c, loaded, input, values));
+    if (routed ? online.routing.logs(routed) : deps.predictionLog)
+      deps.predictionLog?.record(
+        logRows(c, loaded, input, values).map((r) => (routed ? { ...r, ...roleOf(routed) } : r)),
+      );
+    if (routed?.state) c.header('x-model-role', routed.role);
 
     const binaryDefault = request.parameters?.binary_data_output === true;
     const chunks: Uint8Array[] = [];

@@ -18,6 +18,8 @@ export interface PredictionRow {
   recordKey: string | null;
   model: string;
   version: string;
+  /** champion or canary (the stream's routing; a pinned stream's rows are champion). */
+  role?: string;
   /** The generic prediction (predictionAt). */
   prediction: Prediction;
   primary: Primary;
@@ -79,11 +81,11 @@ export async function insertPredictions(
   const { rows: inserted } = await db.query<{ event_id: string }>(
     `INSERT INTO stream_predictions
        (stream_id, event_id, deployment, record_key, model, version, prediction, primary_value, payload, attempts,
-        received_at)
-     SELECT $1, e, dep, k, m, v, pr::jsonb, pv::jsonb, p::jsonb, a, t
+        received_at, role)
+     SELECT $1, e, dep, k, m, v, pr::jsonb, pv::jsonb, p::jsonb, a, t, ro
        FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],
-                   $10::int[], $11::timestamptz[])
-            WITH ORDINALITY AS x(e, dep, k, m, v, pr, pv, p, a, t, ord)
+                   $10::int[], $11::timestamptz[], $12::text[])
+            WITH ORDINALITY AS x(e, dep, k, m, v, pr, pv, p, a, t, ro, ord)
       ORDER BY ord
      ON CONFLICT (stream_id, event_id) DO NOTHING
      RETURNING event_id`,
@@ -99,9 +101,47 @@ export async function insertPredictions(
       rows.map((r) => JSON.stringify(r.payload)),
       rows.map((r) => r.attempts),
       rows.map((r) => r.receivedAt),
+      rows.map((r) => r.role ?? 'champion'),
     ],
   );
   return inserted.map((r) => r.event_id);
+}
+
+/** Shadow scores of a stream's events, one per event and version (a retried slice writes each once). */
+export async function insertShadowPredictions(
+  db: Queryable,
+  streamId: string,
+  rows: readonly {
+    eventId: string;
+    deployment: string;
+    model: string;
+    version: string;
+    prediction: unknown;
+    primary: Primary;
+    diff: number | null;
+    error: string | null;
+  }[],
+): Promise<void> {
+  if (rows.length === 0) return;
+  await db.query(
+    `INSERT INTO stream_shadow_predictions
+       (stream_id, event_id, deployment, model, version, prediction, primary_value, diff, error)
+     SELECT $1, e, dep, m, v, pr::jsonb, pv::jsonb, d, er
+       FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::float8[], $9::text[])
+            AS x(e, dep, m, v, pr, pv, d, er)
+     ON CONFLICT (stream_id, event_id, version) DO NOTHING`,
+    [
+      streamId,
+      rows.map((r) => r.eventId),
+      rows.map((r) => r.deployment),
+      rows.map((r) => r.model),
+      rows.map((r) => r.version),
+      rows.map((r) => (r.prediction === null ? null : JSON.stringify(r.prediction))),
+      rows.map((r) => (r.primary === null ? null : JSON.stringify(r.primary))),
+      rows.map((r) => r.diff),
+      rows.map((r) => r.error),
+    ],
+  );
 }
 
 /** Wakes every consumer of the stream (delivered at commit). */

@@ -1,0 +1,135 @@
+/**
+ * The rollout fixture: a fresh database, the shared Temporal server, a real worker (controller and rollout
+ * workflows, routing activities with their own Temporal client) and the HTTP app reading the routing mirror, over
+ * ride-duration 1 and 2 and the constant version 3 (test/rollouts/constant-model.ts).
+ */
+import { createActivities } from '../../activities/index.js';
+import { createApp } from '../../api/app.js';
+import type { AppDeps } from '../../api/deps.js';
+import { createPredictionLog, type PredictionLog } from '../../api/prediction-log.js';
+import type { ShadowScore } from '../../api/routing.js';
+import { loadConfig } from '../../config.js';
+import { createLogger } from '../../logger.js';
+import { createPgRouting, routedDeployment, type RoutingTable } from '../../platform/routing.js';
+import { createScorer, type ModelScorer } from '../../scoring/scorer.js';
+import {
+  connectTestTemporal,
+  createTestDatabase,
+  loadTestDeployments,
+  startTestWorker,
+  TEST_API_KEY,
+  uniqueId,
+  type TestDatabase,
+  type TestTemporal,
+  type TestWorker,
+} from '../helpers.js';
+import { modelsWithConstant } from './constant-model.js';
+
+export interface RolloutFixture {
+  db: TestDatabase;
+  temporal: TestTemporal;
+  worker: TestWorker;
+  app: ReturnType<typeof createApp>;
+  deps: AppDeps;
+  log: PredictionLog;
+  apiRouting: RoutingTable;
+  send(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<Response>;
+  close(): Promise<void>;
+}
+
+export async function startRolloutFixture(
+  options: { shadowScore?: (inner: ShadowScore) => ShadowScore } = {},
+): Promise<RolloutFixture> {
+  const db = await createTestDatabase();
+  const temporal = await connectTestTemporal();
+  const models = await modelsWithConstant(30);
+  const scorers: ModelScorer[] = [];
+  const scorer = async () => {
+    const s = await createScorer({ modelDir: models.dir, intraOpThreads: 1, pool: db.pool });
+    scorers.push(s);
+    return s;
+  };
+  const workerScorer = await scorer();
+  await workerScorer.setAlias('ride-duration', 'production', '2');
+  const workerDeployments = await loadTestDeployments(db.pool, workerScorer);
+  const workerRouting = await createPgRouting({
+    pool: db.pool,
+    deploymentOf: routedDeployment(workerDeployments),
+  });
+  const taskQueue = uniqueId('tq');
+  const worker = await startTestWorker({
+    taskQueue,
+    activities: createActivities({
+      pool: db.pool,
+      scorer: workerScorer,
+      deployments: workerDeployments,
+      routing: workerRouting,
+      temporal: { client: () => Promise.resolve(temporal.client), taskQueue },
+    }),
+  });
+
+  const apiScorer = await scorer();
+  const apiDeployments = await loadTestDeployments(db.pool, apiScorer);
+  const apiRouting = await createPgRouting({ pool: db.pool, deploymentOf: routedDeployment(apiDeployments) });
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'silent',
+    API_KEY: TEST_API_KEY,
+    TEMPORAL_TASK_QUEUE: taskQueue,
+  });
+  const log = createPredictionLog({ pool: db.pool, flushIntervalMs: 20 });
+  const deps: AppDeps = {
+    config,
+    logger: createLogger(config),
+    pool: db.pool,
+    temporal: temporal.client,
+    scorer: apiScorer,
+    deployments: apiDeployments,
+    routing: apiRouting,
+    predictionLog: log,
+    logAllPredictions: false,
+    lifecycle: { shuttingDown: false },
+  };
+  const app = createApp(
+    deps,
+    options.shadowScore ? { shadowScore: options.shadowScore((m, r) => apiScorer.score(m, r)) } : {},
+  );
+  return {
+    db,
+    temporal,
+    worker,
+    app,
+    deps,
+    log,
+    apiRouting,
+    send: (method, path, body, headers = {}) =>
+      Promise.resolve(
+        app.request(path, {
+          method,
+          headers: {
+            authorization: `Bearer ${TEST_API_KEY}`,
+            ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+            ...headers,
+          },
+          ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        }),
+      ),
+    async close() {
+      await log.close();
+      await worker.stop();
+      await apiRouting.close();
+      await workerRouting.close();
+      for (const s of scorers) await s.close();
+      await temporal.close();
+      await db.drop();
+      await models.close();
+    },
+  };
+}
+
+export const RIDE = {
+  PULocationID: 43,
+  DOLocationID: 151,
+  trip_distance: 1.01,
+  pickup_datetime: '2021-01-01T10:00:00',
+};

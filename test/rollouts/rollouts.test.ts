@@ -1,0 +1,357 @@
+/**
+ * Rollouts over real Temporal, Postgres and ONNX Runtime: routing changes through the controller's Updates (and
+ * their refusals), canary and shadow traffic online and in a stream (exact by sticky key), the history at a past
+ * time, and progressive rollouts: a good version promoted, a constant challenger rolled back by its gate, manual
+ * approval and rejection, overlapping rollouts refused.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bucketOf, type RolloutProgress, type RoutingState } from '../../contracts/routing.js';
+import { sendEvents } from '../../control/streams.js';
+import { uniqueId, waitFor } from '../helpers.js';
+import { makeEvents } from '../stream-kit.js';
+import { RIDE, startRolloutFixture, type RolloutFixture } from './fixture.js';
+
+let f: RolloutFixture;
+beforeAll(async () => {
+  f = await startRolloutFixture();
+});
+afterAll(() => f?.close());
+
+const D = '/deployments/ride-duration';
+const json = async <T>(res: Response): Promise<T> => (await res.json()) as T;
+const route = async (body: unknown): Promise<RoutingState> => {
+  const res = await f.send('POST', `${D}/routing`, body);
+  expect(res.status, JSON.stringify(await res.clone().json())).toBe(200);
+  return json<RoutingState>(res);
+};
+const predict = (key: string, requestId = uniqueId('r')) =>
+  f.send('POST', '/predict', RIDE, { 'x-user': key, 'x-request-id': requestId });
+const versionOf = async (res: Response) => (await json<{ model_version: string }>(res)).model_version;
+const fieldsOf = async (res: Response) =>
+  (await json<{ errors: { field: string }[] }>(res)).errors.map((e) => e.field);
+
+/** Keeps calling /predict (random keys) until `done`; returns how many calls were answered, all 200. */
+async function drive(done: () => Promise<boolean>): Promise<number> {
+  let calls = 0;
+  while (!(await done())) {
+    const answers = await Promise.all(Array.from({ length: 8 }, () => predict(uniqueId('k'))));
+    for (const a of answers) expect(a.status).toBe(200);
+    calls += answers.length;
+  }
+  return calls;
+}
+const progressOf = async (id: string) => json<RolloutProgress>(await f.send('GET', `${D}/rollouts/${id}`));
+const ended = (id: string) => async () =>
+  ['succeeded', 'rolled_back', 'rejected', 'aborted'].includes((await progressOf(id)).status);
+
+describe('routing changes', () => {
+  it('starts at production with no challenger, and refuses bad changes naming the field', async () => {
+    const start = await json<RoutingState>(await f.send('GET', `${D}/routing`));
+    expect(start).toMatchObject({ champion: '2', challenger: null, canary: 0, revision: 0 });
+
+    const over = await f.send('POST', `${D}/routing`, { challenger: '1', canary: 130 });
+    expect(over.status).toBe(400);
+    expect(await fieldsOf(over)).toEqual(['canary']);
+    const unknown = await f.send('POST', `${D}/routing`, { challenger: '9' });
+    expect(unknown.status).toBe(400);
+    expect(await fieldsOf(unknown)).toEqual(['challenger']);
+    const alone = await f.send('POST', `${D}/routing`, { canary: 10 });
+    expect(alone.status).toBe(400);
+    expect(await fieldsOf(alone)).toEqual(['challenger']);
+    const extra = await f.send('POST', `${D}/routing`, { canary: 10, weight: 3 });
+    expect(extra.status).toBe(400);
+  });
+
+  it('canary: the challenger answers its share of calls, exactly the sticky keys in it, and logs them', async () => {
+    const state = await route({
+      challenger: '1',
+      canary: 30,
+      sticky: { header: 'x-user' },
+      reason: 'try v1',
+    });
+    expect(state).toMatchObject({ champion: '2', challenger: '1', canary: 30, rollout: null });
+    expect(state.changedBy).toMatch(/^api-key:[0-9a-f]{8}$/);
+    const keys = Array.from({ length: 200 }, (_, i) => `user-${i}`);
+    const versions = await Promise.all(keys.map(async (k) => versionOf(await predict(k))));
+    const expected = keys.map((k) => (bucketOf(k, 'canary') < 30 ? '1' : '2'));
+    expect(versions).toEqual(expected);
+    const onCanary = expected.filter((v) => v === '1').length;
+    expect(onCanary).toBeGreaterThan(200 * 0.3 - 4 * Math.sqrt(200 * 0.21));
+    expect(onCanary).toBeLessThan(200 * 0.3 + 4 * Math.sqrt(200 * 0.21));
+    // Sticky: the same key meets the same version again.
+    for (const k of keys.slice(0, 10))
+      expect(await versionOf(await predict(k))).toBe(expected[keys.indexOf(k)]);
+
+    await f.log.flush();
+    const { rows } = await f.db.pool.query<{ role: string; version: string; n: string }>(
+      `SELECT role, version, count(*) AS n FROM online_predictions WHERE deployment = 'ride-duration'
+        GROUP BY role, version ORDER BY role`,
+    );
+    const again = expected.slice(0, 10).filter((v) => v === '1').length;
+    expect(rows.map((r) => [r.role, r.version, Number(r.n)])).toEqual([
+      ['canary', '1', onCanary + again],
+      ['champion', '2', 210 - onCanary - again],
+    ]);
+  });
+
+  it('canary without a sticky key: a random share within statistical bounds', async () => {
+    await route({ challenger: '1', canary: 30, sticky: null });
+    const versions = await Promise.all(
+      Array.from({ length: 300 }, async () => versionOf(await predict('same'))),
+    );
+    const n = versions.filter((v) => v === '1').length;
+    const sd = Math.sqrt(300 * 0.3 * 0.7);
+    expect(n).toBeGreaterThan(90 - 4 * sd);
+    expect(n).toBeLessThan(90 + 4 * sd);
+  });
+
+  it('shadow: exactly the shadow share is scored again by the challenger, with the champion’s answer and the distance', async () => {
+    await route({ canary: 0, shadow: 40, sticky: { header: 'x-user' } });
+    const keys = Array.from({ length: 100 }, (_, i) => `shadow-${i}`);
+    const answers = await Promise.all(keys.map(async (k) => predict(k, `req-${k}`)));
+    for (const a of answers) expect(await versionOf(a)).toBe('2'); // the champion answers every call
+    const want = keys.filter((k) => bucketOf(k, 'shadow') < 40);
+    const count = async () => {
+      await f.log.flush();
+      const { rows } = await f.db.pool.query<{ n: string }>(
+        "SELECT count(*) AS n FROM online_predictions WHERE role = 'shadow' AND request_id LIKE 'req-shadow-%'",
+      );
+      return Number(rows[0]?.n);
+    };
+    await waitFor(async () => (await count()) >= want.length, { timeoutMs: 10_000, what: 'the shadow rows' });
+    const { rows } = await f.db.pool.query<{
+      request_id: string;
+      version: string;
+      prediction: number;
+      champion: number;
+      diff: number;
+    }>(
+      `SELECT request_id, version, prediction, (champion_output ->> 'duration')::float8 AS champion, diff
+         FROM online_predictions WHERE role = 'shadow' AND request_id LIKE 'req-shadow-%' ORDER BY request_id`,
+    );
+    expect(rows.map((r) => r.request_id).sort()).toEqual(want.map((k) => `req-${k}`).sort());
+    for (const r of rows) {
+      expect(r.version).toBe('1');
+      expect(r.diff).toBeCloseTo(Math.abs(r.prediction - r.champion), 4);
+    }
+  });
+
+  it('a slow challenger in shadow does not hold the champion’s answers', async () => {
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const { createApp } = await import('../../api/app.js');
+    const slow = createApp(f.deps, {
+      shadowScore: async (model, records) => {
+        await gate; // the challenger answers only when the test lets it
+        return f.deps.scorer.score(model, records);
+      },
+    });
+    await route({ shadow: 100 });
+    const call = (i: number) =>
+      slow.request('/predict', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-request-id': `slow-${i}` },
+        body: JSON.stringify(RIDE),
+      });
+    const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => call(i)));
+    for (const a of answers) expect(a.status).toBe(200);
+    await f.log.flush();
+    const shadowRows = async () =>
+      Number(
+        (
+          await f.db.pool.query<{ n: string }>(
+            "SELECT count(*) AS n FROM online_predictions WHERE role = 'shadow' AND request_id LIKE 'slow-%'",
+          )
+        ).rows[0]?.n,
+      );
+    expect(await shadowRows()).toBe(0); // every answer came back while the challenger still held its calls
+    release();
+    await waitFor(
+      async () => {
+        await f.log.flush();
+        return (await shadowRows()) === 20;
+      },
+      { timeoutMs: 10_000, what: 'the released shadow calls' },
+    );
+    await route({ challenger: null, sticky: null, reason: 'done comparing' });
+  });
+
+  it('the history answers which versions served at a past time, and who changed them', async () => {
+    const { changes } = await json<{
+      changes: { revision: number; changedAt: string; actor: string; state: RoutingState }[];
+    }>(await f.send('GET', `${D}/history`));
+    expect(changes[0]).toMatchObject({
+      revision: 0,
+      actor: 'controller',
+      state: { champion: '2', challenger: null },
+    });
+    expect(changes.map((c) => c.revision)).toEqual(changes.map((_, i) => i));
+    const second = changes[1];
+    if (!second) throw new Error('no second change');
+    const later = new Date(Date.parse(second.changedAt) + 1).toISOString();
+    const at = await json<{ changes: { revision: number; state: RoutingState }[] }>(
+      await f.send('GET', `${D}/history?at=${encodeURIComponent(later)}`),
+    );
+    expect(at.changes).toEqual([expect.objectContaining({ revision: second.revision, state: second.state })]);
+    expect(second.state).toMatchObject({ challenger: '1', canary: 30 });
+    const before = await json<{ changes: unknown[] }>(
+      await f.send('GET', `${D}/history?at=2000-01-01T00:00:00Z`),
+    );
+    expect(before.changes).toEqual([]);
+    const bad = await f.send('GET', `${D}/history?at=yesterday`);
+    expect(bad.status).toBe(400);
+    expect(await fieldsOf(bad)).toEqual(['query.at']);
+  });
+});
+
+describe('streams follow the routing', () => {
+  it('canary by event key, shadow scored beside the answer, every event persisted once', async () => {
+    await route({ challenger: '1', canary: 30, shadow: 50 });
+    const streamId = uniqueId('routed');
+    const events = makeEvents(120, { prefix: 'ride-' });
+    await sendEvents(f.temporal.client, f.deps.config, streamId, events);
+    await waitFor(
+      async () =>
+        Number(
+          (
+            await f.db.pool.query<{ n: string }>(
+              'SELECT count(*) AS n FROM stream_predictions WHERE stream_id = $1',
+              [streamId],
+            )
+          ).rows[0]?.n,
+        ) === 120,
+      { timeoutMs: 30_000, what: 'the 120 stream predictions' },
+    );
+    const { rows } = await f.db.pool.query<{ record_key: string; version: string; role: string }>(
+      'SELECT record_key, version, role FROM stream_predictions WHERE stream_id = $1',
+      [streamId],
+    );
+    for (const r of rows) {
+      const canary = bucketOf(r.record_key, 'canary') < 30;
+      expect([r.version, r.role]).toEqual(canary ? ['1', 'canary'] : ['2', 'champion']);
+    }
+    const { rows: shadows } = await f.db.pool.query<{
+      record_key: string;
+      version: string;
+      diff: number;
+      gap: number;
+    }>(
+      `SELECT p.record_key, s.version, s.diff, abs((s.primary_value)::text::float8 - (p.primary_value)::text::float8) AS gap
+         FROM stream_shadow_predictions s JOIN stream_predictions p USING (stream_id, event_id)
+        WHERE s.stream_id = $1`,
+      [streamId],
+    );
+    const want = events
+      .map((e) => String(e.ride_id))
+      .filter((k) => bucketOf(k, 'canary') >= 30 && bucketOf(k, 'shadow') < 50);
+    expect(want.length).toBeGreaterThan(20);
+    expect(shadows.map((s) => s.record_key).sort()).toEqual(want.sort());
+    for (const s of shadows) {
+      expect(s.version).toBe('1');
+      expect(s.diff).toBeCloseTo(s.gap, 4);
+    }
+    await route({ challenger: null });
+  });
+});
+
+describe('progressive rollouts', () => {
+  it('a good version reaches 100 % step by step and becomes the champion; production follows', async () => {
+    const res = await f.send('POST', `${D}/rollouts`, {
+      id: 'good-v1',
+      version: '1',
+      steps: [50, 100],
+      step_seconds: 2,
+      shadow: 50,
+      gates: { max_error_rate: 0.01, max_mean_diff: 20, min_samples: 3 },
+      approval: 'auto',
+    });
+    expect(res.status, JSON.stringify(await res.clone().json())).toBe(201);
+    await drive(ended('good-v1'));
+    const done = await progressOf('good-v1');
+    expect(done.status).toBe('succeeded');
+    expect(done.steps.map((s) => s.canary)).toEqual([50, 100]);
+    for (const s of done.steps) {
+      expect(s.failures).toEqual([]);
+      expect(s.figures?.samples).toBeGreaterThanOrEqual(3);
+    }
+    expect(done.steps[0]?.figures?.pairs).toBeGreaterThan(0);
+    const routing = await json<RoutingState>(await f.send('GET', `${D}/routing`));
+    expect(routing).toMatchObject({ champion: '1', challenger: null, canary: 0, rollout: null });
+    await waitFor(() => f.deps.scorer.aliasStore.get('ride-duration', 'production') === '1', {
+      timeoutMs: 5000,
+      what: 'production to follow the champion',
+    });
+    expect(await versionOf(await predict('anyone'))).toBe('1');
+  });
+
+  it('a constant challenger fails its gate and is rolled back at once, the gate and its figures recorded', async () => {
+    const res = await f.send('POST', `${D}/rollouts`, {
+      id: 'constant-v3',
+      version: '3',
+      steps: [10, 50, 100],
+      step_seconds: 2,
+      shadow: 100,
+      gates: { max_mean_diff: 5, min_samples: 3 },
+      approval: 'auto',
+    });
+    expect(res.status).toBe(201);
+    await drive(ended('constant-v3'));
+    const done = await progressOf('constant-v3');
+    expect(done.status).toBe('rolled_back');
+    expect(done.steps).toHaveLength(1);
+    expect(done.steps[0]?.failures.map((x) => x.gate)).toEqual(['max_mean_diff']);
+    expect(done.steps[0]?.failures[0]?.actual).toBeGreaterThan(5);
+    expect(done.outcome).toMatch(/max_mean_diff/);
+    const routing = await json<RoutingState>(await f.send('GET', `${D}/routing`));
+    expect(routing).toMatchObject({ champion: '1', challenger: null, canary: 0, rollout: null });
+  });
+
+  it('manual approval waits before 100 %; approve promotes, reject rolls back; overlaps are refused', async () => {
+    const start = (id: string, version: string) =>
+      f.send('POST', `${D}/rollouts`, {
+        id,
+        version,
+        steps: [50, 100],
+        step_seconds: 1,
+        approval: 'manual',
+        shadow: 0,
+      });
+    expect((await start('manual-v2', '2')).status).toBe(201);
+    await drive(async () => (await progressOf('manual-v2')).status === 'awaiting_approval');
+    // While it waits: a second rollout and a hand-made routing change are conflicts.
+    expect((await start('second', '3')).status).toBe(409);
+    expect((await f.send('POST', `${D}/routing`, { canary: 5 })).status).toBe(409);
+    const approved = await f.send(
+      'POST',
+      `${D}/rollouts/manual-v2/approve`,
+      { reason: 'looks right' },
+      { 'x-actor': 'alice' },
+    );
+    expect(approved.status).toBe(200);
+    await drive(ended('manual-v2'));
+    expect(await progressOf('manual-v2')).toMatchObject({ status: 'succeeded' });
+    expect((await progressOf('manual-v2')).outcome).toMatch(/approved by api-key:[0-9a-f]{8} \(alice\)/);
+
+    expect((await start('manual-v1', '1')).status).toBe(201);
+    await drive(async () => (await progressOf('manual-v1')).status === 'awaiting_approval');
+    expect((await f.send('POST', `${D}/rollouts/manual-v1/reject`, { reason: 'not now' })).status).toBe(200);
+    await waitFor(ended('manual-v1'), { timeoutMs: 20_000, what: 'the rejected rollout to end' });
+    expect(await progressOf('manual-v1')).toMatchObject({ status: 'rejected' });
+    const routing = await json<RoutingState>(await f.send('GET', `${D}/routing`));
+    expect(routing).toMatchObject({ champion: '2', challenger: null, rollout: null });
+    expect((await f.send('POST', `${D}/rollouts/manual-v1/approve`)).status).toBe(409);
+  });
+
+  it('refuses bad rollout requests naming the field', async () => {
+    const bad = await f.send('POST', `${D}/rollouts`, { version: '1', steps: [130] });
+    expect(bad.status).toBe(400);
+    expect(await fieldsOf(bad)).toEqual(['steps[0]', 'steps[0]']);
+    const unknown = await f.send('POST', `${D}/rollouts`, { version: '9' });
+    expect(unknown.status).toBe(400);
+    expect(await fieldsOf(unknown)).toEqual(['version']);
+    const champion = await f.send('POST', `${D}/rollouts`, { version: '2' });
+    expect(champion.status).toBe(400);
+    const missing = await f.send('GET', `${D}/rollouts/nope`);
+    expect(missing.status).toBe(404);
+  });
+});
