@@ -6,6 +6,7 @@ import type { DeploymentRegistry } from '../platform/deployments.js';
 import type { RoutingTable } from '../platform/routing.js';
 import type { ModelScorer } from '../scoring/scorer.js';
 import { createBatchActivities } from './batch.js';
+import { createBatchCompareActivities } from './batch-compare.js';
 import { createNotifyActivities } from './notify.js';
 import { createPingActivities } from './ping.js';
 import { createRoutingActivities, type RoutingActivityDeps } from './routing.js';
@@ -32,6 +33,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createNotifyActivities(deps),
     ...createStreamActivities(deps),
     ...createRoutingActivities(deps),
+    ...createBatchCompareActivities(deps),
   };
 }
 

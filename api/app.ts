@@ -23,6 +23,7 @@ import { opsRoutes } from './routes/ops.js';
 import { ADAPTERS } from '../adapters/index.js';
 import { deploymentRoutes } from './routes/deployments.js';
 import { modelPredictRoutes } from './routes/predict.js';
+import { batchShadowRoutes } from './routes/batch-shadow.js';
 import { rolloutRoutes } from './routes/rollouts.js';
 import { scheduleRoutes } from './routes/schedules.js';
 import { streamRoutes } from './routes/streams.js';
@@ -100,6 +101,7 @@ export function createApp(deps: AppDeps, options: { metrics?: ApiMetrics; shadow
     .route('/', v2Routes(deps, online, metrics))
     .route('/', deploymentRoutes(deps))
     .route('/', rolloutRoutes(deps))
+    .route('/', batchShadowRoutes(deps))
     .route('/', modelRoutes(deps))
     .route('/', batchRunRoutes(deps))
     .route('/', scheduleRoutes(deps))

@@ -176,6 +176,59 @@ export const ROLLOUT_ACTIONS = ['approve', 'reject', 'pause', 'resume', 'abort']
 export type RolloutActionName = (typeof ROLLOUT_ACTIONS)[number];
 
 // ---------------------------------------------------------------------------------------------------------------
+// Batch shadow runs
+
+export interface BatchShadowInput {
+  deployment: string;
+  model: string;
+  champion: string;
+  challenger: string;
+  from?: string;
+  to?: string;
+  chunkSize?: number;
+  maxParallelChunks?: number;
+}
+
+export const batchShadowWorkflowId = (deployment: string, challenger: string, partition: string) =>
+  `batch-shadow-${deployment}-${challenger}-${partition}`;
+
+export interface VersionFigures {
+  version: string;
+  /** Rows of the comparison with a known label. */
+  labelled: number;
+  /** Regression. */
+  mae?: number | null;
+  rmse?: number | null;
+  /** Classification. */
+  accuracy?: number | null;
+}
+
+export interface BatchComparison {
+  deployment: string;
+  partition: { from: string; to: string };
+  champion: VersionFigures;
+  challenger: VersionFigures;
+  /** Rows both versions scored (the challenger run's rows with a champion prediction). */
+  pairs: number;
+  challengerRows: number;
+  /** Regression: challenger - champion, its mean, and |difference| quantiles and histogram. */
+  difference?: {
+    mean: number | null;
+    meanAbs: number | null;
+    p50: number | null;
+    p90: number | null;
+    p99: number | null;
+    maxAbs: number | null;
+    histogram: { from: number; to: number; count: number }[];
+  };
+  /** Classification: the share of rows with the same label, and the most frequent label pairs. */
+  agreement?: number | null;
+  confusion?: { champion: string; challenger: string; count: number }[];
+  challengerRunId: string;
+  championRunId?: string;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
 // Checks shared by the API (400 before anything starts) and the workflows' Update validators.
 
 /** A field-named problem: `{ field: 'canary', message: 'must be between 0 and 100 (got 130)' }`. */

@@ -4,3 +4,4 @@ export { batchScoring } from './batch-scoring.js';
 export { streamScoring } from './stream-scoring.js';
 export { routingController } from './routing-controller.js';
 export { rollout } from './rollout.js';
+export { batchShadow } from './batch-shadow.js';

@@ -59,3 +59,16 @@ CREATE TABLE stream_shadow_predictions (
   PRIMARY KEY (stream_id, event_id, version)
 );
 CREATE INDEX stream_shadow_time_idx ON stream_shadow_predictions (deployment, version, scored_at);
+
+-- Batch: a shadow run scores a partition with the challenger into the same sink (its own exactly-once keys: the
+-- sink's key includes the version); its comparison with the champion on the same rows is kept here.
+CREATE TABLE batch_comparisons (
+  deployment  text NOT NULL,
+  champion    text NOT NULL,
+  challenger  text NOT NULL,
+  partition_from text NOT NULL,
+  partition_to   text NOT NULL,
+  summary     jsonb NOT NULL,                       -- contracts/routing.ts BatchComparison
+  compared_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (deployment, challenger, champion, partition_from, partition_to)
+);

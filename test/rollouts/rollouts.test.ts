@@ -153,7 +153,7 @@ describe('routing changes', () => {
         headers: { 'content-type': 'application/json', 'x-request-id': `slow-${i}` },
         body: JSON.stringify(RIDE),
       });
-    const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => call(i)));
+    const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => Promise.resolve(call(i))));
     for (const a of answers) expect(a.status).toBe(200);
     await f.log.flush();
     const shadowRows = async () =>
