@@ -17,7 +17,7 @@ const NameParams = z.object({
   name: z
     .string()
     .min(1)
-    .openapi({ param: { name: 'name', in: 'path' }, example: 'ride-duration' }),
+    .openapi({ param: { name: 'name', in: 'path' }, example: 'my-deployment' }),
 });
 const ShadowBody = z
   .strictObject({

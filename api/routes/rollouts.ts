@@ -35,7 +35,7 @@ const NameParams = z.object({
   name: z
     .string()
     .min(1)
-    .openapi({ param: { name: 'name', in: 'path' }, example: 'ride-duration' }),
+    .openapi({ param: { name: 'name', in: 'path' }, example: 'my-deployment' }),
 });
 const RolloutParams = NameParams.extend({
   id: z
@@ -206,7 +206,7 @@ export function actorOf(c: Context<AppEnv>): string {
   const fingerprint = createHash('sha256').update(key).digest('hex').slice(0, 8);
   const who = c.req
     .header('x-actor')
-    ?.replace(/[^\w.@ -]/g, '')
+    ?.replace(/[^\w.@: -]/g, '')
     .slice(0, 64);
   return `api-key:${fingerprint}${who ? ` (${who})` : ''}`;
 }

@@ -124,6 +124,7 @@ describe(`fault suite (${scale.name})`, { timeout: 600_000 }, () => {
     'Postgres stopped and started mid-run',
     'failing then slow webhook',
     'two workers and two API processes at once',
+    'worker SIGKILL and Temporal restart during a rollout',
   ];
   for (const name of names) {
     it(name, async () => {

@@ -11,6 +11,7 @@ import type { DeliveryCheck } from './consumers.js';
 import { batchOutcome } from './invariants.js';
 import { PARTITIONS, resultOf, unplannedSince, type Ctx, type ScenarioResult } from './scenario-kit.js';
 import { sleep } from './stack.js';
+import { rolloutWithFaults } from './rollout-faults.js';
 import { streamWithFaults, type StreamEvents } from './stream-faults.js';
 
 export type { Ctx, Scale, ScenarioResult } from './scenario-kit.js';
@@ -91,6 +92,14 @@ async function webhookScenario(ctx: Ctx): Promise<ScenarioResult> {
 
 export function scenarios(ctx: Ctx): [string, () => Promise<ScenarioResult>][] {
   return [
+    [
+      'worker SIGKILL and Temporal restart during a rollout',
+      () =>
+        rolloutWithFaults(ctx, async (i) => {
+          await killAndRestartWorker(ctx, i);
+          await ctx.stack.restartTemporal('SIGKILL', 500);
+        }),
+    ],
     [
       'worker SIGKILL during a batch run',
       () => batchWithFaults(ctx, 'batch-worker-kill', part(0), (i) => killAndRestartWorker(ctx, i)),

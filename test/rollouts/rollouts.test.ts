@@ -6,7 +6,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bucketOf, type RolloutProgress, type RoutingState } from '../../contracts/routing.js';
+import { runRolloutsCli } from '../../cli/rollouts.js';
 import { sendEvents } from '../../control/streams.js';
+import { TEST_API_KEY } from '../helpers.js';
 import { uniqueId, waitFor } from '../helpers.js';
 import { makeEvents } from '../stream-kit.js';
 import { RIDE, startRolloutFixture, type RolloutFixture } from './fixture.js';
@@ -201,6 +203,33 @@ describe('routing changes', () => {
     const bad = await f.send('GET', `${D}/history?at=yesterday`);
     expect(bad.status).toBe(400);
     expect(await fieldsOf(bad)).toEqual(['query.at']);
+  });
+});
+
+describe('the CLI', () => {
+  const cli = async (...argv: string[]) => {
+    const out: string[] = [];
+    const err: string[] = [];
+    const code = await runRolloutsCli(argv, 'http://api.test', TEST_API_KEY, {
+      out: (l) => out.push(l),
+      err: (l) => err.push(l),
+      fetch: (url, init) => Promise.resolve(f.app.request(url.replace('http://api.test', ''), init)),
+    });
+    return { code, out: out.join('\n'), err: err.join('\n') };
+  };
+
+  it('changes the routing as its user, prints refusals naming the field, and exits 1 on them', async () => {
+    const refused = await cli('route', '--challenger', '1', '--canary', '130');
+    expect(refused.code).toBe(1);
+    expect(refused.err).toMatch(/HTTP 400/);
+    expect(refused.err).toMatch(/"field": "canary"/);
+    const set = await cli('route', '--challenger', '1', '--shadow', '5', '--reason', 'from the cli');
+    expect(set.code).toBe(0);
+    const state = JSON.parse(set.out) as RoutingState;
+    expect(state).toMatchObject({ challenger: '1', shadow: 5, reason: 'from the cli' });
+    expect(state.changedBy).toMatch(/^api-key:[0-9a-f]{8} \(cli:.+\)$/);
+    expect((await cli('route', '--clear')).code).toBe(0);
+    expect((await cli('nonsense')).code).toBe(2);
   });
 });
 
