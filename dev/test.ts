@@ -6,12 +6,14 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadConfig } from '../config.js';
+import { ensureChromium } from './browser.js';
 import { ensureTemporalBinary } from './tools.js';
 
 const config = loadConfig();
 const RESULTS = path.resolve(config.paths.data, 'test-results.json');
 mkdirSync(path.dirname(RESULTS), { recursive: true });
 await ensureTemporalBinary(config.paths.tools, (m) => console.log(`[setup] ${m}`));
+ensureChromium((m) => console.log(`[setup] ${m}`)); // the browser tests (test/ui) skip without it
 
 const steps: [string, string[]][] = [
   ['lint', ['run', 'lint']],

@@ -1,0 +1,166 @@
+/**
+ * Batch runs: the ledger as a table (partition, version, rows, rejected, duration, status, a link to the run in the
+ * Temporal Web UI), rows/s per run as a chart, a form to start a run, and live changes from NOTIFY batch_runs.
+ */
+import { followSse, getJson, postJson } from '../api.js';
+import { chart } from '../chart.js';
+import { confirmAction } from '../confirm.js';
+import { fill, fmt, h, panel, statusBadge, table, toast } from '../dom.js';
+import type { BatchRun, Deployment } from './shapes.js';
+import { throttle, type Section } from './types.js';
+
+const COLORS = ['#1f5fbf', '#b34700', '#2e7d32', '#7b1fa2', '#00695c', '#5d4037'];
+
+const rowsPerSecond = (r: BatchRun) =>
+  r.durationS > 0 && r.status === 'completed' ? r.rowsScored / r.durationS : null;
+const partitionText = (r: BatchRun) =>
+  r.partition === '-infinity' || r.from.startsWith('-infinity') ? 'whole table' : r.partition;
+
+function runsTable(runs: BatchRun[]): HTMLElement {
+  return table<BatchRun>(
+    'Batch runs, newest first',
+    [
+      { label: 'Partition', cell: partitionText },
+      { label: 'Deployment', cell: (r) => r.deployment ?? '–' },
+      { label: 'Version', cell: (r) => `${r.model}@${r.version}` },
+      { label: 'Rows', cell: (r) => fmt.int(r.rowsScored), numeric: true },
+      { label: 'Rejected', cell: (r) => fmt.int(r.rowsRejected), numeric: true },
+      { label: 'Duration', cell: (r) => fmt.seconds(r.durationS), numeric: true },
+      { label: 'Rows/s', cell: (r) => fmt.int(rowsPerSecond(r)), numeric: true },
+      {
+        label: 'Status',
+        cell: (r) => [statusBadge(r.status), r.error ? h('span', { class: 'error' }, ` ${r.error}`) : null],
+      },
+      {
+        label: 'Temporal',
+        cell: (r) =>
+          h(
+            'a',
+            {
+              href: r.webUiUrl,
+              target: '_blank',
+              rel: 'noopener',
+              'aria-label': `Open ${r.workflowId} in the Temporal Web UI`,
+            },
+            r.workflowId,
+          ),
+      },
+    ],
+    runs,
+    'No batch run yet: start one below, or with POST /batch-runs.',
+  );
+}
+
+function startForm(deployments: Deployment[], onStarted: () => void): HTMLElement {
+  const batchable = deployments.filter((d) => d.status === 'ready' && d.modes.includes('batch'));
+  const deployment = h(
+    'select',
+    { id: 'run-deployment' },
+    ...batchable.map((d) => h('option', { value: d.name }, d.name)),
+  );
+  const from = h('input', { id: 'run-from', type: 'date' });
+  const to = h('input', { id: 'run-to', type: 'date' });
+  const form = h(
+    'form',
+    { class: 'inline-form', 'aria-label': 'Start a batch run' },
+    h('div', { class: 'field' }, h('label', { for: 'run-deployment' }, 'Deployment'), deployment),
+    h('div', { class: 'field' }, h('label', { for: 'run-from' }, 'From (optional)'), from),
+    h('div', { class: 'field' }, h('label', { for: 'run-to' }, 'To, exclusive (optional)'), to),
+    h('button', { type: 'submit', class: 'primary' }, 'Start run…'),
+  );
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    void (async () => {
+      const range = from.value && to.value ? ` over [${from.value}, ${to.value})` : ' over its whole table';
+      const ok = await confirmAction({
+        title: 'Start a batch run',
+        body: `Score ${deployment.value}${range}? The run writes its predictions and a batch_runs row.`,
+        action: 'Start run',
+      });
+      if (ok === null) return;
+      try {
+        const body = {
+          deployment: deployment.value,
+          ...(from.value ? { from: from.value } : {}),
+          ...(to.value ? { to: to.value } : {}),
+        };
+        const started = await postJson<{ workflowId: string }>('/batch-runs', body);
+        toast(`Started ${started.workflowId}.`);
+        onStarted();
+      } catch (err) {
+        toast(`Not started: ${(err as Error).message}`);
+      }
+    })();
+  });
+  return form;
+}
+
+export const batch: Section = {
+  id: 'batch',
+  path: '/ui/batch',
+  title: 'Batch runs',
+  async render({ root, signal }) {
+    const speed = chart({
+      id: 'batch-speed',
+      caption: 'Rows per second of each completed run',
+      series: [],
+      yLabel: 'rows/s',
+    });
+    const tableSlot = h('div', { id: 'batch-table' });
+    const live = h('p', { class: 'live', id: 'batch-live' }, 'Live updates: connecting…');
+    const { deployments } = await getJson<{ deployments: Deployment[] }>('/deployments', { signal });
+    let speedChart = speed;
+    const chartSlot = h('div', {}, speed.figure);
+
+    const load = async () => {
+      const { runs } = await getJson<{ runs: BatchRun[] }>('/ui/api/batch-runs?limit=500', { signal });
+      fill(tableSlot, runsTable(runs));
+      const done = runs.filter((r) => rowsPerSecond(r) !== null).reverse();
+      const names = [...new Set(done.map((r) => r.deployment ?? r.model))];
+      if (speedChart.figure.dataset.series !== names.join()) {
+        speedChart.destroy();
+        speedChart = chart({
+          id: 'batch-speed',
+          caption: 'Rows per second of each completed run',
+          series: names.map((label, i) => ({
+            label,
+            color: COLORS[i % COLORS.length] ?? '#333',
+            points: true,
+          })),
+          yLabel: 'rows/s',
+        });
+        speedChart.figure.dataset.series = names.join();
+        fill(chartSlot, speedChart.figure);
+      }
+      const xs = done.map((r) => Date.parse(r.startedAt) / 1000);
+      const ys = names.map((n) =>
+        done.map((r) => ((r.deployment ?? r.model) === n ? rowsPerSecond(r) : null)),
+      );
+      const best = Math.max(0, ...done.map((r) => rowsPerSecond(r) ?? 0));
+      speedChart.setData([xs, ...ys], `${done.length} completed runs, fastest ${fmt.int(best)} rows/s`);
+    };
+    const reload = throttle(300, load);
+
+    fill(
+      root,
+      h('h1', {}, 'Batch runs'),
+      panel('batch-start', 'Start a run', startForm(deployments, reload)),
+      panel('batch-chart', 'Throughput', chartSlot),
+      panel('batch-runs', 'Runs', live, tableSlot),
+    );
+    await load();
+    signal.addEventListener('abort', () => speedChart.destroy());
+    void followSse(
+      '/ui/api/batch-runs/events',
+      (m) => {
+        if (m.event === 'batch_run') reload();
+      },
+      signal,
+      (state) =>
+        (live.textContent =
+          state === 'open'
+            ? 'Live updates: on (a run that starts or ends shows at once)'
+            : 'Live updates: reconnecting…'),
+    );
+  },
+};

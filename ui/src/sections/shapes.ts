@@ -1,0 +1,99 @@
+/** The API's answers as the dashboard reads them (see docs/api.md and api/routes/ui.ts). */
+
+export interface Deployment {
+  name: string;
+  file: string;
+  model: string;
+  status: 'ready' | 'refused';
+  problems: string[];
+  modes: string[];
+  waiting: string[];
+  batch?: { source: string; sink: string; rejected: string; schedule?: string };
+}
+
+export interface ModelVersion {
+  name: string;
+  version: string;
+  ref: string;
+  aliases: string[];
+  task: string;
+  fields: string[];
+  inputs: string[];
+  outputs: string[];
+  kind?: string;
+  description?: string;
+  metrics?: unknown;
+}
+
+export interface ModelList {
+  models: ModelVersion[];
+  aliases: { name: string; alias: string; version: string }[];
+  failures: { ref: string; reason: string }[];
+}
+
+export interface BatchRun {
+  runId: string;
+  workflowId: string;
+  parentRunId: string | null;
+  deployment: string | null;
+  partition: string;
+  from: string;
+  to: string;
+  model: string;
+  version: string;
+  status: string;
+  rowsScored: number;
+  rowsRejected: number;
+  metrics: Record<string, number> | null;
+  startedAt: string;
+  finishedAt: string | null;
+  durationS: number;
+  error: string | null;
+  webUiUrl: string;
+}
+
+export interface StreamItem {
+  streamId: string;
+  deployment: string | null;
+  predictions: number;
+  deadLetters: number;
+  pendingDeadLetters: number;
+  lastScoredAt: string | null;
+}
+
+export interface StreamDetail {
+  streamId: string;
+  latency: { count: number; p50: number | null; p99: number | null };
+  eventsPerSecond: number;
+  tailAfterId: string;
+  deadLetters: {
+    eventId: string;
+    error: string;
+    attempts: number;
+    createdAt: string;
+    replayedAt: string | null;
+    record: unknown;
+  }[];
+}
+
+export interface StreamState {
+  streamId: string;
+  deployment: string | null;
+  received: number;
+  processed: number;
+  failed: number;
+  duplicates: number;
+  replayed: number;
+  queueLength: number;
+  inFlight: number;
+  model: string | null;
+  paused: boolean;
+  draining: boolean;
+  predictions: {
+    count: number;
+    mean: number | null;
+    p50: number | null;
+    p90: number | null;
+    labels?: Record<string, number>;
+  };
+}
