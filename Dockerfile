@@ -27,6 +27,8 @@ COPY --chown=node:node package.json ./
 # The model repository and the deployment files: every model folder, every deployments/<name>.json.
 COPY --chown=node:node models ./models
 COPY --chown=node:node deployments ./deployments
+# The dashboard's pages and TypeScript (the API bundles ui/src/main.ts with esbuild on first request to /ui).
+COPY --chown=node:node ui/src ./ui/src
 USER node
 EXPOSE 3000
 CMD ["npm", "run", "start:api"]

@@ -78,6 +78,7 @@ runMain(async () => {
       `Ready in ${((Date.now() - started) / 1000).toFixed(1)} s.`,
       `  API              ${apiUrl}`,
       `  API docs         ${apiUrl}/docs`,
+      `  Dashboard        ${apiUrl}/ui`,
       `  Health           ${apiUrl}/ready`,
       apiKey.file
         ? `  API key          ${apiKey.file} (export API_KEY=$(cat ${path.relative(process.cwd(), apiKey.file)}))`
