@@ -241,6 +241,7 @@ describe.skipIf(!browser.ok)('dashboard and docs in Chromium, outside network bl
     await page.getByRole('link', { name: 'Online', exact: true }).click();
     const figure = (label: string) => page.locator('#online-summary dt', { hasText: label }).locator('+ dd');
     await expect.poll(() => figure('Scoring requests').textContent()).toBe('12');
+    await expect.poll(() => figure('Now').textContent()).toMatch(/^[\d.]+ req\/s$/); // the second scrape
     const routes = page.getByRole('table', { name: 'Requests per route since the API started' });
     await expect(
       routes.getByRole('row').filter({ hasText: '/predict' }).first().textContent(),

@@ -80,7 +80,9 @@ export const online: Section = {
           ['p99 latency ≤', p99 === null ? '–' : bucketLabel(p99).replace('≤ ', '')],
         ]),
       );
-      rate.setData([times.slice(), rates.slice()], `${fmt.num(perSecond ?? 0)} requests per second now`);
+      // One sample has no rate yet: the chart starts with the second.
+      if (times.length > 1)
+        rate.setData([times.slice(), rates.slice()], `${fmt.num(perSecond ?? 0)} requests per second now`);
       const labels = hist.bounds.map(bucketLabel);
       histogram.setData(
         [hist.bounds.map((_, i) => i), hist.counts],
@@ -108,6 +110,9 @@ export const online: Section = {
       );
     };
     await scrape();
+    // A first rate a second later, then one per scrape interval.
+    const soon = window.setTimeout(() => void scrape().catch(() => undefined), 1000);
+    ctx.signal.addEventListener('abort', () => window.clearTimeout(soon));
     every(ctx, SCRAPE_MS, scrape);
   },
 };

@@ -130,7 +130,7 @@ async function renderStream(
   const rate = chart({
     id: 'stream-rate',
     caption: `Predictions per second of ${streamId} (since this page opened)`,
-    series: [{ label: 'predictions/s', color: '#1f5fbf' }],
+    series: [{ label: 'predictions/s', color: '#1f5fbf', points: false }],
     yLabel: 'per second',
   });
   ctx.signal.addEventListener('abort', () => rate.destroy());
