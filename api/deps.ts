@@ -31,8 +31,8 @@ export interface AppDeps {
   /** The routing mirror (champion, challenger, shares per deployment); absent: every call goes to production. */
   routing?: RoutingTable;
   /**
-   * With a predictionLog: log every call (PREDICTION_LOG=on, the default here), or only the calls of a deployment
-   * that has a challenger (the server's choice when PREDICTION_LOG is off: rollouts need their rows).
+   * With a predictionLog: log every call (PREDICTION_LOG=on, the default here), or only the challenger's canary and
+   * shadow calls (the server's choice when PREDICTION_LOG is off: a rollout's gates need those rows).
    */
   logAllPredictions?: boolean;
   /** Flipped by the server on SIGTERM so `/ready` turns false before connections drain. */

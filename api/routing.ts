@@ -26,7 +26,7 @@ export interface Routed {
   role: Role;
   /** The deployment whose routing chose the version (absent for a model no deployment routes). */
   deployment: string | undefined;
-  /** Set while the deployment has a challenger: its calls are logged whatever PREDICTION_LOG says. */
+  /** Set while the deployment has a challenger (canary calls and shadow calls are logged whatever PREDICTION_LOG says). */
   state: RoutingState | undefined;
   shadow: ResolvedModel | undefined;
 }
@@ -64,7 +64,7 @@ export interface OnlineRoutingOptions {
   /** Scores a shadow call (default: the app's record batcher). */
   shadowScore: ShadowScore;
   maxShadowInFlight?: number;
-  /** Log every call (PREDICTION_LOG=on), or only those of a deployment with a challenger. */
+  /** Log every call (PREDICTION_LOG=on), or only the challenger's (canary and shadow rows). */
   logAll: boolean;
 }
 
@@ -263,7 +263,8 @@ export function createOnlineRouting(deps: AppDeps, options: OnlineRoutingOptions
       }
     },
 
-    logs: (routed) => deps.predictionLog !== undefined && (options.logAll || routed.state !== undefined),
+    // The gates read the challenger's rows (canary, shadow); the champion's are logged only with PREDICTION_LOG on.
+    logs: (routed) => deps.predictionLog !== undefined && (options.logAll || routed.role === 'canary'),
 
     shadow(c, routed, records, out, route) {
       const challenger = routed.shadow;

@@ -9,6 +9,10 @@
  * --cpu-prof <dir> (a CPU profile of each API process, written when it stops), --baseline <checkout> (also start
  * the API of another checkout, e.g. a worktree of an older commit, and interleave its cells with this one's on the
  * routes both serve: a before/after comparison in one run).
+ * Rollout variants: `--modes on,canary:10,shadow:10` adds API processes whose deployment routes to a challenger
+ * (ride-duration 1 beside champion 2, each on its own database with the routing mirror row the controller would
+ * write), and `--half-load` then drives each variant's /predict at half of the `on` variant's saturation rate
+ * (32 connections) to compare the champion's latency with canary or shadow on.
  */
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
@@ -19,6 +23,7 @@ import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { loadConfig } from '../config.js';
 import { migrate } from '../db/migrate.js';
+import { publishRouting } from '../db/queries/routing.js';
 import { createPool } from '../db/pool.js';
 import { freePort, startProcess, waitFor, type Managed } from '../dev/process.js';
 import { startTestServers } from '../dev/stack.js';
@@ -40,6 +45,7 @@ const { values } = parseArgs({
     baseline: { type: 'string' },
     /** Every cell this many times, interleaved round by round; the summary quotes medians and ranges. */
     rounds: { type: 'string', default: '1' },
+    'half-load': { type: 'boolean', default: false },
   },
 });
 const ROUNDS = Number(values.rounds);
@@ -378,6 +384,97 @@ async function measureLoneRequest(
   return Object.fromEntries(modes.map((mode, m) => [mode, Math.round(median(samples[m] ?? []))]));
 }
 
+/** `canary:<pct>` and `shadow:<pct>` modes: a challenger on its own database. */
+type RoutingMode = { mode: string; kind: 'canary' | 'shadow'; share: number; db: string };
+function routingModes(): RoutingMode[] {
+  const out: RoutingMode[] = [];
+  for (const mode of values.modes.split(',')) {
+    const [kind, share] = mode.split(':');
+    const pct = Number(share ?? 10);
+    if (kind === 'canary' || kind === 'shadow')
+      out.push({ mode, kind, share: pct, db: `bench_${kind}${pct}` });
+  }
+  return out;
+}
+
+/** Migrates a variant's database and writes the routing the controller would publish for it. */
+async function prepareRouting(url: string, m: RoutingMode): Promise<void> {
+  const pool = createPool(url, { max: 2 });
+  try {
+    await migrate(pool);
+    const at = new Date().toISOString();
+    await publishRouting(
+      pool,
+      {
+        deployment: 'ride-duration',
+        model: 'ride-duration',
+        champion: '2',
+        challenger: '1',
+        canary: m.kind === 'canary' ? m.share : 0,
+        shadow: m.kind === 'shadow' ? m.share : 0,
+        sticky: null,
+        rollout: null,
+        revision: 1,
+        changedAt: at,
+        changedBy: 'bench',
+        reason: `bench: ${m.mode}`,
+      },
+      { bench: m.mode },
+    );
+  } finally {
+    await pool.end();
+  }
+}
+
+const halfLoadOut: Record<string, unknown>[] = [];
+/**
+ * Each variant's /predict at half of the `on` variant's median saturation rate at 32 connections (a fixed
+ * request rate, so latency is not the saturation queue), the variants interleaved round by round.
+ */
+async function halfLoad(modes: string[], servers: { url: string }[]): Promise<void> {
+  const saturated = cellsOut
+    .filter((c) => c.route === 'predict' && c.batching === 'on' && c.connections === 32)
+    .map((c) => Number(c.reqPerSec));
+  if (saturated.length === 0)
+    throw new Error('--half-load needs the predict route at 32 connections in mode on');
+  const rate = Math.round(medianOf(saturated) / 2);
+  console.log(`half load: ${rate} req/s (half of ${medianOf(saturated)})`);
+  const route = ROUTES.find((r) => r.name === 'predict');
+  if (!route) return;
+  for (let round = 1; round <= ROUNDS; round++)
+    for (const [m, mode] of rotate([...modes.entries()], round)) {
+      const api = servers[m];
+      if (!api || mode.startsWith('base:')) continue;
+      const r = await autocannon({
+        url: api.url + route.path,
+        ...route.options,
+        connections: 32,
+        overallRate: rate,
+        duration: DURATION,
+      });
+      const cell = {
+        round,
+        mode,
+        rate,
+        reqPerSec: Math.round(r.requests.average),
+        p50: r.latency.p50,
+        p99: r.latency.p99,
+        non2xx: r.non2xx,
+      };
+      halfLoadOut.push(cell);
+      console.log(
+        `half-load ${mode.padEnd(12)} ${cell.reqPerSec} req/s  p50 ${cell.p50} ms  p99 ${cell.p99} ms`,
+      );
+    }
+  for (const mode of modes) {
+    const p99 = halfLoadOut.filter((c) => c.mode === mode).map((c) => Number(c.p99));
+    if (p99.length > 0)
+      console.log(
+        `half-load ${mode}: p99 median ${medianOf(p99)} ms [${Math.min(...p99)}-${Math.max(...p99)}]`,
+      );
+  }
+}
+
 let loneRequest: Record<string, number> = {};
 const cellsOut: Record<string, unknown>[] = [];
 const config = loadConfig({ ...process.env, LOG_LEVEL: 'warn' });
@@ -385,7 +482,7 @@ const dir = await mkdtemp(path.join(path.resolve(config.paths.data), 'bench-onli
 const { postgres: pg, temporal } = await startTestServers({
   dir,
   toolsDir: config.paths.tools,
-  databases: ['bench', 'bench_baseline'],
+  databases: ['bench', 'bench_baseline', ...routingModes().map((m) => m.db)],
   onLine: (source, line) => {
     if (source === 'setup') console.log(line);
   },
@@ -393,6 +490,7 @@ const { postgres: pg, temporal } = await startTestServers({
 try {
   const pool = createPool(pg.urlFor('bench'), { max: 1 });
   await migrate(pool).finally(() => pool.end());
+  for (const m of routingModes()) await prepareRouting(pg.urlFor(m.db), m);
   const baseline = values.baseline ? path.resolve(values.baseline) : undefined;
   const checkouts = [{ label: '', dir: root, db: 'bench' }];
   if (baseline) checkouts.push({ label: 'base:', dir: baseline, db: 'bench_baseline' });
@@ -406,13 +504,14 @@ try {
       const delayEnv = delay
         ? { [v.label ? 'BATCH_MAX_DELAY_US' : 'DYNAMIC_BATCH_MAX_DELAY_US']: delay }
         : {};
+      const routed = routingModes().find((m) => m.mode === v.mode);
       return startApi(
         {
-          DATABASE_URL: pg.urlFor(v.db),
+          DATABASE_URL: pg.urlFor(routed && !v.label ? routed.db : v.db),
           TEMPORAL_ADDRESS: temporal.address,
           MODEL_DIR: path.join(v.dir, 'models'),
           DYNAMIC_BATCHING: toggle === 'off' ? 'off' : 'on',
-          ...delayEnv,
+          ...(routed ? {} : delayEnv),
         },
         v.dir,
       );
@@ -482,6 +581,7 @@ try {
           }
         }
       }
+    if (values['half-load']) await halfLoad(modes, servers);
   } finally {
     await Promise.all(servers.map((s) => s.proc.stop()));
   }
@@ -507,6 +607,7 @@ const result = {
   },
   loneRequestMedianUs: loneRequest,
   cells: cellsOut,
+  halfLoad: halfLoadOut,
 };
 await mkdir(path.join(root, 'bench/results'), { recursive: true });
 const file = path.join(root, 'bench/results', `online-${result.date.replace(/[:.]/g, '-')}.json`);

@@ -56,6 +56,27 @@ function options(over: Partial<BatcherOptions> = {}): BatcherOptions & { batches
 }
 
 describe('createBatcher', () => {
+  it('queues a second version behind the first one’s run and runs what it gathered as one batch', async () => {
+    const scorer = gatedScorer();
+    const o = options({ limits: () => ({ maxSize: 8, maxDelayUs: 0 }) });
+    const batcher = createBatcher(scorer, o);
+    const canary: ResolvedModel = { name: 'm', version: '2' };
+    const first = batcher.score(model, [ride(1)]);
+    await tick();
+    expect(scorer.calls).toHaveLength(1); // the champion runs at once
+    // While it runs, three canary requests arrive: they wait for it (the main thread is taken anyway)...
+    const canaries = [2, 3, 4].map((d) => batcher.score(canary, [ride(d)]));
+    await tick();
+    expect(scorer.calls).toHaveLength(1);
+    scorer.calls[0]?.release();
+    await first;
+    // ...and go as one run of three when it finishes, not three runs of one.
+    await waitFor(() => scorer.calls.length === 2, { timeoutMs: 1000, what: 'the canary run' });
+    expect(scorer.calls[1]?.rows.map((r) => r.trip_distance)).toEqual([2, 3, 4]);
+    scorer.calls[1]?.release();
+    expect((await Promise.all(canaries)).map((out) => out.predictions)).toEqual([[20], [30], [40]]);
+  });
+
   it('dispatches a lone request immediately, then coalesces arrivals while a run is in flight', async () => {
     const scorer = gatedScorer();
     const opts = options();

@@ -93,6 +93,10 @@ export function createBatcher(scorer: Pick<Scorer, 'score'>, options: BatcherOpt
 /** The batching core, generic over what a request carries (records here, raw tensors for the V2 protocol). */
 export function createLaneBatcher<I, O>(runner: BatchRunner<I, O>, options: BatcherOptions): Batcher<I, O> {
   const lanes = new Map<string, Lane<I, O>>();
+  // Runs in flight over all lanes: ONNX runs take the main thread one after another, so a request for an idle
+  // lane waits behind another lane's run anyway; it queues there too and coalesces with what comes meanwhile
+  // (a canary's lane then runs fewer, larger batches instead of one run per request).
+  let inFlightTotal = 0;
 
   const laneFor = (model: ResolvedModel): Lane<I, O> => {
     const key = `${model.name}@${model.version}`;
@@ -114,6 +118,7 @@ export function createLaneBatcher<I, O>(runner: BatchRunner<I, O>, options: Batc
 
   const run = (lane: Lane<I, O>, batch: Pending<I, O>[], rows: number) => {
     lane.inFlight++;
+    inFlightTotal++;
     options.onBatch?.(lane.model, rows, batch.length);
     runner
       .run(
@@ -126,7 +131,11 @@ export function createLaneBatcher<I, O>(runner: BatchRunner<I, O>, options: Batc
       )
       .finally(() => {
         lane.inFlight--;
+        inFlightTotal--;
         if (lane.queue.length > 0) flush(lane);
+        // Every other lane that queued behind this run gets its run now (no lane waits on another's backlog).
+        for (const other of lanes.values())
+          if (other !== lane && other.inFlight === 0 && other.queue.length > 0) flush(other);
       })
       .catch(() => undefined);
   };
@@ -186,9 +195,9 @@ export function createLaneBatcher<I, O>(runner: BatchRunner<I, O>, options: Batc
         lane.queue.push({ input, resolve, reject });
         lane.queuedRows += size;
         const { maxSize, maxDelayUs } = lane.limits;
-        // Busy lane: wait for the run in flight (its completion flushes). Idle lane: hold only for requests known
+        // A run in flight (any lane): wait for it (its completion flushes). Otherwise: hold only for requests known
         // to be on their way, and only when a delay is allowed; maxDelayUs = 0 is purely opportunistic batching.
-        const busy = lane.inFlight > 0;
+        const busy = inFlightTotal > 0;
         const expecting = maxDelayUs > 0 && (options.pendingArrivals?.() ?? 0) > 0;
         if (lane.queuedRows >= maxSize || (!busy && !expecting)) flush(lane);
         else {

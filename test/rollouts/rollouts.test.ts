@@ -90,10 +90,8 @@ describe('routing changes', () => {
         GROUP BY role, version ORDER BY role`,
     );
     const again = expected.slice(0, 10).filter((v) => v === '1').length;
-    expect(rows.map((r) => [r.role, r.version, Number(r.n)])).toEqual([
-      ['canary', '1', onCanary + again],
-      ['champion', '2', 210 - onCanary - again],
-    ]);
+    // PREDICTION_LOG is off here: the challenger's calls are logged (the gates read them), the champion's are not.
+    expect(rows.map((r) => [r.role, r.version, Number(r.n)])).toEqual([['canary', '1', onCanary + again]]);
   });
 
   it('canary without a sticky key: a random share within statistical bounds', async () => {
