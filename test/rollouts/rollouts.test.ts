@@ -6,6 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bucketOf, type RolloutProgress, type RoutingState } from '../../contracts/routing.js';
+import { ROLLOUT_STATUS_KEY, ROLLOUT_STEP_KEY } from '../../contracts/temporal.js';
 import { runRolloutsCli } from '../../cli/rollouts.js';
 import { sendEvents } from '../../control/streams.js';
 import { TEST_API_KEY } from '../helpers.js';
@@ -309,6 +310,10 @@ describe('progressive rollouts', () => {
       what: 'production to follow the champion',
     });
     expect(await versionOf(await predict('anyone'))).toBe('1');
+    // The Temporal Web UI shows where it ended through the search attributes.
+    const described = await f.temporal.client.workflow.getHandle('rollout-ride-duration-good-v1').describe();
+    expect(described.typedSearchAttributes.get(ROLLOUT_STATUS_KEY)).toBe('succeeded');
+    expect(described.typedSearchAttributes.get(ROLLOUT_STEP_KEY)).toBe('2/2:100%');
   });
 
   it('a constant challenger fails its gate and is rolled back at once, the gate and its figures recorded', async () => {
@@ -367,6 +372,24 @@ describe('progressive rollouts', () => {
     const routing = await json<RoutingState>(await f.send('GET', `${D}/routing`));
     expect(routing).toMatchObject({ champion: '2', challenger: null, rollout: null });
     expect((await f.send('POST', `${D}/rollouts/manual-v1/approve`)).status).toBe(409);
+  });
+
+  it('POST /models/{name}/aliases/production promotes through the controller: the routing and its history follow', async () => {
+    const res = await f.send('POST', '/models/ride-duration/aliases/production', { version: '1' });
+    expect(res.status).toBe(200);
+    expect(await json(res)).toMatchObject({ version: '1', previous: '2' });
+    const routing = await json<RoutingState>(await f.send('GET', `${D}/routing`));
+    expect(routing).toMatchObject({ champion: '1', reason: 'alias production set to 1' });
+    const { changes } = await json<{ changes: { state: RoutingState; reason: string }[] }>(
+      await f.send('GET', `${D}/history`),
+    );
+    expect(changes.at(-1)).toMatchObject({ reason: 'alias production set to 1', state: { champion: '1' } });
+    expect(await versionOf(await predict('anyone'))).toBe('1');
+    const bad = await f.send('POST', '/models/ride-duration/aliases/production', { version: '9' });
+    expect(bad.status).toBe(400);
+    expect((await f.send('POST', '/models/ride-duration/aliases/production', { version: '2' })).status).toBe(
+      200,
+    );
   });
 
   it('refuses bad rollout requests naming the field', async () => {
