@@ -14,7 +14,7 @@
  * write), and `--half-load` then drives each variant's /predict at half of the `on` variant's saturation rate
  * (32 connections) to compare the champion's latency with canary or shadow on.
  */
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
@@ -46,6 +46,11 @@ const { values } = parseArgs({
     /** Every cell this many times, interleaved round by round; the summary quotes medians and ranges. */
     rounds: { type: 'string', default: '1' },
     'half-load': { type: 'boolean', default: false },
+    /**
+     * The rollout variants' challenger: a version (default 1, the course baseline, a different model), or `twin`: a
+     * copy of version 2 under another name, so the figures show the routing's own cost, not a cheaper or dearer model.
+     */
+    challenger: { type: 'string', default: '1' },
   },
 });
 const ROUNDS = Number(values.rounds);
@@ -397,6 +402,19 @@ function routingModes(): RoutingMode[] {
   return out;
 }
 
+const TWIN = '2-twin';
+/** A model folder with every repository model and a copy of ride-duration 2 as version `2-twin`. */
+async function twinModels(into: string): Promise<string> {
+  const dir = path.join(into, 'models-twin');
+  await cp(path.join(root, 'models'), dir, { recursive: true });
+  const twin = path.join(dir, 'ride-duration', TWIN);
+  await cp(path.join(dir, 'ride-duration', '2'), twin, { recursive: true });
+  const cardFile = path.join(twin, 'model.json');
+  const card = JSON.parse(await readFile(cardFile, 'utf8')) as Record<string, unknown>;
+  await writeFile(cardFile, JSON.stringify({ ...card, version: TWIN }, null, 2));
+  return dir;
+}
+
 /** Migrates a variant's database and writes the routing the controller would publish for it. */
 async function prepareRouting(url: string, m: RoutingMode): Promise<void> {
   const pool = createPool(url, { max: 2 });
@@ -409,7 +427,7 @@ async function prepareRouting(url: string, m: RoutingMode): Promise<void> {
         deployment: 'ride-duration',
         model: 'ride-duration',
         champion: '2',
-        challenger: '1',
+        challenger: values.challenger === 'twin' ? TWIN : values.challenger,
         canary: m.kind === 'canary' ? m.share : 0,
         shadow: m.kind === 'shadow' ? m.share : 0,
         sticky: null,
@@ -491,6 +509,7 @@ try {
   const pool = createPool(pg.urlFor('bench'), { max: 1 });
   await migrate(pool).finally(() => pool.end());
   for (const m of routingModes()) await prepareRouting(pg.urlFor(m.db), m);
+  const twinDir = values.challenger === 'twin' ? await twinModels(dir) : undefined;
   const baseline = values.baseline ? path.resolve(values.baseline) : undefined;
   const checkouts = [{ label: '', dir: root, db: 'bench' }];
   if (baseline) checkouts.push({ label: 'base:', dir: baseline, db: 'bench_baseline' });
@@ -509,7 +528,7 @@ try {
         {
           DATABASE_URL: pg.urlFor(routed && !v.label ? routed.db : v.db),
           TEMPORAL_ADDRESS: temporal.address,
-          MODEL_DIR: path.join(v.dir, 'models'),
+          MODEL_DIR: routed && twinDir ? twinDir : path.join(v.dir, 'models'),
           DYNAMIC_BATCHING: toggle === 'off' ? 'off' : 'on',
           ...(routed ? {} : delayEnv),
         },
