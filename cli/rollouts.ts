@@ -37,34 +37,46 @@ export async function runRolloutsCli(
   apiKey: string | undefined,
   io: RolloutsIo,
 ): Promise<number> {
-  const { positionals, values } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      deployment: { type: 'string', default: 'ride-duration' },
-      challenger: { type: 'string' },
-      champion: { type: 'string' },
-      canary: { type: 'string' },
-      shadow: { type: 'string' },
-      'sticky-field': { type: 'string' },
-      'sticky-header': { type: 'string' },
-      'no-sticky': { type: 'boolean' },
-      clear: { type: 'boolean' },
-      reason: { type: 'string' },
-      version: { type: 'string' },
-      steps: { type: 'string' },
-      'step-seconds': { type: 'string' },
-      approval: { type: 'string' },
-      'max-error-rate': { type: 'string' },
-      'max-p99-ms': { type: 'string' },
-      'max-mean-diff': { type: 'string' },
-      'min-samples': { type: 'string' },
-      id: { type: 'string' },
-      at: { type: 'string' },
-      from: { type: 'string' },
-      to: { type: 'string' },
-    },
-  });
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        help: { type: 'boolean', short: 'h' },
+        deployment: { type: 'string', default: 'ride-duration' },
+        challenger: { type: 'string' },
+        champion: { type: 'string' },
+        canary: { type: 'string' },
+        shadow: { type: 'string' },
+        'sticky-field': { type: 'string' },
+        'sticky-header': { type: 'string' },
+        'no-sticky': { type: 'boolean' },
+        clear: { type: 'boolean' },
+        reason: { type: 'string' },
+        version: { type: 'string' },
+        steps: { type: 'string' },
+        'step-seconds': { type: 'string' },
+        approval: { type: 'string' },
+        'max-error-rate': { type: 'string' },
+        'max-p99-ms': { type: 'string' },
+        'max-mean-diff': { type: 'string' },
+        'min-samples': { type: 'string' },
+        id: { type: 'string' },
+        at: { type: 'string' },
+        from: { type: 'string' },
+        to: { type: 'string' },
+      },
+    });
+  } catch (err) {
+    io.err(`${(err as Error).message}\n\n${ROLLOUTS_USAGE}`);
+    return 2;
+  }
+  const { positionals, values } = parsed;
+  if (values.help) {
+    io.out(ROLLOUTS_USAGE);
+    return 0;
+  }
   if (!apiKey) {
     io.err('API_KEY is not set: the routing and rollout routes need it');
     return 2;

@@ -3,7 +3,6 @@
  * rows), compared with the champion's predictions of the same rows; and the comparisons made so far.
  */
 import { createRoute, z } from '@hono/zod-openapi';
-import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { batchShadowWorkflowId, type BatchShadowInput } from '../../contracts/routing.js';
 import { webUiUrl } from '../../control/batch-runs.js';
 import type { AppDeps } from '../deps.js';
@@ -35,8 +34,8 @@ const startRoute = createRoute({
   request: { params: NameParams, body: { ...json(ShadowBody), required: true } },
   responses: {
     202: {
-      description: 'The shadow run (the same request again answers the same run)',
-      ...json(z.object({ workflowId: z.string(), webUiUrl: z.string(), created: z.boolean() })),
+      description: 'The shadow run (the same request while it runs joins it; after it ended, compares again)',
+      ...json(z.object({ workflowId: z.string(), runId: z.string(), webUiUrl: z.string() })),
     },
     ...problems(400, 401, 404, 415, 503),
   },
@@ -93,21 +92,16 @@ export function batchShadowRoutes(deps: AppDeps) {
         chunkSize: deps.config.batch.chunkSize,
         maxParallelChunks: deps.config.batch.maxParallelChunks,
       };
-      let created = true;
-      try {
-        await deps.temporal.workflow.start('batchShadow', {
-          taskQueue: deps.config.temporal.taskQueue,
-          workflowId,
-          args: [input],
-          // The same partition and version again answers the run that did it (or does); a failed one may rerun.
-          workflowIdConflictPolicy: 'FAIL',
-          workflowIdReusePolicy: 'ALLOW_DUPLICATE_FAILED_ONLY',
-        });
-      } catch (err) {
-        if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-        created = false;
-      }
-      return c.json({ workflowId, webUiUrl: webUiUrl(deps.config, workflowId), created }, 202);
+      const handle = await deps.temporal.workflow.start('batchShadow', {
+        taskQueue: deps.config.temporal.taskQueue,
+        workflowId,
+        args: [input],
+        // A run in flight for this partition and version is joined; a finished one is done again (exactly-once rows).
+        workflowIdConflictPolicy: 'USE_EXISTING',
+        workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+      });
+      const runId = handle.firstExecutionRunId;
+      return c.json({ workflowId, runId, webUiUrl: webUiUrl(deps.config, workflowId, runId) }, 202);
     })
     .openapi(listRoute, async (c) => {
       const d = deploymentOf(c.req.valid('param').name);

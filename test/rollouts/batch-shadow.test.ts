@@ -20,8 +20,7 @@ const day = { from: '2030-07-02T00:00:00', to: '2030-07-03T00:00:00' };
 it('scores the partition with the challenger beside the champion and compares them on the same rows', async () => {
   const res = await f.send('POST', '/deployments/ride-duration/batch-shadow', { ...day, version: '1' });
   expect(res.status, JSON.stringify(await res.clone().json())).toBe(202);
-  const { workflowId, created } = (await res.json()) as { workflowId: string; created: boolean };
-  expect(created).toBe(true);
+  const { workflowId, runId } = (await res.json()) as { workflowId: string; runId: string };
   const comparison = (await f.temporal.client.workflow.getHandle(workflowId).result()) as BatchComparison;
 
   const { rows } = await f.db.pool.query<{ version: string; n: string; mae: number; rmse: number }>(
@@ -45,8 +44,14 @@ it('scores the partition with the challenger beside the champion and compares th
   expect(histogram.reduce((s, b) => s + b.count, 0)).toBe(comparison.pairs);
   expect(comparison.difference?.meanAbs).toBeGreaterThan(0);
 
+  // Asked again after it ended: compared again, the rows and the comparison row replaced, not added.
   const again = await f.send('POST', '/deployments/ride-duration/batch-shadow', { ...day, version: '1' });
-  expect(((await again.json()) as { created: boolean }).created).toBe(false);
+  const second = (await again.json()) as { workflowId: string; runId: string };
+  expect(second.workflowId).toBe(workflowId);
+  expect(second.runId).not.toBe(runId);
+  const recompared = (await f.temporal.client.workflow.getHandle(workflowId).result()) as BatchComparison;
+  expect(recompared.pairs).toBe(comparison.pairs);
+  expect(recompared.championRunId).toBeUndefined(); // the champion's rows were there this time
   const list = (await (await f.send('GET', '/deployments/ride-duration/batch-comparisons')).json()) as {
     comparisons: BatchComparison[];
   };
