@@ -24,6 +24,7 @@ import { ADAPTERS } from '../adapters/index.js';
 import { deploymentRoutes } from './routes/deployments.js';
 import { modelPredictRoutes } from './routes/predict.js';
 import { batchShadowRoutes } from './routes/batch-shadow.js';
+import { monitoringRoutes } from './routes/monitoring.js';
 import { rolloutRoutes } from './routes/rollouts.js';
 import { scheduleRoutes } from './routes/schedules.js';
 import { streamRoutes } from './routes/streams.js';
@@ -102,6 +103,7 @@ export function createApp(deps: AppDeps, options: { metrics?: ApiMetrics; shadow
     .route('/', deploymentRoutes(deps))
     .route('/', rolloutRoutes(deps))
     .route('/', batchShadowRoutes(deps))
+    .route('/', monitoringRoutes(deps))
     .route('/', modelRoutes(deps))
     .route('/', batchRunRoutes(deps))
     .route('/', scheduleRoutes(deps))

@@ -30,6 +30,8 @@ export interface PredictionRecord {
   /** Shadow rows: the champion's answer to the same record, and the distance between the two. */
   championOutput?: Record<string, unknown>;
   diff?: number | null;
+  /** The key late labels join on (api/routing.ts recordKeyOf). */
+  recordKey?: string;
 }
 
 export interface PredictionLog {
@@ -51,7 +53,7 @@ export interface PredictionLogOptions {
   maxBuffered?: number;
 }
 
-const COLUMNS = 15;
+const COLUMNS = 16;
 
 export function createPredictionLog(options: PredictionLogOptions): PredictionLog {
   const { pool, logger, batchSize = 1000, flushIntervalMs = 200, maxBuffered = 200_000 } = options;
@@ -83,12 +85,13 @@ export function createPredictionLog(options: PredictionLogOptions): PredictionLo
         r.error ?? null,
         r.championOutput === undefined ? null : JSON.stringify(r.championOutput),
         r.diff ?? null,
+        r.recordKey ?? null,
       );
     }
     await pool.query(
       `INSERT INTO online_predictions
          (request_id, row_index, route, model, version, features, prediction, output, latency_ms, created_at,
-          deployment, role, error, champion_output, diff)
+          deployment, role, error, champion_output, diff, record_key)
        VALUES ${tuples.join(', ')}`,
       values,
     );

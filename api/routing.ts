@@ -13,7 +13,7 @@ import {
   type ResolvedModel,
   type ScoreOutput,
 } from '../contracts/scoring.js';
-import type { RoutingTable } from '../platform/routing.js';
+import { routedDeployment, type RoutingTable } from '../platform/routing.js';
 import { ModelNotFoundError } from '../scoring/errors.js';
 import type { LoadedModel } from '../scoring/load-model.js';
 import { predictionAt } from '../scoring/predictions.js';
@@ -29,6 +29,25 @@ export interface Routed {
   /** Set while the deployment has a challenger (canary calls and shadow calls are logged whatever PREDICTION_LOG says). */
   state: RoutingState | undefined;
   shadow: ResolvedModel | undefined;
+  /** The deployment's key field (late labels join on it); absent: rows are keyed by request id. */
+  keyField?: string | undefined;
+}
+
+/**
+ * The key a logged row carries for late labels: the record's key field when it has one, else the request id (with
+ * `:<index>` for a record of a list).
+ */
+export function recordKeyOf(
+  routed: Routed,
+  record: FieldRecord | undefined,
+  requestId: string,
+  index: number,
+  many: boolean,
+): string {
+  const field = routed.keyField;
+  const value = field !== undefined && record && Object.hasOwn(record, field) ? record[field] : undefined;
+  if (typeof value === 'string' || typeof value === 'number') return String(value);
+  return many ? `${requestId}:${index}` : requestId;
 }
 
 export type ShadowScore = (model: ResolvedModel, records: readonly FieldRecord[]) => Promise<ScoreOutput>;
@@ -96,6 +115,17 @@ export function createOnlineRouting(deps: AppDeps, options: OnlineRoutingOptions
   const maxInFlight = options.maxShadowInFlight ?? 64;
   let inFlight = 0;
   let dropped = 0;
+  // The deployment serving a model (and its key field), fixed after start: looked up once per model.
+  const served = new Map<string, { deployment: string | undefined; keyField: string | undefined }>();
+  const servedBy = (model: string) => {
+    let found = served.get(model);
+    if (!found) {
+      const name = deps.deployments ? routedDeployment(deps.deployments)(model) : undefined;
+      const keyField = name === undefined ? undefined : deps.deployments?.get(name)?.spec.key_field;
+      served.set(model, (found = { deployment: name, keyField }));
+    }
+    return found;
+  };
 
   const loaded = (m: ResolvedModel): LoadedModel | undefined => scorer.registry.get(m.name, m.version);
   const rowsOf = (
@@ -121,6 +151,7 @@ export function createOnlineRouting(deps: AppDeps, options: OnlineRoutingOptions
         latencyMs,
         createdAt,
         role: routed.role,
+        recordKey: recordKeyOf(routed, records[index], c.get('requestId'), index, records.length > 1),
         ...(routed.deployment ? { deployment: routed.deployment } : {}),
         ...extra(index),
       });
@@ -197,20 +228,15 @@ export function createOnlineRouting(deps: AppDeps, options: OnlineRoutingOptions
 
   return {
     route(name, tag, keyOf) {
+      const { deployment, keyField } = servedBy(name);
       if (tag !== undefined && tag !== DEFAULT_ALIAS) {
         const resolved = scorer.resolveNow(`${name}@${tag}`);
-        return { resolved, role: 'direct', deployment: undefined, state: undefined, shadow: undefined };
+        return { resolved, role: 'direct', deployment, keyField, state: undefined, shadow: undefined };
       }
       const state = table?.forModel(name);
       if (!state || state.challenger === null) {
         const resolved = scorer.resolveNow(name); // the production alias
-        return {
-          resolved,
-          role: 'champion',
-          deployment: state?.deployment,
-          state: undefined,
-          shadow: undefined,
-        };
+        return { resolved, role: 'champion', deployment, keyField, state: undefined, shadow: undefined };
       }
       const key = state.sticky ? keyOf(state.sticky) : undefined;
       const d = decide(state, key, () => Math.random() * 100);
@@ -236,7 +262,7 @@ export function createOnlineRouting(deps: AppDeps, options: OnlineRoutingOptions
           shadow = undefined;
         }
       }
-      return { resolved, role, deployment: state.deployment, state, shadow };
+      return { resolved, role, deployment: state.deployment, keyField, state, shadow };
     },
 
     async score(c, routed, records, route, run) {

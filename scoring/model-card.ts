@@ -156,6 +156,15 @@ export const modelCardSchema = z
       })
       .optional(),
     metrics: z.looseObject({}).optional(),
+    /** What a regression predicts; `range` [min, max] is where training kept it, reported apart by monitoring. */
+    target: z
+      .looseObject({
+        range: z
+          .tuple([z.number(), z.number()])
+          .refine(([min, max]) => min < max, 'must be [min, max] with min < max')
+          .optional(),
+      })
+      .optional(),
     /** Serving hints. `max_batch_rows` caps the rows per ONNX run (memory-bound graphs such as a dense one-hot). */
     serving: z.looseObject({ max_batch_rows: z.number().int().positive().optional() }).optional(),
   })

@@ -11,7 +11,7 @@ import { PayloadTooLargeError, ValidationError } from '../../api/errors.js';
 import type { ApiMetrics } from '../../api/metrics.js';
 import { submit, type Online } from '../../api/online.js';
 import type { PredictionRecord } from '../../api/prediction-log.js';
-import { roleOf, splitRef, stickyKey } from '../../api/routing.js';
+import { recordKeyOf, roleOf, splitRef, stickyKey } from '../../api/routing.js';
 import { problems } from '../../api/schemas/predict.js';
 import { wallClock } from '../../platform/wall-clock.js';
 import {
@@ -118,7 +118,11 @@ export function coursePredictRoutes(deps: AppDeps, online: Online, metrics: ApiM
     metrics.predictionTally(out.model.name, out.model.version, '/predict').inc();
     if (online.routing.logs(routed))
       deps.predictionLog?.record([
-        { ...record(c, '/predict', out.model, 0, { ...ride }, duration), ...roleOf(routed) },
+        {
+          ...record(c, '/predict', out.model, 0, { ...ride }, duration),
+          ...roleOf(routed),
+          recordKey: recordKeyOf(routed, ride, c.get('requestId'), 0, false),
+        },
       ]);
     if (routed.shadow) online.routing.shadow(c, routed, records, out, '/predict');
     if (routed.state) c.header('x-model-role', routed.role);

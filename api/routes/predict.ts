@@ -19,7 +19,7 @@ import { PayloadTooLargeError, ValidationError } from '../errors.js';
 import type { ApiMetrics } from '../metrics.js';
 import { submit, type Online } from '../online.js';
 import type { PredictionRecord } from '../prediction-log.js';
-import { stickyKey, type Routed } from '../routing.js';
+import { recordKeyOf, stickyKey, type Routed } from '../routing.js';
 import { problems, RowError } from '../schemas/predict.js';
 
 const json = <T>(schema: T) => ({ content: { 'application/json': { schema } } });
@@ -100,6 +100,7 @@ export function modelPredictRoutes(deps: AppDeps, online: Online, metrics: ApiMe
         latencyMs,
         createdAt,
         role: routed.role,
+        recordKey: recordKeyOf(routed, records[index], c.get('requestId'), index, records.length > 1),
         ...(routed.deployment ? { deployment: routed.deployment } : {}),
       });
     });

@@ -209,7 +209,11 @@ export function v2Routes(deps: AppDeps, online: Online, metrics: ApiMetrics) {
     metrics.predictions.inc({ model: model.name, version: model.version, route: '/v2/infer' }, input.rows);
     if (routed ? online.routing.logs(routed) : deps.predictionLog)
       deps.predictionLog?.record(
-        logRows(c, loaded, input, values).map((r) => (routed ? { ...r, ...roleOf(routed) } : r)),
+        logRows(c, loaded, input, values).map((r) => ({
+          ...r,
+          ...(routed ? roleOf(routed) : {}),
+          recordKey: input.rows > 1 ? `${r.requestId}:${r.rowIndex}` : r.requestId,
+        })),
       );
     if (routed?.state) c.header('x-model-role', routed.role);
 

@@ -466,7 +466,7 @@ def main(argv=None) -> int:
         "estimator": (repr(model) if args.kind == "gbm" else
                       "Pipeline(ColumnTransformer(OneHotEncoder(handle_unknown='ignore') on PU_DO_key, "
                       "passthrough trip_distance), LinearRegression())"),
-        "target": {"name": "duration", "unit": "minutes",
+        "target": {"name": "duration", "unit": "minutes", "range": [MIN_DURATION, MAX_DURATION],
                    "definition": "(lpep_dropoff_datetime - lpep_pickup_datetime) in minutes; training/evaluation "
                                  f"rows kept only when {MIN_DURATION:g} <= duration <= {MAX_DURATION:g} "
                                  "(rows outside are dropped, not clipped); predictions are not clipped"},

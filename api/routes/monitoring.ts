@@ -1,0 +1,173 @@
+/**
+ * Monitoring over HTTP (API key required): late labels in (`POST /deployments/{name}/feedback`, idempotent by key),
+ * and performance per mode, version and window out (`GET /deployments/{name}/metrics`), joined by record key in
+ * Postgres.
+ */
+import { createRoute, z } from '@hono/zod-openapi';
+import { describeBatchTables, planBatchLayout } from '../../activities/batch-layout.js';
+import { WINDOWS, type LabelInput } from '../../contracts/monitoring.js';
+import { performance, upsertLabels } from '../../db/queries/labels.js';
+import { modelOf, type Deployment } from '../../platform/deployments.js';
+import type { LoadedModel } from '../../scoring/load-model.js';
+import type { AppDeps } from '../deps.js';
+import { routeGroup } from '../env.js';
+import { NotFoundError, PayloadTooLargeError, ValidationError } from '../errors.js';
+import { problems } from '../schemas/predict.js';
+
+const json = <T>(schema: T) => ({ content: { 'application/json': { schema } } });
+const secured = { tags: ['monitoring'], security: [{ bearer: [] }] };
+const NameParams = z.object({
+  name: z
+    .string()
+    .min(1)
+    .openapi({ param: { name: 'name', in: 'path' }, example: 'my-deployment' }),
+});
+const Label = z.object({
+  key: z.union([z.string().min(1), z.number()]).openapi({ example: '2021-02-01-000123' }),
+  label: z.union([z.number(), z.string()]).openapi({ example: 12.5 }),
+});
+const FeedbackBody = z.array(z.unknown()).min(1, 'must hold at least one {key, label}').openapi('Feedback', {
+  description: 'A list of {key, label}: the record key a prediction carried and the true value',
+});
+const MetricsQuery = z.object({
+  from: z.string().optional().openapi({ description: 'ISO time (default: 7 days ago)' }),
+  to: z.string().optional().openapi({ description: 'ISO time, exclusive (default: now)' }),
+  window: z.enum(WINDOWS).default('day'),
+});
+const MAX_LABELS = 10_000;
+
+const feedbackRoute = createRoute({
+  method: 'post',
+  path: '/deployments/{name}/feedback',
+  ...secured,
+  summary: 'Late labels: the true value of predictions by record key (a key sent again takes the new label)',
+  request: { params: NameParams, body: { ...json(FeedbackBody), required: true } },
+  responses: {
+    200: {
+      description: 'How many labels were new, replaced one, or were the same',
+      ...json(z.object({ inserted: z.number(), updated: z.number(), unchanged: z.number() })),
+    },
+    ...problems(400, 401, 404, 413, 415, 503),
+  },
+});
+const metricsRoute = createRoute({
+  method: 'get',
+  path: '/deployments/{name}/metrics',
+  ...secured,
+  summary: 'Performance on labelled predictions per mode, version and window (MAE/RMSE or accuracy)',
+  request: { params: NameParams, query: MetricsQuery },
+  responses: {
+    200: { description: 'One row per mode, version and window', ...json(z.record(z.string(), z.unknown())) },
+    ...problems(400, 401, 404, 503),
+  },
+});
+
+/** A label the model's task can hold, or the problem with it. */
+function checkLabel(
+  model: LoadedModel,
+  raw: unknown,
+  i: number,
+): LabelInput | { field: string; message: string } {
+  const parsed = Label.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    return {
+      field: `[${i}]${issue?.path.length ? `.${issue.path.join('.')}` : ''}`,
+      message: issue?.message ?? 'invalid',
+    };
+  }
+  const { label } = parsed.data;
+  if (model.task.kind === 'regression' && (typeof label !== 'number' || !Number.isFinite(label)))
+    return {
+      field: `[${i}].label`,
+      message: `must be a number (the ${model.task.name}), got ${JSON.stringify(label)}`,
+    };
+  if (model.task.kind === 'classification') {
+    const classes = model.task.classes.map(String);
+    if (!classes.includes(String(label)))
+      return {
+        field: `[${i}].label`,
+        message: `must be one of ${classes.join(', ')} (got ${JSON.stringify(label)})`,
+      };
+  }
+  return parsed.data;
+}
+
+export function monitoringRoutes(deps: AppDeps) {
+  const deploymentOf = (name: string): { d: Deployment; model: LoadedModel } => {
+    const d = deps.deployments?.get(name);
+    const model = d ? modelOf(deps.scorer, d.spec) : undefined;
+    if (!d || !model || typeof model === 'string')
+      throw new NotFoundError(
+        `no ready deployment "${name}"${typeof model === 'string' ? `: ${model}` : ''}`,
+      );
+    return { d, model };
+  };
+  const time = (field: string, value: string | undefined, fallback: Date): string => {
+    if (value === undefined) return fallback.toISOString();
+    const t = new Date(value);
+    if (Number.isNaN(t.getTime()))
+      throw new ValidationError([
+        { field: `query.${field}`, message: `must be an ISO time (got ${JSON.stringify(value)})` },
+      ]);
+    return t.toISOString();
+  };
+
+  return routeGroup()
+    .openapi(feedbackRoute, async (c) => {
+      const { d, model } = deploymentOf(c.req.valid('param').name);
+      const body = c.req.valid('json');
+      if (body.length > MAX_LABELS)
+        throw new PayloadTooLargeError(
+          `the body holds ${body.length} labels; at most ${MAX_LABELS} per call`,
+        );
+      const labels: LabelInput[] = [];
+      const errors: { field: string; message: string }[] = [];
+      body.forEach((raw, i) => {
+        const checked = checkLabel(model, raw, i);
+        if ('field' in checked) errors.push(checked);
+        else labels.push(checked);
+      });
+      // Nothing is half-written: one bad label refuses the call.
+      if (errors.length > 0) throw new ValidationError(errors.slice(0, 20));
+      return c.json(await upsertLabels(deps.pool, d.spec.name, labels, 'api'), 200);
+    })
+    .openapi(metricsRoute, async (c) => {
+      const { d, model } = deploymentOf(c.req.valid('param').name);
+      const q = c.req.valid('query');
+      const now = new Date();
+      const from = time('from', q.from, new Date(now.getTime() - 7 * 86_400_000));
+      const to = time('to', q.to, now);
+      if (model.task.kind === 'outputs')
+        throw new ValidationError([
+          { field: 'path.name', message: 'this deployment’s model has no regression or classification task' },
+        ]);
+      let sink;
+      if (d.spec.batch) {
+        const planned = planBatchLayout(d, model, await describeBatchTables(deps.pool, d));
+        if (planned.ok && planned.layout.missing.length === 0) sink = planned.layout.sink;
+      }
+      const range = model.card.target?.range;
+      const rows = await performance(deps.pool, {
+        deployment: d.spec.name,
+        task: model.task.kind,
+        from,
+        to,
+        window: q.window,
+        ...(range ? { range: { min: range[0], max: range[1] } } : {}),
+        ...(sink ? { sink } : {}),
+      });
+      return c.json(
+        {
+          deployment: d.spec.name,
+          task: model.task.kind,
+          from,
+          to,
+          window: q.window,
+          ...(range ? { target_range: range } : {}),
+          rows,
+        },
+        200,
+      );
+    });
+}

@@ -1,0 +1,183 @@
+/**
+ * Late labels joined to predictions on real Temporal, Postgres and ONNX Runtime: labels in by key (refused whole
+ * when one is wrong, idempotent by key), and the performance per mode, version and window against SQL over the same
+ * rows, for a batch day (a real TLC month when ../shared/data has it, a generated one always), online calls keyed by
+ * their record field, and a stream's events.
+ */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApp } from '../../api/app.js';
+import { BATCH_WORKFLOW, type BatchRunSummary } from '../../contracts/batch.js';
+import type { PerformanceRow } from '../../contracts/monitoring.js';
+import { sendEvents } from '../../control/streams.js';
+import { generateIntoDb } from '../../data/generate-db.js';
+import { ingestParquetFile } from '../../data/ingest.js';
+import { TEST_API_KEY, uniqueId, waitFor } from '../helpers.js';
+import { startRolloutFixture, type RolloutFixture } from '../rollouts/fixture.js';
+import { makeEvents } from '../stream-kit.js';
+
+const FEB_2021 = path.resolve('..', 'shared', 'data', 'green_tripdata_2021-02.parquet');
+
+let f: RolloutFixture;
+beforeAll(async () => {
+  f = await startRolloutFixture();
+});
+afterAll(() => f?.close());
+
+const D = '/deployments/ride-duration';
+const metrics = async (query: string) => {
+  const res = await f.send('GET', `${D}/metrics?${query}`);
+  expect(res.status, await res.clone().text()).toBe(200);
+  return ((await res.json()) as { rows: PerformanceRow[] }).rows;
+};
+const labelCount = async () =>
+  Number((await f.db.pool.query<{ n: string }>('SELECT count(*) AS n FROM labels')).rows[0]?.n);
+
+it('refuses a call with one bad label as a whole, naming it, and takes labels again by key', async () => {
+  const bad = await f.send('POST', `${D}/feedback`, [
+    { key: 'a', label: 3.5 },
+    { key: 'b', label: 'long' },
+    { label: 2 },
+  ]);
+  expect(bad.status).toBe(400);
+  const errors = ((await bad.json()) as { errors: { field: string }[] }).errors.map((e) => e.field);
+  expect(errors).toEqual(['[1].label', '[2].key']);
+  expect(await labelCount()).toBe(0);
+  const first = await f.send('POST', `${D}/feedback`, [{ key: 'a', label: 3.5 }]);
+  expect(await first.json()).toEqual({ inserted: 1, updated: 0, unchanged: 0 });
+  const again = await f.send('POST', `${D}/feedback`, [
+    { key: 'a', label: 3.5 },
+    { key: 'a2', label: 1 },
+  ]);
+  expect(await again.json()).toEqual({ inserted: 1, updated: 0, unchanged: 1 });
+  const changed = await f.send('POST', `${D}/feedback`, [{ key: 'a', label: 4 }]);
+  expect(await changed.json()).toEqual({ inserted: 0, updated: 1, unchanged: 0 });
+  await f.db.pool.query('DELETE FROM labels');
+});
+
+/** Scores a day, sends the rides' true durations as labels, and holds the batch figures against SQL. */
+async function batchDay(day: { from: string; to: string }) {
+  const run = (await (
+    await f.temporal.client.workflow.start(BATCH_WORKFLOW, {
+      taskQueue: f.worker.taskQueue,
+      workflowId: uniqueId('batch-labels'),
+      args: [{ deployment: 'ride-duration', ...day, notify: false }],
+    })
+  ).result()) as BatchRunSummary;
+  expect(run.rowsScored).toBeGreaterThan(0);
+  const { rows: rides } = await f.db.pool.query<{ ride_id: string; actual_duration: number }>(
+    'SELECT ride_id, actual_duration FROM rides WHERE pickup_datetime >= $1 AND pickup_datetime < $2',
+    [day.from, day.to],
+  );
+  const labels = rides.map((r) => ({ key: r.ride_id, label: r.actual_duration }));
+  for (let i = 0; i < labels.length; i += 10_000) {
+    const res = await f.send('POST', `${D}/feedback`, labels.slice(i, i + 10_000));
+    expect(res.status).toBe(200);
+  }
+  const { rows: sql } = await f.db.pool.query<{
+    n: string;
+    mae: number;
+    rmse: number;
+    in_n: string;
+    in_mae: number;
+  }>(
+    `SELECT count(*) AS n, avg(abs(p.predicted_duration - r.actual_duration)) AS mae,
+            sqrt(avg((p.predicted_duration - r.actual_duration) ^ 2)) AS rmse,
+            count(*) FILTER (WHERE r.actual_duration BETWEEN 1 AND 60) AS in_n,
+            avg(abs(p.predicted_duration - r.actual_duration)) FILTER (WHERE r.actual_duration BETWEEN 1 AND 60) AS in_mae
+       FROM predictions p JOIN rides r USING (ride_id)
+      WHERE p.run_id = $1`,
+    [run.runId],
+  );
+  const want = sql[0];
+  const rows = await metrics(`from=${day.from}Z&to=${day.to}Z&window=day`);
+  const batch = rows.filter((r) => r.mode === 'batch');
+  expect(batch).toHaveLength(1);
+  expect(batch[0]).toMatchObject({ version: '2', labelled: Number(want?.n), window: `${day.from}.000Z` });
+  expect(batch[0]?.mae).toBeCloseTo(want?.mae ?? NaN, 9);
+  expect(batch[0]?.rmse).toBeCloseTo(want?.rmse ?? NaN, 9);
+  expect(batch[0]?.inRange?.labelled).toBe(Number(want?.in_n));
+  expect(batch[0]?.inRange?.mae).toBeCloseTo(want?.in_mae ?? NaN, 9);
+  return { run, want };
+}
+
+describe.runIf(existsSync(FEB_2021))('a real month (../shared/data)', () => {
+  it('labels of February 2021 joined to a batch day give the MAE SQL gives over the same rows', async () => {
+    await ingestParquetFile(f.db.pool, FEB_2021);
+    const { want } = await batchDay({ from: '2021-02-03T00:00:00', to: '2021-02-04T00:00:00' });
+    expect(Number(want.n)).toBeGreaterThan(1000);
+    // Long rides outside the card's 1..60 range are why the whole-day RMSE is far above the in-range figure.
+    expect(want.mae).toBeGreaterThan(0);
+  });
+});
+
+it('a generated day: the batch figures equal SQL over the rows', async () => {
+  await generateIntoDb(f.db.pool, { month: '2030-07', rows: 900, seed: 5 });
+  await batchDay({ from: '2030-07-02T00:00:00', to: '2030-07-03T00:00:00' });
+});
+
+it('online calls carry their record key; their labels give the online figures', async () => {
+  const logged = createApp({ ...f.deps, logAllPredictions: true });
+  const rides = Array.from({ length: 12 }, (_, i) => ({
+    ride_id: `online-${i}`,
+    PULocationID: 10 + i,
+    DOLocationID: 100 + i,
+    trip_distance: 1 + i,
+    pickup_datetime: '2021-02-01T10:00:00',
+  }));
+  const answers: number[] = [];
+  for (const ride of rides) {
+    const res = await logged.request('/models/ride-duration/predict', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${TEST_API_KEY}` },
+      body: JSON.stringify(ride),
+    });
+    expect(res.status).toBe(200);
+    answers.push(((await res.json()) as { prediction: { duration: number } }).prediction.duration);
+  }
+  await f.log.flush();
+  const truth = rides.map((_, i) => 5 + i);
+  await f.send(
+    'POST',
+    `${D}/feedback`,
+    rides.map((r, i) => ({ key: r.ride_id, label: truth[i] })),
+  );
+  const online = (await metrics('window=day')).filter((r) => r.mode === 'online');
+  expect(online).toHaveLength(1);
+  expect(online[0]?.labelled).toBe(12);
+  const mae = answers.reduce((s, a, i) => s + Math.abs(a - (truth[i] ?? 0)), 0) / 12;
+  expect(online[0]?.mae).toBeCloseTo(mae, 4);
+});
+
+it('stream predictions carry their event key; their labels give the streaming figures', async () => {
+  const streamId = uniqueId('labelled');
+  const events = makeEvents(30, { prefix: 'stream-ride-' });
+  await sendEvents(f.temporal.client, f.deps.config, streamId, events);
+  await waitFor(
+    async () =>
+      Number(
+        (
+          await f.db.pool.query<{ n: string }>(
+            'SELECT count(*) AS n FROM stream_predictions WHERE stream_id = $1',
+            [streamId],
+          )
+        ).rows[0]?.n,
+      ) === 30,
+    { timeoutMs: 30_000, what: 'the stream predictions' },
+  );
+  const { rows } = await f.db.pool.query<{ record_key: string; v: number }>(
+    `SELECT record_key, (primary_value #>> '{}')::float8 AS v FROM stream_predictions WHERE stream_id = $1`,
+    [streamId],
+  );
+  await f.send(
+    'POST',
+    `${D}/feedback`,
+    rows.map((r) => ({ key: r.record_key, label: 20 })),
+  );
+  const stream = (await metrics('window=hour')).filter((r) => r.mode === 'streaming');
+  expect(stream.reduce((s, r) => s + r.labelled, 0)).toBe(30);
+  const mae = rows.reduce((s, r) => s + Math.abs(r.v - 20), 0) / 30;
+  const weighted = stream.reduce((s, r) => s + (r.mae ?? 0) * r.labelled, 0) / 30;
+  expect(weighted).toBeCloseTo(mae, 4);
+});
