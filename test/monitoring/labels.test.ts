@@ -16,6 +16,7 @@ import { ingestParquetFile } from '../../data/ingest.js';
 import { TEST_API_KEY, uniqueId, waitFor } from '../helpers.js';
 import { startRolloutFixture, type RolloutFixture } from '../rollouts/fixture.js';
 import { makeEvents } from '../stream-kit.js';
+import { readPenguinGolden } from '../penguin-table.js';
 
 const FEB_2021 = path.resolve('..', 'shared', 'data', 'green_tripdata_2021-02.parquet');
 
@@ -180,4 +181,45 @@ it('stream predictions carry their event key; their labels give the streaming fi
   const mae = rows.reduce((s, r) => s + Math.abs(r.v - 20), 0) / 30;
   const weighted = stream.reduce((s, r) => s + (r.mae ?? 0) * r.labelled, 0) / 30;
   expect(weighted).toBeCloseTo(mae, 4);
+});
+
+it('the classifier reports accuracy and per-class recall from its labels', async () => {
+  const logged = createApp({ ...f.deps, logAllPredictions: true });
+  const golden = (await readPenguinGolden()).slice(0, 40);
+  const records = golden.map((g, i) => ({
+    penguin_id: `p-${i}`,
+    island: g.island,
+    bill_length_mm: g.bill_length_mm,
+    bill_depth_mm: g.bill_depth_mm,
+    flipper_length_mm: g.flipper_length_mm,
+    body_mass_g: g.body_mass_g,
+    sex: g.sex,
+    year: g.year,
+  }));
+  const res = await logged.request('/models/penguin-species/predict', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${TEST_API_KEY}` },
+    body: JSON.stringify(records),
+  });
+  expect(res.status).toBe(200);
+  const answers = ((await res.json()) as { predictions: { prediction?: { label: string } }[] }).predictions;
+  await f.log.flush();
+  const bad = await f.send('POST', '/deployments/penguin-species/feedback', [{ key: 'p-0', label: 'Dodo' }]);
+  expect(bad.status).toBe(400);
+  expect(((await bad.json()) as { errors: { field: string }[] }).errors[0]?.field).toBe('[0].label');
+  const feedback = await f.send(
+    'POST',
+    '/deployments/penguin-species/feedback',
+    golden.map((g, i) => ({ key: `p-${i}`, label: g.species })),
+  );
+  expect(feedback.status).toBe(200);
+  const res2 = await f.send('GET', '/deployments/penguin-species/metrics?window=day');
+  const rows = ((await res2.json()) as { rows: PerformanceRow[] }).rows.filter((r) => r.mode === 'online');
+  expect(rows).toHaveLength(1);
+  const scored = answers.map((a, i) => [a.prediction?.label, golden[i]?.species] as const).filter(([p]) => p);
+  const right = scored.filter(([p, y]) => p === y).length;
+  expect(rows[0]?.labelled).toBe(scored.length);
+  expect(rows[0]?.accuracy).toBeCloseTo(right / scored.length, 9);
+  const classes = new Set(golden.map((g) => g.species));
+  expect(new Set(rows[0]?.perClass?.map((c) => c.label))).toEqual(classes);
 });
