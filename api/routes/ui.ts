@@ -2,14 +2,15 @@
  * The dashboard at `/ui`: its pages and assets, served from the repository and npm packages (no CDN), and the
  * read-only data it needs that the public API does not list (`/ui/api/*`, API key required): batch runs from the
  * ledger with their Temporal Web UI links, streams, a stream's latency and dead letters, and batch run changes
- * live as Server-Sent Events over Postgres NOTIFY.
+ * and routing changes live as Server-Sent Events over Postgres NOTIFY (`batch_runs`, `deployment_routing`).
  */
 import type { Context } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import { webUiUrl } from '../../control/batch-runs.js';
+import { ROUTING_CHANNEL } from '../../contracts/routing.js';
 import { STREAM_ID_PATTERN } from '../../contracts/stream.js';
-import { listenChannel, type ChannelListener } from '../../db/listen.js';
 import { dashboardAssets } from '../../ui/server/assets.js';
+import { channelFeed, type ChannelFeed } from '../../ui/server/feeds.js';
 import { listBatchRuns, listStreams, streamDetail } from '../../ui/server/queries.js';
 import type { AppDeps } from '../deps.js';
 import { routeGroup } from '../env.js';
@@ -25,8 +26,28 @@ const BATCH_CHANNEL = 'batch_runs';
 
 export function uiRoutes(deps: AppDeps) {
   const assets = dashboardAssets();
-  const batchEvents = batchRunFeed(deps);
+  const batchEvents = channelFeed(deps, BATCH_CHANNEL);
+  const routingEvents = channelFeed(deps, ROUTING_CHANNEL);
   const app = routeGroup();
+
+  /** Each NOTIFY of `feed` as an SSE `event` (after a `ready`), until the reader leaves or the API shuts down. */
+  const relay = (c: Context, feed: ChannelFeed, event: string) =>
+    streamSSE(c, async (sse) => {
+      const done = new Promise<void>((resolve) => {
+        const unsubscribe = feed.subscribe((payload) => {
+          void sse.writeSSE({ event, data: payload });
+        });
+        const watch = setInterval(() => deps.lifecycle.shuttingDown && finish(), 250);
+        const finish = () => {
+          clearInterval(watch);
+          unsubscribe();
+          resolve();
+        };
+        sse.onAbort(finish);
+      });
+      await sse.writeSSE({ event: 'ready', data: '{}' });
+      await done;
+    });
 
   const shell = async (c: Context) => {
     const page = await assets('index.html');
@@ -53,24 +74,8 @@ export function uiRoutes(deps: AppDeps) {
       webUiUrl(deps.config, workflowId, runId ?? undefined);
     return c.json({ runs: runs.map((r) => ({ ...r, webUiUrl: url(r.workflowId, r.temporalRunId) })) });
   });
-  app.get('/ui/api/batch-runs/events', (c) =>
-    streamSSE(c, async (sse) => {
-      const done = new Promise<void>((resolve) => {
-        const unsubscribe = batchEvents.subscribe((payload) => {
-          void sse.writeSSE({ event: 'batch_run', data: payload });
-        });
-        const watch = setInterval(() => deps.lifecycle.shuttingDown && finish(), 250);
-        const finish = () => {
-          clearInterval(watch);
-          unsubscribe();
-          resolve();
-        };
-        sse.onAbort(finish);
-      });
-      await sse.writeSSE({ event: 'ready', data: '{}' });
-      await done;
-    }),
-  );
+  app.get('/ui/api/batch-runs/events', (c) => relay(c, batchEvents, 'batch_run'));
+  app.get('/ui/api/routing/events', (c) => relay(c, routingEvents, 'routing'));
   app.get('/ui/api/streams', async (c) => c.json({ streams: await listStreams(deps.pool) }));
   app.get('/ui/api/streams/:streamId', async (c) => {
     const streamId = c.req.param('streamId');
@@ -79,30 +84,4 @@ export function uiRoutes(deps: AppDeps) {
     return c.json(await streamDetail(deps.pool, streamId));
   });
   return app;
-}
-
-/** One LISTEN connection on `batch_runs` shared by every open dashboard, opened for the first and closed after the last. */
-function batchRunFeed(deps: AppDeps) {
-  const subscribers = new Set<(payload: string) => void>();
-  let listener: Promise<ChannelListener> | undefined;
-  return {
-    subscribe(onPayload: (payload: string) => void): () => void {
-      subscribers.add(onPayload);
-      listener ??= listenChannel({
-        pool: deps.pool,
-        channel: BATCH_CHANNEL,
-        application: 'ui-batch-runs',
-        logger: deps.logger,
-        onNotify: (payload) => subscribers.forEach((s) => s(payload)),
-      });
-      return () => {
-        subscribers.delete(onPayload);
-        if (subscribers.size === 0 && listener) {
-          const closing = listener;
-          listener = undefined;
-          void closing.then((l) => l.close());
-        }
-      };
-    },
-  };
 }

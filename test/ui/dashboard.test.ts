@@ -250,16 +250,18 @@ describe.skipIf(!browser.ok)('dashboard and docs in Chromium, outside network bl
     await check('online');
   });
 
-  it('rollouts and monitoring: placeholders that say what is not available yet', async () => {
+  it('rollouts: the routing state per deployment, no rollout yet; monitoring: a placeholder', async () => {
     await page.getByRole('link', { name: 'Rollouts', exact: true }).click();
     await page.getByRole('heading', { name: 'Rollouts', level: 1 }).waitFor();
-    const routing = await api('/deployments/ride-duration/routing');
-    if (routing.status === 404)
-      await page
-        .getByText('Routing state: not available (GET /deployments/ride-duration/routing answered 404).')
-        .waitFor();
-    else await page.locator('pre.raw').first().waitFor();
-    await check('rollouts');
+    await page.getByText('Live updates: on', { exact: false }).waitFor();
+    const rides = page.getByRole('region', { name: 'ride-duration' });
+    const figure = (label: string) => rides.locator('dt', { hasText: label }).first().locator('+ dd');
+    await expect(figure('Champion').textContent()).resolves.toBe('2');
+    await expect(figure('Challenger').textContent()).resolves.toBe('none');
+    await rides.getByText('No rollout yet.').first().waitFor();
+    await rides.getByText('No routing change yet: production answers.').waitFor();
+    await page.getByRole('region', { name: 'penguin-species' }).getByText('Champion').waitFor();
+    await check('rollouts-idle');
     await page.getByRole('link', { name: 'Monitoring', exact: true }).click();
     await page.getByText('Monitoring is not available yet', { exact: false }).waitFor();
     await check('monitoring');

@@ -1,4 +1,5 @@
 /** The API's answers as the dashboard reads them (see docs/api.md and api/routes/ui.ts). */
+import type { RoutingState } from '../../../contracts/routing.js';
 
 export interface Deployment {
   name: string;
@@ -96,4 +97,22 @@ export interface StreamState {
     p90: number | null;
     labels?: Record<string, number>;
   };
+}
+
+export type {
+  GateFailure,
+  RolloutProgress,
+  RolloutStatus,
+  RoutingState,
+  StepRecord,
+} from '../../../contracts/routing.js';
+
+/** One change of GET /deployments/{name}/history: who, why, when, and the routing after it. */
+export interface HistoryEntry {
+  revision: number;
+  changedAt: string;
+  actor: string;
+  reason: string;
+  change: unknown;
+  state: RoutingState;
 }
