@@ -7,6 +7,7 @@ import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { ScheduleNotFoundError } from '@temporalio/client';
 import { BatchInputError, BatchRunNotFoundError } from '../control/batch-runs.js';
+import { DriftInputError } from '../activities/drift.js';
 import { RolloutNotFoundError, RoutingConflictError, RoutingRefusedError } from '../control/routing.js';
 import { InvalidStreamIdError, StreamControlError, StreamNotFoundError } from '../control/streams.js';
 import type { Logger } from '../logger.js';
@@ -99,6 +100,7 @@ function toApiError(err: Error): Error {
     return new NotFoundError(err.message);
   if (err instanceof ScheduleNotFoundError) return new NotFoundError(err.message);
   if (err instanceof StreamControlError) return new ConflictError(err.message);
+  if (err instanceof DriftInputError) return new ValidationError([{ field: err.field, message: err.reason }]);
   if (err instanceof RoutingRefusedError) return new ValidationError(err.problems);
   if (err instanceof RoutingConflictError) return new ConflictError(err.message);
   if (err instanceof RolloutNotFoundError) return new NotFoundError(err.message);

@@ -4,13 +4,15 @@
  * model_aliases table + NOTIFY), validates a model folder against its graph, and drafts a card from a graph.
  */
 import { existsSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import { loadConfig, cliDatabaseUrl } from '../config.js';
 import { DEFAULT_ALIAS } from '../contracts/scoring.js';
-import { createPool } from '../db/pool.js';
+import { createPool, type Pool } from '../db/pool.js';
+import { DriftInputError, profileDeployment } from '../activities/drift.js';
+import { loadDeployments } from '../platform/deployments.js';
 import { runMain } from '../platform/run-main.js';
 import { AliasError, ModelNotFoundError } from '../scoring/errors.js';
 import { checkModelFolder, draftCard, readGraph } from '../scoring/model-check.js';
@@ -22,7 +24,10 @@ export const MODELS_USAGE = `Usage:
   npm run models -- promote <name> <version> [--alias production] point an alias at a loaded version
   npm run models -- check <dir>                                  check models/<name>/<version> (card vs graph)
   npm run models -- init <model.onnx> [--name N] [--version V] [--force]
-                                                                 write a draft model.json beside the graph`;
+                                                                 write a draft model.json beside the graph
+  npm run models -- profile <name@version> --deployment <d> [--from T --to T]
+                                                                 write the card's reference profile (drift) from
+                                                                 the deployment's batch source over [from, to)`;
 
 export interface CliIo {
   out(line: string): void;
@@ -141,6 +146,75 @@ export async function runOfflineCommand(argv: readonly string[], io: CliIo): Pro
   return 0;
 }
 
+/** `profile`: the reference profile of a deployment's source window, written into the version's card. */
+export async function runProfileCommand(
+  argv: readonly string[],
+  scorer: ModelScorer,
+  pool: Pool,
+  deploymentDir: string,
+  io: CliIo,
+): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv.slice(1),
+      allowPositionals: true,
+      options: { deployment: { type: 'string' }, from: { type: 'string' }, to: { type: 'string' } },
+    });
+  } catch (err) {
+    io.err(`${(err as Error).message}\n${MODELS_USAGE}`);
+    return 2;
+  }
+  const [ref] = parsed.positionals;
+  const name = parsed.values.deployment;
+  if (!ref || !name) {
+    io.err(MODELS_USAGE);
+    return 2;
+  }
+  const deployments = await loadDeployments({ dir: deploymentDir, scorer });
+  const deployment = deployments.get(name);
+  if (!deployment) {
+    io.err(
+      `no ready deployment "${name}" (ready: ${
+        deployments
+          .ready()
+          .map((d) => d.spec.name)
+          .join(', ') || 'none'
+      })`,
+    );
+    return 1;
+  }
+  let model;
+  try {
+    const resolved = scorer.resolveNow(ref);
+    model = scorer.registry.get(resolved.name, resolved.version);
+  } catch (err) {
+    io.err((err as Error).message);
+    return 1;
+  }
+  if (!model) return 1;
+  try {
+    const reference = await profileDeployment(pool, deployment, model, parsed.values.from, parsed.values.to);
+    const file = path.join(model.dir, 'model.json');
+    const card = JSON.parse(await readFile(file, 'utf8')) as Record<string, unknown>;
+    const monitoring = (card.monitoring as Record<string, unknown> | undefined) ?? {};
+    await writeFile(
+      file,
+      `${JSON.stringify({ ...card, monitoring: { ...monitoring, reference } }, null, 2)}\n`,
+    );
+    io.out(
+      `wrote the reference profile of ${model.ref} (${reference.rows} rows of ${reference.source}) into ${file}`,
+    );
+    return 0;
+  } catch (err) {
+    if (err instanceof DriftInputError) {
+      io.err(err.message);
+      return 1;
+    }
+    throw err;
+  }
+}
+
 /** Runs one command against a scorer; returns the process exit code. */
 export async function runModelsCommand(
   argv: readonly string[],
@@ -200,7 +274,11 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
     try {
       const scorer = await createScorer({ modelDir: config.models.dir, pool });
       try {
-        process.exitCode = await runModelsCommand(process.argv.slice(2), scorer, io);
+        const argv = process.argv.slice(2);
+        process.exitCode =
+          argv[0] === 'profile'
+            ? await runProfileCommand(argv, scorer, pool, config.deployments.dir, io)
+            : await runModelsCommand(argv, scorer, io);
       } finally {
         await scorer.close();
       }

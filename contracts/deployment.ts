@@ -83,6 +83,12 @@ export const deploymentSchema = z.strictObject({
     })
     .optional(),
   online: z.strictObject({}).optional(),
+  monitoring: z
+    .strictObject({
+      /** A field whose PSI against the card's reference is above this has drifted (default 0.1: a moderate shift by the usual reading; 0.25 is a large one). */
+      psi_threshold: z.number().positive().default(0.1),
+    })
+    .optional(),
 });
 
 export type DeploymentSpec = z.infer<typeof deploymentSchema>;

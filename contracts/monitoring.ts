@@ -24,3 +24,42 @@ export interface PerformanceRow {
   accuracy?: number | null;
   perClass?: { label: string; labelled: number; recall: number | null }[];
 }
+
+/** A field's distribution in the reference (training) data. */
+export type FieldProfile =
+  | {
+      kind: 'numeric';
+      /** inner bin edges (deciles) */ edges: number[];
+      /** shares of the edges.length + 1 bins */ shares: number[];
+    }
+  | { kind: 'categorical'; /** share per value; "(other)" holds the rest */ shares: Record<string, number> };
+
+/** Written into the card (`monitoring.reference`) by `npm run models -- profile`. */
+export interface ReferenceProfile {
+  /** Where it was computed from, e.g. `rides 2021-01-01..2021-02-01`. */
+  source: string;
+  rows: number;
+  features: Record<string, FieldProfile>;
+}
+
+export interface DriftFeature {
+  field: string;
+  psi: number;
+  /** Numeric fields: the largest gap between the binned cumulative shares. */
+  ks?: number;
+}
+
+export interface DriftWindow {
+  deployment: string;
+  version: string;
+  from: string;
+  to: string;
+  rows: number;
+  features: DriftFeature[];
+  threshold: number;
+  drifted: string[];
+  /** The alert this window raised (one per window, whoever computes it again). */
+  alert: 'raised' | 'already raised' | null;
+}
+
+export const ALERTS_CHANNEL = 'monitoring_alerts';

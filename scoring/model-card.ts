@@ -165,6 +165,18 @@ export const modelCardSchema = z
           .optional(),
       })
       .optional(),
+    /** Monitoring: the reference profile of the training data (contracts/monitoring.ts ReferenceProfile). */
+    monitoring: z
+      .looseObject({
+        reference: z
+          .looseObject({
+            source: z.string(),
+            rows: z.number(),
+            features: z.record(z.string(), z.looseObject({ kind: z.enum(['numeric', 'categorical']) })),
+          })
+          .optional(),
+      })
+      .optional(),
     /** Serving hints. `max_batch_rows` caps the rows per ONNX run (memory-bound graphs such as a dense one-hot). */
     serving: z.looseObject({ max_batch_rows: z.number().int().positive().optional() }).optional(),
   })

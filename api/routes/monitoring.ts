@@ -5,6 +5,7 @@
  */
 import { createRoute, z } from '@hono/zod-openapi';
 import { describeBatchTables, planBatchLayout } from '../../activities/batch-layout.js';
+import { computeDrift } from '../../activities/drift.js';
 import { WINDOWS, type LabelInput } from '../../contracts/monitoring.js';
 import { performance, upsertLabels } from '../../db/queries/labels.js';
 import { modelOf, type Deployment } from '../../platform/deployments.js';
@@ -35,6 +36,43 @@ const MetricsQuery = z.object({
   window: z.enum(WINDOWS).default('day'),
 });
 const MAX_LABELS = 10_000;
+const DriftBody = z
+  .strictObject({
+    from: z.string().optional().openapi({ example: '2021-02-01T00:00:00' }),
+    to: z.string().optional().openapi({ example: '2021-02-02T00:00:00' }),
+    version: z.string().optional().openapi({ description: 'Default: the version serving production' }),
+  })
+  .openapi('DriftRequest');
+
+const driftRoute = createRoute({
+  method: 'post',
+  path: '/deployments/{name}/drift',
+  ...secured,
+  summary:
+    "Drift of a window of the batch source against the card's reference (PSI, KS); one alert per drifted window",
+  request: { params: NameParams, body: { ...json(DriftBody), required: true } },
+  responses: {
+    200: {
+      description: 'The window (stored; computing it again replaces it)',
+      ...json(z.record(z.string(), z.unknown())),
+    },
+    ...problems(400, 401, 404, 415, 503),
+  },
+});
+const driftListRoute = createRoute({
+  method: 'get',
+  path: '/deployments/{name}/drift',
+  ...secured,
+  summary: 'Drift windows computed so far, and the alerts they raised',
+  request: { params: NameParams },
+  responses: {
+    200: {
+      description: 'Newest first',
+      ...json(z.object({ windows: z.array(z.unknown()), alerts: z.array(z.unknown()) })),
+    },
+    ...problems(401, 404, 503),
+  },
+});
 
 const feedbackRoute = createRoute({
   method: 'post',
@@ -114,6 +152,38 @@ export function monitoringRoutes(deps: AppDeps) {
   };
 
   return routeGroup()
+    .openapi(driftRoute, async (c) => {
+      const { d, model: champion } = deploymentOf(c.req.valid('param').name);
+      const body = c.req.valid('json');
+      const model =
+        body.version === undefined ? champion : deps.scorer.registry.get(champion.name, body.version);
+      if (!model)
+        throw new ValidationError([
+          { field: 'version', message: `version ${body.version} of ${champion.name} is not loaded` },
+        ]);
+      return c.json(
+        await computeDrift(deps.pool, d, model, {
+          ...(body.from !== undefined ? { from: body.from } : {}),
+          ...(body.to !== undefined ? { to: body.to } : {}),
+        }),
+        200,
+      );
+    })
+    .openapi(driftListRoute, async (c) => {
+      const { d } = deploymentOf(c.req.valid('param').name);
+      const [windows, alerts] = await Promise.all([
+        deps.pool.query<{ result: unknown }>(
+          'SELECT result FROM drift_windows WHERE deployment = $1 ORDER BY window_from DESC LIMIT 500',
+          [d.spec.name],
+        ),
+        deps.pool.query(
+          `SELECT kind, version, window_from AS "from", window_to AS "to", details, raised_at AS "raisedAt"
+             FROM monitoring_alerts WHERE deployment = $1 ORDER BY raised_at DESC LIMIT 500`,
+          [d.spec.name],
+        ),
+      ]);
+      return c.json({ windows: windows.rows.map((r) => r.result), alerts: alerts.rows }, 200);
+    })
     .openapi(feedbackRoute, async (c) => {
       const { d, model } = deploymentOf(c.req.valid('param').name);
       const body = c.req.valid('json');

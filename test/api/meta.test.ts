@@ -35,6 +35,7 @@ describe('service metadata and operations', () => {
       '/deployments/{name}',
       '/deployments/{name}/batch-comparisons',
       '/deployments/{name}/batch-shadow',
+      '/deployments/{name}/drift',
       '/deployments/{name}/feedback',
       '/deployments/{name}/history',
       '/deployments/{name}/metrics',
