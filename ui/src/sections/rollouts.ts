@@ -105,7 +105,9 @@ function deploymentView(d: Deployment, models: ModelList, signal: AbortSignal) {
         ),
       );
     }
-    fill(slots.list, rolloutsTable(d.name, list.rollouts));
+    // The table is saved after each step, the live progress is fresher: show that one for the current rollout.
+    const rows = list.rollouts.map((p) => (current && p.spec.id === current.spec.id ? current : p));
+    fill(slots.list, rolloutsTable(d.name, rows));
     fill(slots.history, historyTimeline(d.name, history.changes));
 
     window.clearTimeout(stepTimer);
