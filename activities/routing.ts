@@ -2,6 +2,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type { Client } from '@temporalio/client';
 import type { FieldProblem, RolloutProgress, RoutingState, StepFigures } from '../contracts/routing.js';
+import { controllerInput } from '../control/controllers.js';
 import {
   RoutingConflictError,
   RoutingRefusedError,
@@ -10,7 +11,7 @@ import {
   type RoutingOp,
 } from '../control/routing.js';
 import type { Pool } from '../db/pool.js';
-import { publishRouting, saveRollout, stepFigures } from '../db/queries/routing.js';
+import { publishRouting, saveRollout, stepFigures, type PublishOutcome } from '../db/queries/routing.js';
 import type { DeploymentRegistry } from '../platform/deployments.js';
 import type { ModelScorer } from '../scoring/scorer.js';
 
@@ -46,7 +47,7 @@ export function createRoutingActivities(deps: RoutingActivityDeps) {
     },
 
     /** Writes the routing to the mirror and the history, moves production, and NOTIFYs (idempotent by revision). */
-    async publishRouting(input: { state: RoutingState; change: unknown }): Promise<boolean> {
+    async publishRouting(input: { state: RoutingState; change: unknown }): Promise<PublishOutcome> {
       return publishRouting(deps.pool, input.state, input.change);
     },
 
@@ -80,13 +81,11 @@ export function createRoutingActivities(deps: RoutingActivityDeps) {
           message: `deployment "${input.deployment}" is not ready on this worker`,
           nonRetryable: true,
         });
-      const model = deployment.spec.model.split('@')[0] ?? deployment.spec.model;
-      const champion = deps.scorer.resolveNow(`${model}@production`).version;
-      await ensureController(client, deps.temporal.taskQueue, {
-        deployment: input.deployment,
-        model,
-        champion,
-      });
+      await ensureController(
+        client,
+        deps.temporal.taskQueue,
+        await controllerInput(client, deps.pool, deps.scorer, deployment),
+      );
       try {
         return await routingUpdate(client, input.deployment, input.op, input.arg, input.updateId);
       } catch (err) {

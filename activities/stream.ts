@@ -150,11 +150,19 @@ async function scoreInto(
     const state = input.routed ? deps.routing?.get(deployment.spec.name) : undefined;
     const routing = routeEvents(state, model, toScore, (e) => keyOf(deployment, e));
     const slots = new Array<PredictionRow | undefined>(toScore.length);
-    for (const group of routing.groups) {
-      const out = await deps.scorer.score(
-        group.model,
-        group.indices.map((i) => records[i] ?? {}),
-      );
+    for (const routed of routing.groups) {
+      const rows = routed.indices.map((i) => records[i] ?? {});
+      let group = routed;
+      let out;
+      try {
+        out = await deps.scorer.score(group.model, rows);
+      } catch (err) {
+        // A challenger that cannot score (not loaded on this worker, a failing graph) never holds the stream:
+        // the champion answers its events.
+        if (group.role !== 'canary' || !state) throw err;
+        group = { ...group, role: 'champion', model: { name: state.model, version: state.champion } };
+        out = await deps.scorer.score(group.model, rows);
+      }
       const loaded = deps.scorer.registry.get(out.model.name, out.model.version);
       if (!loaded)
         throw fail('ModelNotFoundError', `model ${out.model.name}@${out.model.version} is not loaded`);

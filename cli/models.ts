@@ -13,6 +13,8 @@ import { DEFAULT_ALIAS } from '../contracts/scoring.js';
 import { createPool, type Pool } from '../db/pool.js';
 import { DriftInputError, profileDeployment } from '../activities/drift.js';
 import { loadDeployments } from '../platform/deployments.js';
+import type { RoutingState } from '../contracts/routing.js';
+import { readRouting } from '../db/queries/routing.js';
 import { runMain } from '../platform/run-main.js';
 import { AliasError, ModelNotFoundError } from '../scoring/errors.js';
 import { checkModelFolder, draftCard, readGraph } from '../scoring/model-check.js';
@@ -220,6 +222,8 @@ export async function runModelsCommand(
   argv: readonly string[],
   scorer: ModelScorer,
   io: CliIo,
+  /** The routing mirror: production of a model a controller owns moves through it, not here. */
+  routing: () => Promise<RoutingState[]> = () => Promise.resolve([]),
 ): Promise<number> {
   let parsed;
   try {
@@ -245,6 +249,14 @@ export async function runModelsCommand(
     if (command === 'promote' && rest.length === 2 && rest[0] && rest[1]) {
       const [name, version] = rest;
       const alias = parsed.values.alias;
+      const owner = alias === DEFAULT_ALIAS ? (await routing()).find((r) => r.model === name) : undefined;
+      if (owner) {
+        io.err(
+          `${name}@${alias} follows the champion of deployment ${owner.deployment} (its routing controller): ` +
+            `npm run rollouts -- route --champion ${version} --deployment ${owner.deployment}`,
+        );
+        return 1;
+      }
       const before = scorer.aliasStore.get(name, alias);
       await scorer.setAlias(name, alias, version);
       io.out(`${name}@${alias} -> ${version}${before === undefined ? ' (new alias)' : ` (was ${before})`}`);
@@ -278,7 +290,7 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
         process.exitCode =
           argv[0] === 'profile'
             ? await runProfileCommand(argv, scorer, pool, config.deployments.dir, io)
-            : await runModelsCommand(argv, scorer, io);
+            : await runModelsCommand(argv, scorer, io, () => readRouting(pool));
       } finally {
         await scorer.close();
       }

@@ -69,6 +69,8 @@ export interface ControllerInput {
   state?: RoutingState;
   /** Rollouts that released the routing lately (carried over a continue-as-new). */
   released?: string[];
+  /** Publish `state` first (a state changed on the way in: a rollout that no longer runs was dropped). */
+  publish?: boolean;
 }
 
 export const ROUTING_CHANNEL = 'deployment_routing';
@@ -115,8 +117,17 @@ export interface RolloutSpec {
   reason: string;
 }
 
+/** `refused`: the routing refused the claim (nothing changed); `failed`: an error it could not get past (rolled back). */
 export type RolloutStatus =
-  'running' | 'paused' | 'awaiting_approval' | 'succeeded' | 'rolled_back' | 'rejected' | 'aborted';
+  | 'running'
+  | 'paused'
+  | 'awaiting_approval'
+  | 'succeeded'
+  | 'rolled_back'
+  | 'rejected'
+  | 'aborted'
+  | 'refused'
+  | 'failed';
 
 /** What one step's window produced, per gate. */
 export interface StepFigures {

@@ -1,11 +1,53 @@
-/** Starts the routing controller of every ready deployment that is not running yet (the worker does it at start). */
-import type { Client } from '@temporalio/client';
+/**
+ * What a deployment's controller starts from, and starting every ready deployment's controller (the worker does it
+ * at start). A controller that starts again (a fresh Temporal, a terminated one) continues from the mirror, so its
+ * revisions follow the mirror's; a rollout the mirror names but that no longer runs is dropped with its challenger.
+ */
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { rolloutWorkflowId, type ControllerInput, type RoutingState } from '../contracts/routing.js';
 import type { Pool } from '../db/pool.js';
 import { readRouting } from '../db/queries/routing.js';
 import type { Logger } from '../logger.js';
 import type { Deployment } from '../platform/deployments.js';
 import type { ModelScorer } from '../scoring/scorer.js';
 import { ensureController } from './routing.js';
+
+async function rolloutRuns(client: Client, deployment: string, id: string): Promise<boolean> {
+  try {
+    const d = await client.workflow.getHandle(rolloutWorkflowId(deployment, id)).describe();
+    return d.status.name === 'RUNNING';
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return false;
+    throw err;
+  }
+}
+
+/** The controller's input: the mirror's state when there is one (its dead rollout dropped), else production. */
+export async function controllerInput(
+  client: Client,
+  pool: Pool,
+  scorer: ModelScorer,
+  d: Deployment,
+  mirrored?: RoutingState,
+): Promise<ControllerInput> {
+  const model = d.spec.model.split('@')[0] ?? d.spec.model;
+  const state = mirrored ?? (await readRouting(pool)).find((s) => s.deployment === d.spec.name);
+  if (!state) return { deployment: d.spec.name, model, champion: scorer.resolveNow(model).version };
+  const alive = state.rollout === null || (await rolloutRuns(client, d.spec.name, state.rollout));
+  if (alive) return { deployment: d.spec.name, model, champion: state.champion, state };
+  const seeded: RoutingState = {
+    ...state,
+    rollout: null,
+    challenger: null,
+    canary: 0,
+    shadow: 0,
+    revision: state.revision + 1,
+    changedAt: new Date().toISOString(),
+    changedBy: 'controller',
+    reason: `rollout ${state.rollout} no longer runs: its challenger was dropped`,
+  };
+  return { deployment: d.spec.name, model, champion: state.champion, state: seeded, publish: true };
+}
 
 export async function ensureControllers(
   client: Client,
@@ -17,10 +59,9 @@ export async function ensureControllers(
 ): Promise<void> {
   const mirrored = new Map((await readRouting(pool)).map((s) => [s.deployment, s]));
   for (const d of deployments) {
-    const model = d.spec.model.split('@')[0] ?? d.spec.model;
-    let champion: string;
+    let input: ControllerInput;
     try {
-      champion = scorer.resolveNow(model).version;
+      input = await controllerInput(client, pool, scorer, d, mirrored.get(d.spec.name));
     } catch (err) {
       logger?.warn(
         { deployment: d.spec.name, err: (err as Error).message },
@@ -28,13 +69,6 @@ export async function ensureControllers(
       );
       continue;
     }
-    const state = mirrored.get(d.spec.name);
-    // A mirror row means an earlier controller ran: a new one (say, on a fresh Temporal) continues from it.
-    await ensureController(client, taskQueue, {
-      deployment: d.spec.name,
-      model,
-      champion: state?.champion ?? champion,
-      ...(state ? { state } : {}),
-    });
+    await ensureController(client, taskQueue, input);
   }
 }

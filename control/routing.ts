@@ -172,6 +172,28 @@ export async function actOnRollout(
     if (err instanceof WorkflowNotFoundError) {
       // An Update to a closed workflow reads as "not found": tell an ended rollout from a missing one.
       const closed = await handle.describe().catch(() => undefined);
+      // An abort of a rollout that ended without giving the routing back (terminated) releases it here.
+      if (closed && action === 'abort') {
+        const owner = await controllerState(client, deployment).catch(() => undefined);
+        if (owner?.rollout === id) {
+          await routingUpdate(
+            client,
+            deployment,
+            'release',
+            {
+              rollout: id,
+              promote: false,
+              actor: by.actor,
+              reason: `aborted after rollout ${id} ended (${closed.status.name})`,
+            },
+            `${id}-release-after-end`,
+          );
+          throw new RoutingConflictError(
+            `rollout ${id} had ended (${closed.status.name}) still owning the routing: the routing is released to the champion`,
+            { cause: err },
+          );
+        }
+      }
       if (closed)
         throw new RoutingConflictError(
           `rollout ${id} has ended (${closed.status.name}); there is nothing to ${action}`,

@@ -7,7 +7,9 @@
  */
 import {
   ApplicationFailure,
+  CancellationScope,
   allHandlersFinished,
+  isCancellation,
   condition,
   proxyActivities,
   setHandler,
@@ -32,12 +34,29 @@ import {
 } from '../contracts/routing.js';
 import { ROLLOUT_STATUS_KEY, ROLLOUT_STEP_KEY } from '../contracts/temporal.js';
 
+// Bookkeeping and figures: bounded retries; a rollout that cannot read its figures rolls back rather than waits.
 const acts = proxyActivities<Activities>({
+  startToCloseTimeout: '30 seconds',
+  retry: {
+    initialInterval: '1 second',
+    backoffCoefficient: 2,
+    maximumInterval: '10 seconds',
+    maximumAttempts: 10,
+  },
+});
+// Routing Updates must land (through a Temporal restart too): retried until they do or are refused.
+const routingActs = proxyActivities<Activities>({
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '10 seconds' },
 });
 
-const ENDED: RolloutStatus[] = ['succeeded', 'rolled_back', 'rejected', 'aborted'];
+const ENDED: RolloutStatus[] = ['succeeded', 'rolled_back', 'rejected', 'aborted', 'refused', 'failed'];
+
+const messageOf = (err: unknown): string => {
+  let e: unknown = err;
+  while (e instanceof Error && e.cause instanceof Error) e = e.cause;
+  return e instanceof Error ? e.message : String(err);
+};
 
 export async function rollout(spec: RolloutSpec): Promise<RolloutProgress> {
   const now = () => new Date().toISOString();
@@ -54,7 +73,9 @@ export async function rollout(spec: RolloutSpec): Promise<RolloutProgress> {
   let paused = false;
   let approved: RolloutAction | null = null;
   let stop: { status: 'rejected' | 'aborted'; action: RolloutAction } | null = null;
-  const ended = () => ENDED.includes(progress.status);
+  // Set once the outcome is decided: actions arriving while the release is sent are refused, not half-taken.
+  let finishing = false;
+  const ended = () => finishing || ENDED.includes(progress.status);
 
   const refuseUnless = (ok: boolean, message: string) => {
     if (!ok) throw ApplicationFailure.create({ type: 'RolloutConflict', message, nonRetryable: true });
@@ -141,9 +162,10 @@ export async function rollout(spec: RolloutSpec): Promise<RolloutProgress> {
   };
   const actor = `rollout:${spec.id}`;
   const routing = (op: 'change' | 'release', arg: unknown, updateId: string) =>
-    acts.updateRouting({ deployment: spec.deployment, op, arg, updateId });
+    routingActs.updateRouting({ deployment: spec.deployment, op, arg, updateId });
 
   const finish = async (status: RolloutStatus, outcome: string) => {
+    finishing = true;
     await routing(
       'release',
       { rollout: spec.id, promote: status === 'succeeded', actor, reason: outcome },
@@ -165,83 +187,112 @@ export async function rollout(spec: RolloutSpec): Promise<RolloutProgress> {
     return { status: s.status, outcome: `${s.status} by ${by}` };
   };
 
-  const claimed = await acts.updateRouting({
-    deployment: spec.deployment,
-    op: 'claim',
-    arg: {
-      rollout: spec.id,
-      version: spec.version,
-      shadow: spec.shadow,
-      actor: spec.actor,
-      reason: spec.reason,
-    },
-    updateId: `${spec.id}-claim`,
-  });
+  let claimed;
+  try {
+    claimed = await routingActs.updateRouting({
+      deployment: spec.deployment,
+      op: 'claim',
+      arg: {
+        rollout: spec.id,
+        version: spec.version,
+        shadow: spec.shadow,
+        actor: spec.actor,
+        reason: spec.reason,
+      },
+      updateId: `${spec.id}-claim`,
+    });
+  } catch (err) {
+    // Refused (another rollout claimed the routing first, a version this worker does not have): nothing to undo.
+    finishing = true;
+    progress.status = 'refused';
+    progress.outcome = `the routing refused the rollout: ${messageOf(err)}`;
+    progress.endedAt = now();
+    await show();
+    return progress;
+  }
   progress.champion = claimed.champion;
   const pairsFrom = now();
-
-  for (let i = 0; i < spec.steps.length; i++) {
-    const canary = spec.steps[i] ?? 100;
-    progress.step = i;
-    if (canary === 100 && spec.approval === 'manual' && approved === null) {
-      if (!paused) progress.status = 'awaiting_approval';
-      await show();
-      await condition(() => approved !== null || stop !== null);
-      if (!paused) progress.status = 'running';
+  try {
+    return await steps(pairsFrom);
+  } catch (err) {
+    if (isCancellation(err)) {
+      // Cancelled (temporal workflow cancel): give the routing back before going.
+      await CancellationScope.nonCancellable(() => finish('aborted', `cancelled: ${messageOf(err)}`));
+      throw err;
     }
-    const halt = stopped();
-    if (halt) return finish(halt.status, halt.outcome);
+    // Whatever failed, the routing goes back to the champion: a rollout never leaves it owned.
+    return finish('failed', `rolled back after an error: ${messageOf(err)}`);
+  }
 
-    await routing(
-      'change',
-      { canary, rollout: spec.id, actor, reason: `step ${i + 1}/${spec.steps.length}: canary ${canary}%` },
-      `${spec.id}-step-${i}`,
-    );
-    const record: StepRecord = {
-      step: i,
-      canary,
-      startedAt: now(),
-      endedAt: null,
-      figures: null,
-      failures: [],
-    };
-    progress.steps.push(record);
-    await show();
-
-    // The step's time runs only while not paused; abort and reject end it at once.
-    let remaining = spec.stepSeconds * 1000;
-    while (remaining > 0 && stop === null) {
+  async function steps(pairsFrom: string): Promise<RolloutProgress> {
+    for (let i = 0; i < spec.steps.length; i++) {
+      const canary = spec.steps[i] ?? 100;
+      progress.step = i;
+      if (canary === 100 && spec.approval === 'manual' && approved === null) {
+        if (!paused) progress.status = 'awaiting_approval';
+        await show();
+        await condition(() => approved !== null || stop !== null);
+        if (!paused) progress.status = 'running';
+      }
+      // A pause that came while the last step was judged holds the next share too.
       if (paused) {
         await show();
         await condition(() => !paused || stop !== null);
-        await show();
-        continue;
       }
-      const started = Date.now();
-      await condition(() => paused || stop !== null, remaining);
-      remaining -= Date.now() - started;
-    }
-    const halted = stopped();
-    if (halted) return finish(halted.status, halted.outcome);
+      const halt = stopped();
+      if (halt) return finish(halt.status, halt.outcome);
 
-    record.endedAt = now();
-    record.figures = await acts.rolloutStepFigures({
-      deployment: spec.deployment,
-      version: spec.version,
-      from: record.startedAt,
-      to: record.endedAt,
-      pairsFrom,
-    });
-    record.failures = judgeStep(spec.gates, record.figures);
-    if (record.failures.length > 0) {
-      const failed = record.failures.map((f) => `${f.gate}: ${f.message}`).join('; ');
-      return finish('rolled_back', `step ${i + 1} (canary ${canary}%) failed its gates: ${failed}`);
+      await routing(
+        'change',
+        { canary, rollout: spec.id, actor, reason: `step ${i + 1}/${spec.steps.length}: canary ${canary}%` },
+        `${spec.id}-step-${i}`,
+      );
+      const record: StepRecord = {
+        step: i,
+        canary,
+        startedAt: now(),
+        endedAt: null,
+        figures: null,
+        failures: [],
+      };
+      progress.steps.push(record);
+      await show();
+
+      // The step's time runs only while not paused; abort and reject end it at once.
+      let remaining = spec.stepSeconds * 1000;
+      while (remaining > 0 && stop === null) {
+        if (paused) {
+          await show();
+          await condition(() => !paused || stop !== null);
+          await show();
+          continue;
+        }
+        const started = Date.now();
+        await condition(() => paused || stop !== null, remaining);
+        remaining -= Date.now() - started;
+      }
+      const halted = stopped();
+      if (halted) return finish(halted.status, halted.outcome);
+
+      record.endedAt = now();
+      record.figures = await acts.rolloutStepFigures({
+        deployment: spec.deployment,
+        version: spec.version,
+        from: record.startedAt,
+        to: record.endedAt,
+        pairsFrom,
+      });
+      record.failures = judgeStep(spec.gates, record.figures);
+      if (record.failures.length > 0) {
+        const failed = record.failures.map((f) => `${f.gate}: ${f.message}`).join('; ');
+        return finish('rolled_back', `step ${i + 1} (canary ${canary}%) failed its gates: ${failed}`);
+      }
+      await show();
     }
-    await show();
+    const by = approved ? ` (approved by ${(approved as RolloutAction).actor})` : '';
+    return finish(
+      'succeeded',
+      `version ${spec.version} promoted to champion after ${spec.steps.length} steps${by}`,
+    );
   }
-  const by = approved ? ` (approved by ${(approved as RolloutAction).actor})` : '';
-  return finish(
-    'succeeded',
-    `version ${spec.version} promoted to champion after ${spec.steps.length} steps${by}`,
-  );
 }

@@ -104,7 +104,17 @@ export async function routingController(input: ControllerInput): Promise<void> {
       changedBy: actor,
       reason,
     };
-    await mirror.publishRouting({ state: numbered, change });
+    const published = await mirror.publishRouting({ state: numbered, change });
+    if (published.outcome === 'stale') {
+      // Another controller moved the mirror on (this one started without its state): take that state up.
+      state = published.mirror;
+      refuse([
+        {
+          field: 'rollout',
+          message: `the routing of ${state.deployment} moved on elsewhere (revision ${state.revision}); the controller took it up: try again`,
+        },
+      ]);
+    }
     state = numbered;
     return state;
   }
@@ -203,10 +213,14 @@ export async function routingController(input: ControllerInput): Promise<void> {
   );
 
   // The first run records where the routing starts, so the history answers for any time after it.
-  if (!input.state) await serial(() => mirror.publishRouting({ state, change: { start: input.champion } }));
+  if (!input.state || input.publish)
+    await serial(async () => {
+      const first = await mirror.publishRouting({ state, change: { start: input.champion } });
+      if (first.outcome === 'stale') state = first.mirror;
+    });
 
   await condition(() => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > 5000);
   await condition(allHandlersFinished);
   await queue;
-  await continueAsNew<typeof routingController>({ ...input, state, released });
+  await continueAsNew<typeof routingController>({ ...input, state, released, publish: false });
 }

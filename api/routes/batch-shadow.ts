@@ -2,7 +2,9 @@
  * Batch shadow runs over HTTP (API key required): score a partition with the challenger (its own exactly-once
  * rows), compared with the champion's predictions of the same rows; and the comparisons made so far.
  */
+import { createHash } from 'node:crypto';
 import { createRoute, z } from '@hono/zod-openapi';
+import { checkBatchInput } from '../../contracts/batch-input.js';
 import { batchShadowWorkflowId, type BatchShadowInput } from '../../contracts/routing.js';
 import { webUiUrl } from '../../control/batch-runs.js';
 import type { AppDeps } from '../deps.js';
@@ -79,16 +81,25 @@ export function batchShadowRoutes(deps: AppDeps) {
         ]);
       if (version === champion)
         throw new ValidationError([{ field: 'version', message: `version ${version} is the champion` }]);
-      const partition =
-        body.from || body.to ? `${body.from ?? ''}_${body.to ?? ''}`.replace(/[^0-9A-Za-z_-]/g, '') : 'all';
+      const checked = checkBatchInput({
+        ...(body.from !== undefined ? { from: body.from } : {}),
+        ...(body.to !== undefined ? { to: body.to } : {}),
+      });
+      if (!checked.ok) throw new ValidationError([{ field: checked.field, message: checked.reason }]);
+      if (d.spec.batch?.source.event_time && !checked.value)
+        throw new ValidationError([
+          { field: 'from', message: 'is required: the source has an event time (give from and to)' },
+        ]);
+      // The partition as the run reads it (naive timestamps), hashed: two spellings of one window are one run.
+      const bounds = checked.value ? `${checked.value.from}_${checked.value.to}` : 'all';
+      const partition = createHash('sha256').update(bounds).digest('hex').slice(0, 16);
       const workflowId = batchShadowWorkflowId(d.spec.name, version, partition);
       const input: BatchShadowInput = {
         deployment: d.spec.name,
         model,
         champion,
         challenger: version,
-        ...(body.from !== undefined ? { from: body.from } : {}),
-        ...(body.to !== undefined ? { to: body.to } : {}),
+        ...(checked.value ? { from: checked.value.from, to: checked.value.to } : {}),
         chunkSize: deps.config.batch.chunkSize,
         maxParallelChunks: deps.config.batch.maxParallelChunks,
       };

@@ -1,7 +1,8 @@
 /** The model repository over HTTP: list loaded versions and aliases; move an alias (zero-downtime switch). */
 import { createRoute, z } from '@hono/zod-openapi';
 import { DEFAULT_ALIAS } from '../../contracts/scoring.js';
-import { changeRouting } from '../../control/routing.js';
+import { controllerInput } from '../../control/controllers.js';
+import { changeRouting, ensureController } from '../../control/routing.js';
 import type { AppDeps } from '../deps.js';
 import { actorOf } from './rollouts.js';
 import { AliasError } from '../../scoring/errors.js';
@@ -119,6 +120,13 @@ export function modelRoutes(deps: AppDeps) {
             name,
             alias,
             `version "${version}" is not loaded (loaded: ${scorer.registry.versions(name).join(', ')})`,
+          );
+        const d = deps.deployments?.get(routed.deployment);
+        if (d)
+          await ensureController(
+            deps.temporal,
+            deps.config.temporal.taskQueue,
+            await controllerInput(deps.temporal, deps.pool, scorer, d),
           );
         await changeRouting(deps.temporal, routed.deployment, {
           champion: version,

@@ -21,6 +21,7 @@ import {
   rolloutProgress,
   startRollout,
 } from '../../control/routing.js';
+import { controllerInput } from '../../control/controllers.js';
 import { getRollout, listRollouts, routingAt, routingHistory } from '../../db/queries/routing.js';
 import type { Deployment } from '../../platform/deployments.js';
 import type { AppDeps } from '../deps.js';
@@ -244,13 +245,7 @@ export function rolloutRoutes(deps: AppDeps) {
     };
   };
   const controller = async (d: Deployment) => {
-    const mirrored = deps.routing?.get(d.spec.name);
-    await ensureController(temporal, taskQueue, {
-      deployment: d.spec.name,
-      model: modelName(d),
-      champion: stateOf(d).champion,
-      ...(mirrored ? { state: mirrored } : {}),
-    });
+    await ensureController(temporal, taskQueue, await controllerInput(temporal, deps.pool, scorer, d));
   };
   /** Versions the API can see, checked before anything is sent (the controller checks them again). */
   const checkVersions = (d: Deployment, fields: Record<string, string | null | undefined>) => {
@@ -318,17 +313,12 @@ export function rolloutRoutes(deps: AppDeps) {
       const problemsFound = checkRolloutSpec(spec);
       if (problemsFound.length > 0) throw new ValidationError(problemsFound);
       checkVersions(d, { version: spec.version });
-      const now = stateOf(d);
-      if (now.champion === spec.version)
+      await controller(d);
+      const live = await controllerState(temporal, d.spec.name);
+      if (live.champion === spec.version)
         throw new ValidationError([
           { field: 'version', message: `version ${spec.version} is the champion already` },
         ]);
-      if (now.rollout !== null)
-        throw new ConflictError(
-          `rollout ${now.rollout} is running on ${d.spec.name}: abort it or let it finish first`,
-        );
-      await controller(d);
-      const live = await controllerState(temporal, d.spec.name);
       if (live.rollout !== null)
         throw new ConflictError(
           `rollout ${live.rollout} is running on ${d.spec.name}: abort it or let it finish first`,
@@ -356,7 +346,8 @@ export function rolloutRoutes(deps: AppDeps) {
     .openapi(routes.act, async (c) => {
       const { name, id, action } = c.req.valid('param');
       const d = deploymentOf(name);
-      const body = (await c.req.json().catch(() => ({}))) as { reason?: unknown };
+      const raw: unknown = await c.req.json().catch(() => ({}));
+      const body = raw !== null && typeof raw === 'object' ? (raw as { reason?: unknown }) : {};
       const reason = typeof body.reason === 'string' ? body.reason.slice(0, 500) : undefined;
       const progress = await actOnRollout(temporal, d.spec.name, id, action, {
         actor: actorOf(c),

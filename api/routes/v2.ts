@@ -188,9 +188,9 @@ export function v2Routes(deps: AppDeps, online: Online, metrics: ApiMetrics) {
       );
     const name = c.req.param('name') ?? '';
     const version = c.req.param('version');
-    const routed = version === undefined ? routeV2(c, name) : undefined;
-    const model = routed?.resolved ?? (await resolve(name, version));
-    const loaded = scorer.registry.get(model.name, model.version);
+    let routed = version === undefined ? routeV2(c, name) : undefined;
+    let model = routed?.resolved ?? (await resolve(name, version));
+    let loaded = scorer.registry.get(model.name, model.version);
     if (!loaded) throw new InferenceError(404, `model "${name}" version ${model.version} is not loaded`);
     const { card } = loaded;
     const body = new Uint8Array(await c.req.arrayBuffer());
@@ -205,7 +205,36 @@ export function v2Routes(deps: AppDeps, online: Online, metrics: ApiMetrics) {
           `unknown output "${o.name}"; ${ref} outputs ${card.outputs.map((s) => s.name).join(', ')}`,
         );
     }
-    const values = await submit(online.tensors, model, input, c.get('arrived'));
+    let values: TensorOutputs;
+    try {
+      values = await submit(online.tensors, model, input, c.get('arrived'));
+    } catch (err) {
+      const champion = routed?.state?.champion;
+      if (routed?.role !== 'canary' || champion === undefined) throw err;
+      // A canary that fails is the challenger's error (its gate counts it); the champion answers the call.
+      const message = err instanceof Error ? err.message : String(err);
+      deps.logger.warn({ model: ref, err: message }, 'canary scoring failed; the champion answers');
+      deps.predictionLog?.record([
+        {
+          requestId: c.get('requestId'),
+          rowIndex: 0,
+          route: '/v2/infer',
+          model: model.name,
+          version: model.version,
+          features: {},
+          prediction: null,
+          latencyMs: performance.now() - c.get('startedAt'),
+          createdAt: new Date(),
+          ...roleOf(routed),
+          error: message,
+          recordKey: c.get('requestId'),
+        },
+      ]);
+      routed = { ...routed, role: 'champion', resolved: scorer.resolveNow(`${name}@${champion}`) };
+      model = routed.resolved;
+      loaded = scorer.registry.get(model.name, model.version) ?? loaded;
+      values = await submit(online.tensors, model, input);
+    }
     metrics.predictions.inc({ model: model.name, version: model.version, route: '/v2/infer' }, input.rows);
     if (routed ? online.routing.logs(routed) : deps.predictionLog)
       deps.predictionLog?.record(

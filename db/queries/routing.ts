@@ -16,13 +16,30 @@ export interface HistoryRow {
   state: RoutingState;
 }
 
+export type PublishOutcome =
+  | { outcome: 'published' | 'same' }
+  /** The mirror holds a newer revision (written by another controller): its state, for the caller to adopt. */
+  | { outcome: 'stale'; mirror: RoutingState };
+
 /**
- * Publishes a routing state: the mirror moves forward only (an older revision, from a retried activity, changes
- * nothing), the history keeps one row per revision, the production alias follows the champion, and every
- * listener is told at commit. Returns false when the mirror already held this revision or a newer one.
+ * Publishes a routing state in one transaction: the mirror moves forward only, the history gets one row per
+ * revision, the production alias follows the champion, and every listener is told at commit. The same revision
+ * again (a retried activity) changes nothing; an older one is refused with the mirror's state.
  */
-export async function publishRouting(pool: Pool, state: RoutingState, change: unknown): Promise<boolean> {
+export async function publishRouting(
+  pool: Pool,
+  state: RoutingState,
+  change: unknown,
+): Promise<PublishOutcome> {
   return withTransaction(pool, async (db) => {
+    const { rows } = await db.query<{ revision: string; state: RoutingState }>(
+      'SELECT revision, state FROM deployment_routing WHERE deployment = $1 FOR UPDATE',
+      [state.deployment],
+    );
+    const current = rows[0];
+    if (current && Number(current.revision) > state.revision)
+      return { outcome: 'stale', mirror: current.state };
+    if (current && Number(current.revision) === state.revision) return { outcome: 'same' };
     await db.query(
       `INSERT INTO routing_history (deployment, revision, changed_at, actor, reason, change, state)
        VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (deployment, revision) DO NOTHING`,
@@ -36,13 +53,11 @@ export async function publishRouting(pool: Pool, state: RoutingState, change: un
         JSON.stringify(state),
       ],
     );
-    const { rowCount } = await db.query(
+    await db.query(
       `INSERT INTO deployment_routing (deployment, revision, state, updated_at) VALUES ($1, $2, $3, now())
-       ON CONFLICT (deployment) DO UPDATE SET revision = EXCLUDED.revision, state = EXCLUDED.state, updated_at = now()
-       WHERE deployment_routing.revision < EXCLUDED.revision`,
+       ON CONFLICT (deployment) DO UPDATE SET revision = EXCLUDED.revision, state = EXCLUDED.state, updated_at = now()`,
       [state.deployment, state.revision, JSON.stringify(state)],
     );
-    if (!rowCount) return false;
     await db.query(
       `INSERT INTO model_aliases (model_name, alias, version, updated_at) VALUES ($1, 'production', $2, now())
        ON CONFLICT (model_name, alias) DO UPDATE SET version = EXCLUDED.version, updated_at = now()
@@ -55,7 +70,7 @@ export async function publishRouting(pool: Pool, state: RoutingState, change: un
       'model_aliases',
       JSON.stringify({ name: state.model, alias: 'production', version: state.champion }),
     ]);
-    return true;
+    return { outcome: 'published' };
   });
 }
 

@@ -49,7 +49,9 @@ export async function rolloutWithFaults(
   let driving = true;
   let calls = 0;
   const failures: string[] = [];
-  const routingReads = { ok: 0, unknown: 0 };
+  // The mirror's routing as each API process reads it: known (a controller's revision, never 0) and never going back.
+  const routingReads = { ok: 0, unknown: 0, backwards: 0 };
+  const lastRevision = new Map<number, number>();
   const client = async (k: number) => {
     while (driving) {
       const res = await fetch(`${api(k)}/predict`, {
@@ -60,8 +62,11 @@ export async function rolloutWithFaults(
       calls++;
       if (res.status !== 200) failures.push(`${res.status}: ${(await res.text()).slice(0, 200)}`);
       const routing = await get<RoutingState>(`${D}/routing`, k);
-      if (routing.status === 200 && routing.body?.champion) routingReads.ok++;
+      const revision = routing.body?.revision ?? 0;
+      if (routing.status === 200 && routing.body?.champion && revision > 0) routingReads.ok++;
       else routingReads.unknown++;
+      if (revision < (lastRevision.get(k) ?? 0)) routingReads.backwards++;
+      lastRevision.set(k, Math.max(revision, lastRevision.get(k) ?? 0));
       await sleep(20);
     }
   };
@@ -69,11 +74,13 @@ export async function rolloutWithFaults(
 
   const progress = () => get<RolloutProgress>(`${D}/rollouts/${id}`).then((r) => r.body);
   const at = async (step: number) => {
-    for (;;) {
+    const deadline = Date.now() + 60_000;
+    while (Date.now() < deadline) {
       const p = await progress();
       if (p && p.step >= step && p.steps.length > step) return p;
       await sleep(100);
     }
+    throw new Error(`rollout ${id} did not reach step ${step + 1} within 60 s`);
   };
   let injected = 0;
   const steps: number[] = [];
@@ -118,8 +125,8 @@ export async function rolloutWithFaults(
       },
       {
         channel: 'routing reads (mirror)',
-        ok: routingReads.unknown === 0 && routingReads.ok > 0,
-        detail: `${routingReads.ok} answered with a champion, ${routingReads.unknown} unknown`,
+        ok: routingReads.unknown === 0 && routingReads.backwards === 0 && routingReads.ok > 0,
+        detail: `${routingReads.ok} answered with a champion at a revision > 0, ${routingReads.unknown} unknown, ${routingReads.backwards} went back`,
       },
       {
         channel: 'rollout steps',

@@ -45,7 +45,9 @@ async function drive(done: () => Promise<boolean>): Promise<number> {
 }
 const progressOf = async (id: string) => json<RolloutProgress>(await f.send('GET', `${D}/rollouts/${id}`));
 const ended = (id: string) => async () =>
-  ['succeeded', 'rolled_back', 'rejected', 'aborted'].includes((await progressOf(id)).status);
+  ['succeeded', 'rolled_back', 'rejected', 'aborted', 'refused', 'failed'].includes(
+    (await progressOf(id)).status,
+  );
 
 describe('routing changes', () => {
   it('starts at production with no challenger, and refuses bad changes naming the field', async () => {
@@ -390,6 +392,65 @@ describe('progressive rollouts', () => {
     expect((await f.send('POST', '/models/ride-duration/aliases/production', { version: '2' })).status).toBe(
       200,
     );
+  });
+
+  it('two rollouts started at once: one owns the routing, the other ends refused (never left running)', async () => {
+    const start = (id: string, version: string) =>
+      f.send('POST', `${D}/rollouts`, {
+        id,
+        version,
+        steps: [100],
+        step_seconds: 60,
+        approval: 'manual',
+        shadow: 0,
+      });
+    const [a, b] = await Promise.all([start('race-a', '1'), start('race-b', '3')]);
+    const started = [a, b].map((r) => r.status).sort();
+    expect(started[0]).toBe(201); // at least one
+    const ids = ['race-a', 'race-b'].filter((_, i) => [a, b][i]?.status === 201);
+    await waitFor(
+      async () => {
+        const statuses = await Promise.all(ids.map(async (id) => (await progressOf(id)).status));
+        return statuses.every((s) => s !== 'running');
+      },
+      { timeoutMs: 20_000, what: 'both rollouts to settle (awaiting approval or refused)' },
+    );
+    const settled = await Promise.all(ids.map(async (id) => (await progressOf(id)).status));
+    expect(settled.filter((s) => s === 'awaiting_approval')).toHaveLength(1);
+    if (ids.length === 2) expect(settled).toContain('refused');
+    else expect([a.status, b.status]).toContain(409);
+    const owner = ids[settled.indexOf('awaiting_approval')] ?? '';
+    expect((await json<RoutingState>(await f.send('GET', `${D}/routing`))).rollout).toBe(owner);
+    expect((await f.send('POST', `${D}/rollouts/${owner}/abort`)).status).toBe(200);
+    await waitFor(ended(owner), { timeoutMs: 20_000, what: 'the aborted rollout to end' });
+    expect((await json<RoutingState>(await f.send('GET', `${D}/routing`))).rollout).toBeNull();
+  });
+
+  it('a rollout terminated while it owns the routing is released by an abort', async () => {
+    const res = await f.send('POST', `${D}/rollouts`, {
+      id: 'terminated',
+      version: '1',
+      steps: [50, 100],
+      step_seconds: 60,
+      approval: 'auto',
+      shadow: 0,
+    });
+    expect(res.status).toBe(201);
+    await waitFor(async () => (await progressOf('terminated')).steps.length === 1, {
+      timeoutMs: 20_000,
+      what: 'the first step',
+    });
+    await f.temporal.client.workflow
+      .getHandle('rollout-ride-duration-terminated')
+      .terminate('test: lost rollout');
+    const stuck = await json<RoutingState>(await f.send('GET', `${D}/routing`));
+    expect(stuck).toMatchObject({ rollout: 'terminated', challenger: '1', canary: 50 });
+    const abort = await f.send('POST', `${D}/rollouts/terminated/abort`, { reason: 'clean up' });
+    expect(abort.status).toBe(409);
+    expect(((await abort.json()) as { detail: string }).detail).toMatch(/released to the champion/);
+    await f.apiRouting.refresh();
+    const freed = await json<RoutingState>(await f.send('GET', `${D}/routing`));
+    expect(freed).toMatchObject({ rollout: null, challenger: null, canary: 0 });
   });
 
   it('refuses bad rollout requests naming the field', async () => {
