@@ -117,7 +117,10 @@ it('a generated month against a reference profiled from its first half: drift on
     '2030-07-16T00:00:00',
   );
   expect(reference.rows).toBeGreaterThan(2000);
-  const model: LoadedModel = { ...served, card: { ...served.card, monitoring: { reference: { ...reference } } } };
+  const model: LoadedModel = {
+    ...served,
+    card: { ...served.card, monitoring: { reference: { ...reference } } },
+  };
   const same = await computeDrift(f.db.pool, deployment, model, {
     from: '2030-07-16T00:00:00',
     to: '2030-08-01T00:00:00',
