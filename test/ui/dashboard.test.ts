@@ -254,13 +254,13 @@ describe.skipIf(!browser.ok)('dashboard and docs in Chromium, outside network bl
     await page.getByRole('link', { name: 'Rollouts', exact: true }).click();
     await page.getByRole('heading', { name: 'Rollouts', level: 1 }).waitFor();
     await page.getByText('Live updates: on', { exact: false }).waitFor();
-    const rides = page.getByRole('region', { name: 'ride-duration' });
+    const rides = page.getByRole('region', { name: 'ride-duration', exact: true });
     const figure = (label: string) => rides.locator('dt', { hasText: label }).first().locator('+ dd');
     await expect(figure('Champion').textContent()).resolves.toBe('2');
     await expect(figure('Challenger').textContent()).resolves.toBe('none');
     await rides.getByText('No rollout yet.').first().waitFor();
     await rides.getByText('No routing change yet: production answers.').waitFor();
-    await page.getByRole('region', { name: 'penguin-species' }).getByText('Champion').waitFor();
+    await page.getByRole('region', { name: 'penguin-species', exact: true }).getByText('Champion').waitFor();
     await check('rollouts-idle');
     await page.getByRole('link', { name: 'Monitoring', exact: true }).click();
     await page.getByText('Monitoring is not available yet', { exact: false }).waitFor();

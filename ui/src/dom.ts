@@ -39,7 +39,7 @@ export interface Column<T> {
   numeric?: boolean;
 }
 
-/** A table with a caption and column headers (scope=col), or `empty` when there are no rows. */
+/** A table with a caption and column headers (scope=col) in a scrollable box, or `empty` when there are no rows. */
 export function table<T>(caption: string, columns: Column<T>[], rows: T[], empty: string): HTMLElement {
   if (rows.length === 0) return h('p', { class: 'empty' }, empty);
   const head = h(
@@ -50,9 +50,10 @@ export function table<T>(caption: string, columns: Column<T>[], rows: T[], empty
   const body = rows.map((row) =>
     h('tr', {}, ...columns.map((c) => h('td', { class: c.numeric ? 'num' : '' }, c.cell(row)))),
   );
+  // A narrow screen scrolls the table inside this box, so the box takes keyboard focus (arrow keys scroll it).
   return h(
     'div',
-    { class: 'table-wrap' },
+    { class: 'table-wrap', role: 'region', 'aria-label': caption, tabindex: 0 },
     h('table', {}, h('caption', {}, caption), h('thead', {}, head), h('tbody', {}, ...body)),
   );
 }

@@ -52,6 +52,7 @@ function stepsTable(p: RolloutProgress): HTMLElement {
   const state = (s: StepRecord) => {
     if (s.failures.length > 0) return statusBadge('failed');
     if (s.figures) return statusBadge('passed');
+    if (s.startedAt && ENDED.has(p.status)) return statusBadge('stopped'); // ended before its gates were judged
     if (s.startedAt) return statusBadge(p.status === 'paused' ? 'paused' : 'running');
     return p.status === 'awaiting_approval' && s.step === p.step ? statusBadge('awaiting_approval') : '–';
   };
@@ -138,7 +139,8 @@ export function historyTimeline(deployment: string, changes: HistoryEntry[]): HT
   if (changes.length === 0) return h('p', { class: 'empty' }, 'No routing change yet: production answers.');
   return h(
     'ol',
-    { class: 'timeline', 'aria-label': `Routing history of ${deployment}, newest first` },
+    // It scrolls past 24rem, so it takes keyboard focus.
+    { class: 'timeline', 'aria-label': `Routing history of ${deployment}, newest first`, tabindex: 0 },
     ...[...changes]
       .reverse()
       .map((c) =>
