@@ -6,7 +6,9 @@
 import { ALERTS_CHANNEL, type DriftWindow, type ReferenceProfile } from '../contracts/monitoring.js';
 import { withTransaction, type Pool } from '../db/pool.js';
 import { driftOfSource, profileSource, type ProfiledColumn, type SourceWindow } from '../db/queries/drift.js';
-import type { Deployment } from '../platform/deployments.js';
+import { ApplicationFailure } from '@temporalio/common';
+import { modelOf, type Deployment, type DeploymentRegistry } from '../platform/deployments.js';
+import type { ModelScorer } from '../scoring/scorer.js';
 import type { LoadedModel } from '../scoring/load-model.js';
 
 export class DriftInputError extends Error {
@@ -75,10 +77,11 @@ export async function computeDrift(
     );
   const w = windowOf(deployment, window.from, window.to);
   const columns = profiledColumns(deployment, model);
-  const features = await driftOfSource(pool, w, columns, reference);
   const counted = await profileSource(pool, w, [], '');
+  const features = counted.rows === 0 ? [] : await driftOfSource(pool, w, columns, reference);
   const threshold = deployment.spec.monitoring?.psi_threshold ?? 0.1;
-  const drifted = features.filter((f) => f.psi > threshold).map((f) => f.field);
+  // An empty window has no distribution: nothing to compare, and no alert for it.
+  const drifted = counted.rows === 0 ? [] : features.filter((f) => f.psi > threshold).map((f) => f.field);
   const from = window.from ?? '-infinity';
   const to = window.to ?? 'infinity';
   const result: DriftWindow = {
@@ -120,4 +123,35 @@ export async function computeDrift(
     );
     return result;
   });
+}
+
+/** The monitoring workflow's activity: one drift window of a deployment (by the version serving production). */
+export function createMonitoringActivities(deps: {
+  pool: Pool;
+  scorer: ModelScorer;
+  deployments?: DeploymentRegistry;
+}) {
+  return {
+    async computeDriftWindow(input: { deployment: string; from: string; to: string }): Promise<DriftWindow> {
+      const deployment = deps.deployments?.get(input.deployment);
+      const model = deployment ? modelOf(deps.scorer, deployment.spec) : undefined;
+      if (!deployment || !model || typeof model === 'string')
+        throw ApplicationFailure.create({
+          type: 'DeploymentNotFound',
+          message: `deployment ${input.deployment} is not ready on this worker${typeof model === 'string' ? `: ${model}` : ''}`,
+          nonRetryable: true,
+        });
+      try {
+        return await computeDrift(deps.pool, deployment, model, input);
+      } catch (err) {
+        if (err instanceof DriftInputError)
+          throw ApplicationFailure.create({
+            type: 'DriftInputError',
+            message: err.message,
+            nonRetryable: true,
+          });
+        throw err;
+      }
+    },
+  };
 }

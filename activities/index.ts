@@ -7,6 +7,7 @@ import type { RoutingTable } from '../platform/routing.js';
 import type { ModelScorer } from '../scoring/scorer.js';
 import { createBatchActivities } from './batch.js';
 import { createBatchCompareActivities } from './batch-compare.js';
+import { createMonitoringActivities } from './drift.js';
 import { createNotifyActivities } from './notify.js';
 import { createPingActivities } from './ping.js';
 import { createRoutingActivities, type RoutingActivityDeps } from './routing.js';
@@ -34,6 +35,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createStreamActivities(deps),
     ...createRoutingActivities(deps),
     ...createBatchCompareActivities(deps),
+    ...createMonitoringActivities(deps),
   };
 }
 

@@ -87,6 +87,18 @@ export const deploymentSchema = z.strictObject({
     .strictObject({
       /** A field whose PSI against the card's reference is above this has drifted (default 0.1: a moderate shift by the usual reading; 0.25 is a large one). */
       psi_threshold: z.number().positive().default(0.1),
+      /** A Temporal Schedule that computes each day's drift window of the batch source (the previous day). */
+      schedule: z
+        .strictObject({
+          id: z
+            .string()
+            .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/)
+            .optional(),
+          cron: z.string().min(9),
+          time_zone: z.string().default('UTC'),
+          paused: z.boolean().default(false),
+        })
+        .optional(),
     })
     .optional(),
 });

@@ -63,3 +63,14 @@ export interface DriftWindow {
 }
 
 export const ALERTS_CHANNEL = 'monitoring_alerts';
+
+export const MONITOR_WORKFLOW = 'monitorDeployment';
+export const monitorScheduleId = (deployment: string) => `monitor-${deployment}`;
+
+export interface MonitorInput {
+  deployment: string;
+  /** Naive ISO bounds of the window; a scheduled run takes the previous day in `timeZone`. */
+  from?: string;
+  to?: string;
+  timeZone?: string;
+}

@@ -7,6 +7,7 @@ import { Client, Connection } from '@temporalio/client';
 import { createActivities } from '../activities/index.js';
 import { loadConfig, requireDatabaseUrl, temporalAddress } from '../config.js';
 import { ensureControllers } from '../control/controllers.js';
+import { ensureMonitoringSchedule } from '../control/monitoring.js';
 import { ensureSchedule, schedulePlans } from '../control/schedules.js';
 import { migrate } from '../db/migrate.js';
 import { createPool, waitForDatabase } from '../db/pool.js';
@@ -91,6 +92,8 @@ runMain(async () => {
           for (const plan of plans) await ensureSchedule(client, config, plan, undefined, logger);
           // Every deployment's routing is owned by its controller from the start (production = its champion).
           await ensureControllers(client, taskQueue, pool, models, deployments.ready(), logger);
+          for (const d of deployments.ready())
+            await ensureMonitoringSchedule(client, taskQueue, d.spec, logger);
         } finally {
           await admin.close();
         }

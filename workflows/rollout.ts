@@ -289,7 +289,7 @@ export async function rollout(spec: RolloutSpec): Promise<RolloutProgress> {
       }
       await show();
     }
-    const by = approved ? ` (approved by ${(approved).actor})` : '';
+    const by = approved ? ` (approved by ${approved.actor})` : '';
     return finish(
       'succeeded',
       `version ${spec.version} promoted to champion after ${spec.steps.length} steps${by}`,

@@ -14,7 +14,9 @@ import { generateIntoDb } from '../../data/generate-db.js';
 import { ingestParquetFile } from '../../data/ingest.js';
 import { modelOf } from '../../platform/deployments.js';
 import type { LoadedModel } from '../../scoring/load-model.js';
-import { waitFor } from '../helpers.js';
+import { ScheduleOverlapPolicy } from '@temporalio/client';
+import { ensureMonitoringSchedule } from '../../control/monitoring.js';
+import { uniqueId, waitFor } from '../helpers.js';
 import { startRolloutFixture, type RolloutFixture } from '../rollouts/fixture.js';
 
 const FEB_2021 = path.resolve('..', 'shared', 'data', 'green_tripdata_2021-02.parquet');
@@ -134,4 +136,54 @@ it('a generated month against a reference profiled from its first half: drift on
   expect(shifted.alert).toBe('raised');
   expect((await computeDrift(f.db.pool, deployment, model, days)).alert).toBe('already raised');
   expect(await alertsFor(days.from)).toBe(1);
+});
+
+it('the monitoring schedule computes one window per day; a backfill of the same days replaces them, never a second alert', async () => {
+  const deployment = f.deps.deployments?.get('ride-duration');
+  if (!deployment) throw new Error('no ride-duration deployment');
+  const spec = {
+    ...deployment.spec,
+    monitoring: {
+      psi_threshold: 0.1,
+      schedule: { id: uniqueId('monitor'), cron: '0 0 * * *', time_zone: 'UTC', paused: true },
+    },
+  };
+  const scheduleId = await ensureMonitoringSchedule(f.temporal.client, f.worker.taskQueue, spec);
+  if (!scheduleId) throw new Error('no schedule');
+  const handle = f.temporal.client.schedule.getHandle(scheduleId);
+  const days = ['2030-07-02T00:00:00', '2030-07-03T00:00:00', '2030-07-04T00:00:00'];
+  const windows = async () =>
+    (
+      await f.db.pool.query<{ window_from: string; rows: number; computed_at: Date }>(
+        `SELECT window_from, (result ->> 'rows')::int AS rows, computed_at FROM drift_windows
+          WHERE deployment = 'ride-duration' AND window_from = ANY($1) ORDER BY window_from`,
+        [days],
+      )
+    ).rows;
+  const backfill = () =>
+    handle.backfill([
+      {
+        start: new Date('2030-07-03T00:00:00Z'),
+        end: new Date('2030-07-05T00:00:00Z'),
+        overlap: ScheduleOverlapPolicy.ALLOW_ALL,
+      },
+    ]);
+  await backfill();
+  await waitFor(async () => (await windows()).length === 3, {
+    timeoutMs: 60_000,
+    what: 'three daily windows',
+  });
+  const first = await windows();
+  expect(first.map((w) => w.window_from)).toEqual(days);
+  for (const w of first) expect(w.rows).toBeGreaterThan(0);
+  const alerts = await Promise.all(days.map(alertsFor));
+  await backfill();
+  await waitFor(
+    async () => (await windows()).every((w, i) => w.computed_at > (first[i]?.computed_at ?? new Date())),
+    { timeoutMs: 60_000, what: 'the same windows computed again' },
+  );
+  expect((await windows()).length).toBe(3);
+  expect(await Promise.all(days.map(alertsFor))).toEqual(alerts);
+  for (const n of alerts) expect(n).toBeLessThanOrEqual(1);
+  await handle.delete();
 });
