@@ -6,6 +6,7 @@
 import { postJson } from '../api.js';
 import { confirmAction } from '../confirm.js';
 import { h, toast } from '../dom.js';
+import { ended } from './rollout-view.js';
 import type { RolloutProgress, RoutingState } from './shapes.js';
 
 const ACTOR = { 'x-actor': 'dashboard' };
@@ -77,7 +78,7 @@ export function rolloutActions(t: Target, p: RolloutProgress): HTMLElement[] {
   }
   if (p.status === 'running') out.push(button('pause', 'Pause', 'Stop the step timer where it is?'));
   if (p.status === 'paused') out.push(button('resume', 'Resume', 'Let the step timer run again?'));
-  if (!['succeeded', 'rolled_back', 'rejected', 'aborted'].includes(p.status))
+  if (!ended(p))
     out.push(
       button('abort', 'Abort', `Drop version ${p.spec.version} and give all traffic to the champion?`),
     );

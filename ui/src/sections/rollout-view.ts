@@ -4,10 +4,22 @@
  * Pure rendering: the actions arrive as buttons built by the caller.
  */
 import { figures, fmt, h, statusBadge, table } from '../dom.js';
-import type { HistoryEntry, RolloutProgress, RoutingState, StepRecord } from './shapes.js';
+import type { HistoryEntry, RolloutProgress, RolloutStatus, RoutingState, StepRecord } from './shapes.js';
 
-/** Statuses after which a rollout changes nothing any more. */
-export const ENDED = new Set(['succeeded', 'rolled_back', 'rejected', 'aborted']);
+/** Whether a status is final (typed over every status, so a new one must be placed here). */
+const FINAL: Record<RolloutStatus, boolean> = {
+  running: false,
+  paused: false,
+  awaiting_approval: false,
+  succeeded: true,
+  rolled_back: true,
+  rejected: true,
+  aborted: true,
+  refused: true,
+  failed: true,
+};
+/** After this the rollout changes nothing any more. */
+export const ended = (p: RolloutProgress): boolean => FINAL[p.status] ?? false;
 
 const pct = (n: number) => `${fmt.num(n)} %`;
 const stickyText = (s: RoutingState['sticky']) =>
@@ -52,7 +64,7 @@ function stepsTable(p: RolloutProgress): HTMLElement {
   const state = (s: StepRecord) => {
     if (s.failures.length > 0) return statusBadge('failed');
     if (s.figures) return statusBadge('passed');
-    if (s.startedAt && ENDED.has(p.status)) return statusBadge('stopped'); // ended before its gates were judged
+    if (s.startedAt && ended(p)) return statusBadge('stopped'); // ended before its gates were judged
     if (s.startedAt) return statusBadge(p.status === 'paused' ? 'paused' : 'running');
     return p.status === 'awaiting_approval' && s.step === p.step ? statusBadge('awaiting_approval') : '–';
   };

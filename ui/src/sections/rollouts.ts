@@ -7,7 +7,7 @@
 import { followSse, getJson } from '../api.js';
 import { fill, h, panel, toast } from '../dom.js';
 import { challengerForm, rolloutActions, startRolloutForm, type Target } from './rollout-forms.js';
-import { ENDED, historyTimeline, rolloutDetail, rolloutsTable, routingFigures } from './rollout-view.js';
+import { ended, historyTimeline, rolloutDetail, rolloutsTable, routingFigures } from './rollout-view.js';
 import type { Deployment, HistoryEntry, ModelList, RolloutProgress, RoutingState } from './shapes.js';
 import type { Section } from './types.js';
 
@@ -16,7 +16,7 @@ import type { Section } from './types.js';
  * canary (or waits, or is paused); one that ended has released it. Between the two the workflow is on its way.
  */
 function settled(p: RolloutProgress, r: RoutingState): boolean {
-  if (ENDED.has(p.status)) return r.rollout !== p.spec.id;
+  if (ended(p)) return r.rollout !== p.spec.id;
   if (p.status !== 'running') return true;
   const last = p.steps.at(-1);
   return last !== undefined && last.endedAt === null && r.rollout === p.spec.id && r.canary === last.canary;
