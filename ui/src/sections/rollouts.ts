@@ -57,6 +57,8 @@ function deploymentView(d: Deployment, models: ModelList, signal: AbortSignal) {
   let shown = '';
   let formsKey = '';
   let stepTimer: number | undefined;
+  /** The step the timer was set for (rollout, index, start). */
+  let armedFor = '';
   signal.addEventListener('abort', () => window.clearTimeout(stepTimer));
 
   const target: Target = { name: d.name, base, prefix, changed: () => void settle(true) };
@@ -110,10 +112,13 @@ function deploymentView(d: Deployment, models: ModelList, signal: AbortSignal) {
     fill(slots.list, rolloutsTable(d.name, rows));
     fill(slots.history, historyTimeline(d.name, history.changes));
 
-    window.clearTimeout(stepTimer);
     const last = current?.steps.at(-1);
-    if (current?.status === 'running' && last && last.endedAt === null) {
-      // The step's gates are judged when its timer ends: refetch then (the routing does not change at that point).
+    const step = current && last ? `${current.spec.id}/${last.step}/${last.startedAt}` : '';
+    if (current?.status === 'running' && last && last.endedAt === null && step !== armedFor) {
+      // The step's gates are judged when its timer ends: read once then (the routing does not change at that
+      // point). Once per step: a step resumed after a pause ends later, and shows with the next routing change.
+      armedFor = step;
+      window.clearTimeout(stepTimer);
       const due = Date.parse(last.startedAt) + current.spec.stepSeconds * 1000 - Date.now();
       stepTimer = window.setTimeout(() => void settle(true), Math.max(0, due) + 200);
     }
