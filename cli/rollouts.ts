@@ -15,7 +15,7 @@ export const ROLLOUTS_USAGE = `Usage: npm run rollouts -- <command> [--deploymen
   route --champion 2                               promote directly (production follows)
   route --clear                                    drop the challenger (shares to 0)
   start --version 1 [--steps 5,25,50,100] [--step-seconds 300] [--shadow 10] [--approval manual|auto]
-        [--max-error-rate 0.01] [--max-p99-ms 50] [--max-mean-diff 3] [--min-samples 20] [--id v1] [--reason ".."]
+        [--max-error-rate 0.01] [--max-p99-ms 50] [--max-mean-diff 3] [--max-label-error 6] [--min-samples 20] [--id v1] [--reason ".."]
   list | show <id>                                 rollouts, newest first | one rollout's steps and figures
   approve | reject | pause | resume | abort <id> [--reason ".."]
   history [--at 2026-12-01T12:00:00Z]              every routing change, or the one in force at a time
@@ -61,6 +61,7 @@ export async function runRolloutsCli(
         'max-error-rate': { type: 'string' },
         'max-p99-ms': { type: 'string' },
         'max-mean-diff': { type: 'string' },
+        'max-label-error': { type: 'string' },
         'min-samples': { type: 'string' },
         id: { type: 'string' },
         at: { type: 'string' },
@@ -145,6 +146,7 @@ export async function runRolloutsCli(
             max_error_rate: numberOf(values['max-error-rate']),
             max_p99_ms: numberOf(values['max-p99-ms']),
             max_mean_diff: numberOf(values['max-mean-diff']),
+            max_label_error: numberOf(values['max-label-error']),
             min_samples: numberOf(values['min-samples']),
           }),
         }),

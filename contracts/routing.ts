@@ -95,6 +95,12 @@ export interface RolloutGates {
    * pairs): |a - b| for a regression, the share of different labels for a classifier.
    */
   max_mean_diff?: number;
+  /**
+   * Highest error of the challenger on labelled rows (late labels, POST /deployments/{name}/feedback) since the
+   * rollout began: mean |prediction - label| for a regression, the share of wrong labels for a classifier. Not
+   * judged while no canary prediction has its label yet.
+   */
+  max_label_error?: number;
   /** Fewest challenger predictions a step must produce; fewer is a failed gate (no evidence, no promotion). */
   min_samples?: number;
 }
@@ -137,6 +143,9 @@ export interface StepFigures {
   p99Ms: number | null;
   pairs: number;
   meanDiff: number | null;
+  /** Canary predictions with a label since the rollout began, and the challenger's error on them. */
+  labelled?: number;
+  labelError?: number | null;
 }
 
 export interface GateFailure {
@@ -355,6 +364,7 @@ export function checkRolloutSpec(spec: RolloutSpec): FieldProblem[] {
   rate('max_error_rate', g.max_error_rate, 1);
   rate('max_p99_ms', g.max_p99_ms, 600_000);
   rate('max_mean_diff', g.max_mean_diff, Number.MAX_VALUE);
+  rate('max_label_error', g.max_label_error, Number.MAX_VALUE);
   rate('min_samples', g.min_samples, 1e9);
   if (spec.approval !== 'auto' && spec.approval !== 'manual')
     out.push({ field: 'approval', message: 'must be "auto" or "manual"' });
@@ -384,6 +394,14 @@ export function judgeStep(gates: RolloutGates, f: StepFigures): GateFailure[] {
   over('max_error_rate', gates.max_error_rate, f.errorRate, 'error rate');
   over('max_p99_ms', gates.max_p99_ms, f.p99Ms, 'p99 latency (ms)');
   over('max_mean_diff', gates.max_mean_diff, f.meanDiff, 'mean distance from the champion');
+  // Labels come late: a step without any is not judged on them (the other gates still are).
+  if (gates.max_label_error !== undefined && f.labelError !== null && f.labelError !== undefined)
+    over(
+      'max_label_error',
+      gates.max_label_error,
+      f.labelError,
+      `error on ${f.labelled ?? 0} labelled predictions`,
+    );
   return out;
 }
 

@@ -85,6 +85,7 @@ const Gates = z.strictObject({
   max_error_rate: z.number().optional().openapi({ example: 0.01 }),
   max_p99_ms: z.number().optional().openapi({ example: 50 }),
   max_mean_diff: z.number().optional().openapi({ example: 3 }),
+  max_label_error: z.number().optional().openapi({ example: 6 }),
   min_samples: z.number().int().optional().openapi({ example: 20 }),
 });
 const RolloutBody = z

@@ -170,6 +170,8 @@ export async function stepFigures(
     diff_sum: number | null;
     shadow_errors: string;
     shadow_samples: string;
+    labelled: string;
+    label_error: number | null;
   }>(
     `WITH online AS (
        SELECT count(*) AS n, count(*) FILTER (WHERE error IS NOT NULL) AS errors,
@@ -184,14 +186,28 @@ export async function stepFigures(
         WHERE deployment = $1 AND version = $2 AND role = 'shadow' AND created_at >= $5 AND created_at < $4
        UNION ALL
        SELECT diff, error, (scored_at >= $3) FROM stream_shadow_predictions
-        WHERE deployment = $1 AND version = $2 AND scored_at >= $5 AND scored_at < $4)
+        WHERE deployment = $1 AND version = $2 AND scored_at >= $5 AND scored_at < $4),
+     labelled AS (
+       SELECT CASE WHEN jsonb_typeof(l.label) = 'number' THEN abs(p.prediction - (l.label #>> '{}')::float8)
+                   ELSE ((p.output ->> 'label') IS DISTINCT FROM (l.label #>> '{}'))::int END AS e
+         FROM online_predictions p JOIN labels l ON l.deployment = p.deployment AND l.record_key = p.record_key
+        WHERE p.deployment = $1 AND p.version = $2 AND p.role = 'canary' AND p.error IS NULL
+          AND p.created_at >= $5 AND p.created_at < $4
+       UNION ALL
+       SELECT CASE WHEN jsonb_typeof(l.label) = 'number'
+                   THEN abs((p.primary_value #>> '{}')::float8 - (l.label #>> '{}')::float8)
+                   ELSE ((p.primary_value #>> '{}') IS DISTINCT FROM (l.label #>> '{}'))::int END
+         FROM stream_predictions p JOIN labels l ON l.deployment = p.deployment AND l.record_key = p.record_key
+        WHERE p.deployment = $1 AND p.version = $2 AND p.role = 'canary' AND p.scored_at >= $5 AND p.scored_at < $4)
      SELECT (SELECT n FROM online) + (SELECT n FROM stream) AS samples,
             (SELECT errors FROM online) AS errors,
             (SELECT p99 FROM online) AS p99,
             (SELECT count(diff) FROM shadow) AS pairs,
             (SELECT sum(diff) FROM shadow) AS diff_sum,
             (SELECT count(*) FILTER (WHERE error IS NOT NULL AND in_step) FROM shadow) AS shadow_errors,
-            (SELECT count(*) FILTER (WHERE in_step) FROM shadow) AS shadow_samples`,
+            (SELECT count(*) FILTER (WHERE in_step) FROM shadow) AS shadow_samples,
+            (SELECT count(*) FROM labelled) AS labelled,
+            (SELECT avg(e) FROM labelled) AS label_error`,
     [w.deployment, w.version, w.from, w.to, w.pairsFrom],
   );
   const r = rows[0];
@@ -205,5 +221,7 @@ export async function stepFigures(
     p99Ms: r?.p99 ?? null,
     pairs,
     meanDiff: pairs > 0 && r?.diff_sum !== null && r?.diff_sum !== undefined ? r.diff_sum / pairs : null,
+    labelled: Number(r?.labelled ?? 0),
+    labelError: r?.label_error ?? null,
   };
 }

@@ -340,6 +340,39 @@ describe('progressive rollouts', () => {
     expect(routing).toMatchObject({ champion: '1', challenger: null, canary: 0, rollout: null });
   });
 
+  it('a challenger far from the late labels is rolled back by the label gate, with its error recorded', async () => {
+    const res = await f.send('POST', `${D}/rollouts`, {
+      id: 'labels-v3',
+      version: '3',
+      steps: [30, 100],
+      step_seconds: 2,
+      shadow: 0,
+      gates: { max_label_error: 5, min_samples: 3 },
+      approval: 'auto',
+    });
+    expect(res.status).toBe(201);
+    // Every answer's true duration (10 minutes) comes back as a label keyed by its request id.
+    const done = ended('labels-v3');
+    while (!(await done())) {
+      const ids = Array.from({ length: 8 }, () => uniqueId('lab'));
+      const answers = await Promise.all(ids.map((id) => predict(uniqueId('k'), id)));
+      for (const a of answers) expect(a.status).toBe(200);
+      const labelled = await f.send(
+        'POST',
+        `${D}/feedback`,
+        ids.map((key) => ({ key, label: 10 })),
+      );
+      expect(labelled.status).toBe(200);
+      await f.log.flush();
+    }
+    const p = await progressOf('labels-v3');
+    expect(p.status).toBe('rolled_back');
+    expect(p.steps).toHaveLength(1);
+    expect(p.steps[0]?.failures.map((x) => x.gate)).toEqual(['max_label_error']);
+    expect(p.steps[0]?.figures?.labelError).toBeCloseTo(20, 4); // the constant 30 against labels of 10
+    expect(p.steps[0]?.figures?.labelled).toBeGreaterThan(0);
+  });
+
   it('manual approval waits before 100 %; approve promotes, reject rolls back; overlaps are refused', async () => {
     const start = (id: string, version: string) =>
       f.send('POST', `${D}/rollouts`, {
