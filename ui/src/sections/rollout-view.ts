@@ -46,13 +46,18 @@ export function routingFigures(r: RoutingState): HTMLElement {
   ]);
 }
 
+const GATE_TEXT: Record<string, (limit: number) => string> = {
+  max_error_rate: (v) => `error rate ≤ ${v}`,
+  max_p99_ms: (v) => `p99 ≤ ${v} ms`,
+  max_mean_diff: (v) => `mean distance ≤ ${v}`,
+  min_samples: (v) => `samples ≥ ${v}`,
+};
+
+/** The gates in words; a gate this page does not know yet shows by its name. */
 const gatesText = (g: RolloutProgress['spec']['gates']) => {
-  const parts = [
-    g.max_error_rate !== undefined ? `error rate ≤ ${g.max_error_rate}` : null,
-    g.max_p99_ms !== undefined ? `p99 ≤ ${g.max_p99_ms} ms` : null,
-    g.max_mean_diff !== undefined ? `mean distance ≤ ${g.max_mean_diff}` : null,
-    g.min_samples !== undefined ? `samples ≥ ${g.min_samples}` : null,
-  ].filter((p) => p !== null);
+  const parts = Object.entries(g)
+    .filter((e): e is [string, number] => typeof e[1] === 'number')
+    .map(([gate, limit]) => GATE_TEXT[gate]?.(limit) ?? `${gate} ${limit}`);
   return parts.length > 0 ? parts.join(', ') : 'none';
 };
 
