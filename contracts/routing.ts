@@ -71,6 +71,36 @@ export interface ControllerInput {
   released?: string[];
   /** Publish `state` first (a state changed on the way in: a rollout that no longer runs was dropped). */
   publish?: boolean;
+  /** The versions of the model the starter's registry holds, for the Update validators (kept fresh by workers). */
+  catalog?: VersionCatalog;
+}
+
+/** Which versions of a model are loaded, and why the others were refused at load. */
+export interface VersionCatalog {
+  loaded: string[];
+  refused: Record<string, string>;
+}
+
+/** Problems with versions a change names, against a catalog: not loaded, or refused at load with the reason. */
+export function checkCatalog(
+  catalog: VersionCatalog | undefined,
+  model: string,
+  versions: Record<string, string | null | undefined>,
+): FieldProblem[] {
+  if (!catalog) return [];
+  const out: FieldProblem[] = [];
+  for (const [field, version] of Object.entries(versions)) {
+    if (typeof version !== 'string' || catalog.loaded.includes(version)) continue;
+    const refused = catalog.refused[version];
+    out.push({
+      field,
+      message:
+        refused !== undefined
+          ? `version ${version} of ${model} was refused at load: ${refused}`
+          : `version ${version} of ${model} is not loaded (loaded: ${catalog.loaded.join(', ') || 'none'})`,
+    });
+  }
+  return out;
 }
 
 export const ROUTING_CHANNEL = 'deployment_routing';
@@ -81,6 +111,7 @@ export const routingStateQuery = defineQuery<RoutingState>('routingState');
 export const changeRoutingUpdate = defineUpdate<RoutingState, [RoutingPatch]>('changeRouting');
 export const claimRolloutUpdate = defineUpdate<RoutingState, [ClaimRollout]>('claimRollout');
 export const releaseRolloutUpdate = defineUpdate<RoutingState, [ReleaseRollout]>('releaseRollout');
+export const setCatalogUpdate = defineUpdate<void, [VersionCatalog]>('setCatalog');
 
 // ---------------------------------------------------------------------------------------------------------------
 // Progressive rollouts

@@ -4,7 +4,14 @@
  * revisions follow the mirror's; a rollout the mirror names but that no longer runs is dropped with its challenger.
  */
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
-import { rolloutWorkflowId, type ControllerInput, type RoutingState } from '../contracts/routing.js';
+import {
+  controllerId,
+  rolloutWorkflowId,
+  setCatalogUpdate,
+  type ControllerInput,
+  type RoutingState,
+  type VersionCatalog,
+} from '../contracts/routing.js';
 import type { Pool } from '../db/pool.js';
 import { readRouting } from '../db/queries/routing.js';
 import type { Logger } from '../logger.js';
@@ -23,6 +30,19 @@ async function rolloutRuns(client: Client, deployment: string, id: string): Prom
 }
 
 /** The controller's input: the mirror's state when there is one (its dead rollout dropped), else production. */
+/** The scorer's versions of `model` (loaded, and refused with the reason). */
+export function catalogOf(scorer: ModelScorer, model: string): VersionCatalog {
+  return {
+    loaded: scorer.registry.versions(model),
+    refused: Object.fromEntries(
+      scorer
+        .failures()
+        .filter((f) => f.name === model)
+        .map((f) => [f.version, f.reason]),
+    ),
+  };
+}
+
 export async function controllerInput(
   client: Client,
   pool: Pool,
@@ -32,9 +52,10 @@ export async function controllerInput(
 ): Promise<ControllerInput> {
   const model = d.spec.model.split('@')[0] ?? d.spec.model;
   const state = mirrored ?? (await readRouting(pool)).find((s) => s.deployment === d.spec.name);
-  if (!state) return { deployment: d.spec.name, model, champion: scorer.resolveNow(model).version };
+  const catalog = catalogOf(scorer, model);
+  if (!state) return { deployment: d.spec.name, model, champion: scorer.resolveNow(model).version, catalog };
   const alive = state.rollout === null || (await rolloutRuns(client, d.spec.name, state.rollout));
-  if (alive) return { deployment: d.spec.name, model, champion: state.champion, state };
+  if (alive) return { deployment: d.spec.name, model, champion: state.champion, state, catalog };
   const seeded: RoutingState = {
     ...state,
     rollout: null,
@@ -46,7 +67,7 @@ export async function controllerInput(
     changedBy: 'controller',
     reason: `rollout ${state.rollout} no longer runs: its challenger was dropped`,
   };
-  return { deployment: d.spec.name, model, champion: state.champion, state: seeded, publish: true };
+  return { deployment: d.spec.name, model, champion: state.champion, state: seeded, publish: true, catalog };
 }
 
 export async function ensureControllers(
@@ -70,5 +91,16 @@ export async function ensureControllers(
       continue;
     }
     await ensureController(client, taskQueue, input);
+    // A controller that was already running learns what this worker's registry holds now.
+    if (input.catalog)
+      await client.workflow
+        .getHandle(controllerId(d.spec.name))
+        .executeUpdate(setCatalogUpdate, { args: [input.catalog] })
+        .catch((err: unknown) =>
+          logger?.warn(
+            { deployment: d.spec.name, err: (err as Error).message },
+            'catalog not sent to the controller',
+          ),
+        );
   }
 }

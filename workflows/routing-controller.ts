@@ -22,10 +22,13 @@ import {
   claimRolloutUpdate,
   releaseRolloutUpdate,
   routingStateQuery,
+  setCatalogUpdate,
+  checkCatalog,
   type ClaimRollout,
   type ControllerInput,
   type FieldProblem,
   type ReleaseRollout,
+  type VersionCatalog,
   type RoutingPatch,
   type RoutingState,
 } from '../contracts/routing.js';
@@ -70,6 +73,22 @@ export async function routingController(input: ControllerInput): Promise<void> {
   };
   // Rollouts that already released the routing: a retried release answers the state instead of a conflict.
   const released: string[] = [...(input.released ?? [])];
+  // What the model registry holds: the validators refuse a version it does not load without touching the history.
+  let catalog = input.catalog;
+  setHandler(
+    setCatalogUpdate,
+    (next: VersionCatalog) => {
+      catalog = next;
+    },
+    {
+      validator: (next: VersionCatalog) => {
+        if (!Array.isArray(next?.loaded) || typeof next.refused !== 'object')
+          throw new Error('a catalog is {loaded: [...], refused: {...}}');
+      },
+    },
+  );
+  const known = (versions: Record<string, string | null | undefined>) =>
+    checkCatalog(catalog, state.model, versions);
 
   let queue: Promise<unknown> = Promise.resolve();
   const serial = <T>(fn: () => Promise<T>): Promise<T> => {
@@ -131,7 +150,10 @@ export async function routingController(input: ControllerInput): Promise<void> {
       }),
     {
       validator: (patch: RoutingPatch) => {
-        const problems = checkPatch(state, patch);
+        const problems = [
+          ...checkPatch(state, patch),
+          ...known({ champion: patch.champion, challenger: patch.challenger }),
+        ];
         if (problems.length > 0) refuse(problems);
       },
     },
@@ -173,7 +195,7 @@ export async function routingController(input: ControllerInput): Promise<void> {
       }),
     {
       validator: (claim: ClaimRollout) => {
-        const problems = claimProblems(claim);
+        const problems = [...claimProblems(claim), ...known({ version: claim.version })];
         if (problems.length > 0) refuse(problems);
       },
     },
@@ -222,5 +244,11 @@ export async function routingController(input: ControllerInput): Promise<void> {
   await condition(() => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > 5000);
   await condition(allHandlersFinished);
   await queue;
-  await continueAsNew<typeof routingController>({ ...input, state, released, publish: false });
+  await continueAsNew<typeof routingController>({
+    ...input,
+    state,
+    released,
+    publish: false,
+    ...(catalog ? { catalog } : {}),
+  });
 }

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bucketOf, type RolloutProgress, type RoutingState } from '../../contracts/routing.js';
 import { ROLLOUT_STATUS_KEY, ROLLOUT_STEP_KEY } from '../../contracts/temporal.js';
 import { runRolloutsCli } from '../../cli/rollouts.js';
+import { changeRouting, RoutingRefusedError } from '../../control/routing.js';
 import { sendEvents } from '../../control/streams.js';
 import { TEST_API_KEY } from '../helpers.js';
 import { uniqueId, waitFor } from '../helpers.js';
@@ -95,6 +96,21 @@ describe('routing changes', () => {
     const again = expected.slice(0, 10).filter((v) => v === '1').length;
     // PREDICTION_LOG is off here: the challenger's calls are logged (the gates read them), the champion's are not.
     expect(rows.map((r) => [r.role, r.version, Number(r.n)])).toEqual([['canary', '1', onCanary + again]]);
+  });
+
+  it('the controller’s Update validator refuses a version its registry does not hold, before anything is recorded', async () => {
+    const handle = f.temporal.client.workflow.getHandle('routing-ride-duration');
+    const before = (await handle.describe()).historyLength;
+    const refused = await changeRouting(f.temporal.client, 'ride-duration', {
+      challenger: '9',
+      actor: 'test',
+    }).catch((err: unknown) => err);
+    expect(refused).toBeInstanceOf(RoutingRefusedError);
+    expect((refused as RoutingRefusedError).problems).toEqual([
+      { field: 'challenger', message: 'version 9 of ride-duration is not loaded (loaded: 1, 2, 3)' },
+    ]);
+    // A validator's refusal leaves no event in the workflow's history (a handler's would).
+    expect((await handle.describe()).historyLength).toBe(before);
   });
 
   it('canary without a sticky key: a random share within statistical bounds', async () => {
