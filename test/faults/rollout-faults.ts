@@ -63,7 +63,9 @@ export async function rolloutWithFaults(
       if (res.status !== 200) failures.push(`${res.status}: ${(await res.text()).slice(0, 200)}`);
       const routing = await get<RoutingState>(`${D}/routing`, k);
       const revision = routing.body?.revision ?? 0;
-      if (routing.status === 200 && routing.body?.champion && revision > 0) routingReads.ok++;
+      // `changedBy: 'none'` is the API's stand-in when no controller ever published: an unknown routing.
+      if (routing.status === 200 && routing.body?.champion && routing.body.changedBy !== 'none')
+        routingReads.ok++;
       else routingReads.unknown++;
       if (revision < (lastRevision.get(k) ?? 0)) routingReads.backwards++;
       lastRevision.set(k, Math.max(revision, lastRevision.get(k) ?? 0));
@@ -126,7 +128,7 @@ export async function rolloutWithFaults(
       {
         channel: 'routing reads (mirror)',
         ok: routingReads.unknown === 0 && routingReads.backwards === 0 && routingReads.ok > 0,
-        detail: `${routingReads.ok} answered with a champion at a revision > 0, ${routingReads.unknown} unknown, ${routingReads.backwards} went back`,
+        detail: `${routingReads.ok} answered with a champion a controller published, ${routingReads.unknown} unknown, ${routingReads.backwards} went back`,
       },
       {
         channel: 'rollout steps',
