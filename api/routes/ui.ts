@@ -2,11 +2,13 @@
  * The dashboard at `/ui`: its pages and assets, served from the repository and npm packages (no CDN), and the
  * read-only data it needs that the public API does not list (`/ui/api/*`, API key required): batch runs from the
  * ledger with their Temporal Web UI links, streams, a stream's latency and dead letters, and batch run changes
- * and routing changes live as Server-Sent Events over Postgres NOTIFY (`batch_runs`, `deployment_routing`).
+ * routing changes and monitoring alerts live as Server-Sent Events over Postgres NOTIFY (`batch_runs`,
+ * `deployment_routing`, `monitoring_alerts`).
  */
 import type { Context } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import { webUiUrl } from '../../control/batch-runs.js';
+import { ALERTS_CHANNEL } from '../../contracts/monitoring.js';
 import { ROUTING_CHANNEL } from '../../contracts/routing.js';
 import { STREAM_ID_PATTERN } from '../../contracts/stream.js';
 import { dashboardAssets } from '../../ui/server/assets.js';
@@ -28,6 +30,7 @@ export function uiRoutes(deps: AppDeps) {
   const assets = dashboardAssets();
   const batchEvents = channelFeed(deps, BATCH_CHANNEL);
   const routingEvents = channelFeed(deps, ROUTING_CHANNEL);
+  const alertEvents = channelFeed(deps, ALERTS_CHANNEL);
   const app = routeGroup();
 
   /** Each NOTIFY of `feed` as an SSE `event` (after a `ready`), until the reader leaves or the API shuts down. */
@@ -76,6 +79,7 @@ export function uiRoutes(deps: AppDeps) {
   });
   app.get('/ui/api/batch-runs/events', (c) => relay(c, batchEvents, 'batch_run'));
   app.get('/ui/api/routing/events', (c) => relay(c, routingEvents, 'routing'));
+  app.get('/ui/api/monitoring/alerts/events', (c) => relay(c, alertEvents, 'alert'));
   app.get('/ui/api/streams', async (c) => c.json({ streams: await listStreams(deps.pool) }));
   app.get('/ui/api/streams/:streamId', async (c) => {
     const streamId = c.req.param('streamId');

@@ -1,6 +1,7 @@
 /**
  * Batch runs: the ledger as a table (partition, version, rows, rejected, duration, status, a link to the run in the
- * Temporal Web UI), rows/s per run as a chart, a form to start a run, and live changes from NOTIFY batch_runs.
+ * Temporal Web UI), rows/s per run and the error metric per version per partition day as charts, a form to start a
+ * run, and live changes from NOTIFY batch_runs.
  */
 import { followSse, getJson, postJson } from '../api.js';
 import { chart } from '../chart.js';
@@ -15,6 +16,69 @@ const rowsPerSecond = (r: BatchRun) =>
   r.durationS > 0 && r.status === 'completed' ? r.rowsScored / r.durationS : null;
 const partitionText = (r: BatchRun) =>
   r.partition === '-infinity' || r.from.startsWith('-infinity') ? 'whole table' : r.partition;
+
+/** The runs of one day partition with labelled rows: MAE (regression) or accuracy (classification). */
+const ERROR_METRICS = [
+  { key: 'mae', label: 'MAE', caption: 'MAE per version by partition day (runs with labelled rows)' },
+  {
+    key: 'accuracy',
+    label: 'accuracy',
+    caption: 'Accuracy per version by partition day (runs with labelled rows)',
+  },
+] as const;
+const DAY_PARTITION = /^\d{4}-\d{2}-\d{2}$/;
+
+/** A chart whose series follow the data: drawn again when the set of series changes. */
+function seriesChart(id: string, caption: string, yLabel: string) {
+  let current = chart({ id, caption, series: [], yLabel });
+  let names = '';
+  const slot = h('div', {}, current.figure);
+  return {
+    slot,
+    show(series: string[], data: Parameters<typeof current.setData>[0], summary: string) {
+      slot.hidden = series.length === 0;
+      if (series.join() !== names) {
+        names = series.join();
+        current.destroy();
+        current = chart({
+          id,
+          caption,
+          series: series.map((label, i) => ({
+            label,
+            color: COLORS[i % COLORS.length] ?? '#333',
+            points: true,
+          })),
+          yLabel,
+        });
+        fill(slot, current.figure);
+      }
+      current.setData(data, summary);
+    },
+    destroy: () => current.destroy(),
+  };
+}
+
+/** Per metric: one series per deployment and version, one point per day partition (its latest completed run). */
+function errorByDay(runs: BatchRun[], key: (typeof ERROR_METRICS)[number]['key']) {
+  const latest = new Map<string, BatchRun>();
+  for (const r of runs) {
+    if (r.status !== 'completed' || !DAY_PARTITION.test(r.partition) || r.metrics?.[key] === undefined)
+      continue;
+    const id = `${r.deployment ?? r.model}@${r.version}|${r.partition}`;
+    if (!latest.has(id)) latest.set(id, r); // runs come newest first
+  }
+  const chosen = [...latest.values()];
+  const series = [...new Set(chosen.map((r) => `${r.deployment ?? r.model}@${r.version}`))].sort();
+  const days = [...new Set(chosen.map((r) => r.partition))].sort();
+  const ys = series.map((s) =>
+    days.map((d) => {
+      const r = latest.get(`${s}|${d}`);
+      return r?.metrics?.[key] ?? null;
+    }),
+  );
+  const xs = days.map((d) => Date.parse(`${d}T00:00:00Z`) / 1000);
+  return { series, data: [xs, ...ys] as [number[], ...(number | null)[][]], days, chosen };
+}
 
 function runsTable(runs: BatchRun[]): HTMLElement {
   return table<BatchRun>(
@@ -111,6 +175,15 @@ export const batch: Section = {
     const { deployments } = await getJson<{ deployments: Deployment[] }>('/deployments', { signal });
     let speedChart = speed;
     const chartSlot = h('div', {}, speed.figure);
+    const noErrors = h(
+      'p',
+      { class: 'empty' },
+      'No completed day run with labelled rows yet (the source needs its label column).',
+    );
+    const errorCharts = ERROR_METRICS.map((m) => ({
+      metric: m,
+      chart: seriesChart(`batch-${m.key}`, m.caption, m.label),
+    }));
 
     const load = async () => {
       const { runs } = await getJson<{ runs: BatchRun[] }>('/ui/api/batch-runs?limit=500', { signal });
@@ -138,6 +211,21 @@ export const batch: Section = {
       );
       const best = Math.max(0, ...done.map((r) => rowsPerSecond(r) ?? 0));
       speedChart.setData([xs, ...ys], `${done.length} completed runs, fastest ${fmt.int(best)} rows/s`);
+      let charted = 0;
+      for (const { metric, chart: c } of errorCharts) {
+        const e = errorByDay(runs, metric.key);
+        charted += e.series.length;
+        const last = e.chosen[0];
+        c.show(
+          e.series,
+          e.data,
+          `${e.days.length} days, ${e.series.length} versions` +
+            (last
+              ? `; newest ${last.partition} ${last.deployment ?? last.model}@${last.version} ${fmt.num(last.metrics?.[metric.key])}`
+              : ''),
+        );
+      }
+      noErrors.hidden = charted > 0;
     };
     const reload = throttle(300, load);
 
@@ -146,10 +234,14 @@ export const batch: Section = {
       h('h1', {}, 'Batch runs'),
       panel('batch-start', 'Start a run', startForm(deployments, reload)),
       panel('batch-chart', 'Throughput', chartSlot),
+      panel('batch-errors', 'Error per version per day', noErrors, ...errorCharts.map((e) => e.chart.slot)),
       panel('batch-runs', 'Runs', live, tableSlot),
     );
     await load();
-    signal.addEventListener('abort', () => speedChart.destroy());
+    signal.addEventListener('abort', () => {
+      speedChart.destroy();
+      errorCharts.forEach((e) => e.chart.destroy());
+    });
     void followSse(
       '/ui/api/batch-runs/events',
       (m) => {

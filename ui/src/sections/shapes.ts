@@ -1,4 +1,5 @@
 /** The API's answers as the dashboard reads them (see docs/api.md and api/routes/ui.ts). */
+import type { PerformanceRow } from '../../../contracts/monitoring.js';
 import type { RoutingState } from '../../../contracts/routing.js';
 
 export interface Deployment {
@@ -115,4 +116,29 @@ export interface HistoryEntry {
   reason: string;
   change: unknown;
   state: RoutingState;
+}
+
+export type { DriftFeature, DriftWindow } from '../../../contracts/monitoring.js';
+
+export type { PerformanceRow };
+
+/** GET /deployments/{name}/metrics. */
+export interface PerformanceAnswer {
+  deployment: string;
+  task: 'regression' | 'classification';
+  from: string;
+  to: string;
+  window: 'hour' | 'day';
+  target_range?: [number, number];
+  rows: PerformanceRow[];
+}
+
+/** An alert of GET /deployments/{name}/drift (a `monitoring_alerts` row). */
+export interface MonitoringAlert {
+  kind: string;
+  version: string;
+  from: string;
+  to: string;
+  details: { drifted?: string[]; threshold?: number } | null;
+  raisedAt: string;
 }
