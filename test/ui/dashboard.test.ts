@@ -181,6 +181,12 @@ describe.skipIf(!browser.ok)('dashboard and docs in Chromium, outside network bl
       /4 completed runs, fastest [\d,]+ rows\/s/,
     );
     await expect(plot.locator('canvas').count()).resolves.toBe(1);
+    // The generated rides carry their durations: each day's MAE per version (the three days, not the parent run).
+    const mae = page.locator('#batch-mae-plot');
+    await expect(mae.getAttribute('aria-label')).resolves.toMatch(
+      /: 3 days, 1 version; newest 2030-07-0[1-3] ride-duration@2 [\d.]+$/,
+    );
+    await expect(mae.locator('canvas').count()).resolves.toBe(1);
     await check('batch');
   });
 
@@ -250,7 +256,7 @@ describe.skipIf(!browser.ok)('dashboard and docs in Chromium, outside network bl
     await check('online');
   });
 
-  it('rollouts: the routing state per deployment, no rollout yet; monitoring: a placeholder', async () => {
+  it('rollouts: the routing state per deployment, no rollout yet; monitoring: no drift window yet', async () => {
     await page.getByRole('link', { name: 'Rollouts', exact: true }).click();
     await page.getByRole('heading', { name: 'Rollouts', level: 1 }).waitFor();
     await page.getByText('Live updates: on', { exact: false }).waitFor();
@@ -263,8 +269,11 @@ describe.skipIf(!browser.ok)('dashboard and docs in Chromium, outside network bl
     await page.getByRole('region', { name: 'penguin-species', exact: true }).getByText('Champion').waitFor();
     await check('rollouts-idle');
     await page.getByRole('link', { name: 'Monitoring', exact: true }).click();
-    await page.getByText('Monitoring is not available yet', { exact: false }).waitFor();
-    await check('monitoring');
+    await page.getByText('Live updates: on (a new alert shows at once)').waitFor();
+    const watched = page.getByRole('region', { name: 'ride-duration', exact: true });
+    await watched.getByText('No drift window computed yet', { exact: false }).waitFor();
+    await watched.getByText('No alert.').waitFor();
+    await check('monitoring-idle');
   });
 
   it('fits a phone: no sideways scrolling, the same content', async () => {

@@ -219,7 +219,7 @@ export const batch: Section = {
         c.show(
           e.series,
           e.data,
-          `${e.days.length} days, ${e.series.length} versions` +
+          `${e.days.length} day${e.days.length === 1 ? '' : 's'}, ${e.series.length} version${e.series.length === 1 ? '' : 's'}` +
             (last
               ? `; newest ${last.partition} ${last.deployment ?? last.model}@${last.version} ${fmt.num(last.metrics?.[metric.key])}`
               : ''),

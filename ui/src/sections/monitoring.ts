@@ -60,7 +60,10 @@ function performanceCharts(slot: HTMLElement, prefix: string, answer: Performanc
         return `version ${v} ${fmt.num(last ? metric.pick(last) : null)} on ${last?.window.slice(0, 10) ?? '–'}`;
       })
       .join('; ');
-    c.setData([xs.map((x) => x / 1000), ...ys], `${xs.length} windows; latest ${summary}`);
+    c.setData(
+      [xs.map((x) => x / 1000), ...ys],
+      `${xs.length} window${xs.length === 1 ? '' : 's'}; latest ${summary}`,
+    );
     charts.push(c);
   }
   return charts;
