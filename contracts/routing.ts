@@ -111,7 +111,8 @@ export const routingStateQuery = defineQuery<RoutingState>('routingState');
 export const changeRoutingUpdate = defineUpdate<RoutingState, [RoutingPatch]>('changeRouting');
 export const claimRolloutUpdate = defineUpdate<RoutingState, [ClaimRollout]>('claimRollout');
 export const releaseRolloutUpdate = defineUpdate<RoutingState, [ReleaseRollout]>('releaseRollout');
-export const setCatalogUpdate = defineUpdate<void, [VersionCatalog]>('setCatalog');
+/** A signal, not an Update: a worker sends it while it starts, before it polls (an Update would wait for a worker). */
+export const setCatalogSignal = defineSignal<[VersionCatalog]>('setCatalog');
 
 // ---------------------------------------------------------------------------------------------------------------
 // Progressive rollouts

@@ -7,7 +7,7 @@ import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import {
   controllerId,
   rolloutWorkflowId,
-  setCatalogUpdate,
+  setCatalogSignal,
   type ControllerInput,
   type RoutingState,
   type VersionCatalog,
@@ -95,7 +95,7 @@ export async function ensureControllers(
     if (input.catalog)
       await client.workflow
         .getHandle(controllerId(d.spec.name))
-        .executeUpdate(setCatalogUpdate, { args: [input.catalog] })
+        .signal(setCatalogSignal, input.catalog)
         .catch((err: unknown) =>
           logger?.warn(
             { deployment: d.spec.name, err: (err as Error).message },

@@ -37,10 +37,10 @@ export async function ensureMonitoringSchedule(
   try {
     await handle.describe();
     await handle.update((prev) => ({
-      ...prev,
       spec: options.spec,
       action: options.action,
       policies: options.policies,
+      state: { paused: prev.state.paused, note: prev.state.note },
     }));
     return scheduleId;
   } catch (err) {

@@ -22,7 +22,7 @@ import {
   claimRolloutUpdate,
   releaseRolloutUpdate,
   routingStateQuery,
-  setCatalogUpdate,
+  setCatalogSignal,
   checkCatalog,
   type ClaimRollout,
   type ControllerInput,
@@ -75,18 +75,9 @@ export async function routingController(input: ControllerInput): Promise<void> {
   const released: string[] = [...(input.released ?? [])];
   // What the model registry holds: the validators refuse a version it does not load without touching the history.
   let catalog = input.catalog;
-  setHandler(
-    setCatalogUpdate,
-    (next: VersionCatalog) => {
-      catalog = next;
-    },
-    {
-      validator: (next: VersionCatalog) => {
-        if (!Array.isArray(next?.loaded) || typeof next.refused !== 'object')
-          throw new Error('a catalog is {loaded: [...], refused: {...}}');
-      },
-    },
-  );
+  setHandler(setCatalogSignal, (next: VersionCatalog) => {
+    if (Array.isArray(next?.loaded) && typeof next.refused === 'object') catalog = next;
+  });
   const known = (versions: Record<string, string | null | undefined>) =>
     checkCatalog(catalog, state.model, versions);
 

@@ -150,6 +150,9 @@ it('the monitoring schedule computes one window per day when backfilled; computi
   };
   const scheduleId = await ensureMonitoringSchedule(f.temporal.client, f.worker.taskQueue, spec);
   if (!scheduleId) throw new Error('no schedule');
+  // A worker that starts again updates the schedule it finds (its paused state kept).
+  expect(await ensureMonitoringSchedule(f.temporal.client, f.worker.taskQueue, spec)).toBe(scheduleId);
+  expect((await f.temporal.client.schedule.getHandle(scheduleId).describe()).state.paused).toBe(true);
   const handle = f.temporal.client.schedule.getHandle(scheduleId);
   const days = ['2030-07-02T00:00:00', '2030-07-03T00:00:00', '2030-07-04T00:00:00'];
   const windows = async () =>

@@ -4,13 +4,18 @@
  * time, and progressive rollouts: a good version promoted, a constant challenger rolled back by its gate, manual
  * approval and rejection, overlapping rollouts refused.
  */
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureControllers } from '../../control/controllers.js';
+import { loadDeployments } from '../../platform/deployments.js';
 import { bucketOf, type RolloutProgress, type RoutingState } from '../../contracts/routing.js';
 import { ROLLOUT_STATUS_KEY, ROLLOUT_STEP_KEY } from '../../contracts/temporal.js';
 import { runRolloutsCli } from '../../cli/rollouts.js';
 import { changeRouting, RoutingRefusedError } from '../../control/routing.js';
 import { sendEvents } from '../../control/streams.js';
-import { TEST_API_KEY } from '../helpers.js';
+import { TEST_API_KEY, TEST_DEPLOYMENT_DIR } from '../helpers.js';
 import { uniqueId, waitFor } from '../helpers.js';
 import { makeEvents } from '../stream-kit.js';
 import { RIDE, startRolloutFixture, type RolloutFixture } from './fixture.js';
@@ -513,5 +518,30 @@ describe('progressive rollouts', () => {
     expect(champion.status).toBe(400);
     const missing = await f.send('GET', `${D}/rollouts/nope`);
     expect(missing.status).toBe(404);
+  });
+});
+
+describe('controllers at worker start', () => {
+  it('starts a controller and hands it the catalog without waiting for a worker (the worker starts after)', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'deployments-'));
+    try {
+      const spec = JSON.parse(
+        await readFile(path.join(TEST_DEPLOYMENT_DIR, 'ride-duration.json'), 'utf8'),
+      ) as Record<string, unknown>;
+      const name = uniqueId('nowhere');
+      await writeFile(
+        path.join(dir, `${name}.json`),
+        JSON.stringify({ ...spec, name, default: false, batch: undefined }),
+      );
+      const deployments = await loadDeployments({ dir, scorer: f.deps.scorer });
+      // No worker polls this task queue: a call that waited for one would never return.
+      const queue = uniqueId('no-worker');
+      await ensureControllers(f.temporal.client, queue, f.db.pool, f.deps.scorer, deployments.ready());
+      const handle = f.temporal.client.workflow.getHandle(`routing-${name}`);
+      expect((await handle.describe()).status.name).toBe('RUNNING');
+      await handle.terminate('test over');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
