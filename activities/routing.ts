@@ -84,10 +84,17 @@ export function createRoutingActivities(deps: RoutingActivityDeps) {
       await ensureController(
         client,
         deps.temporal.taskQueue,
-        await controllerInput(client, deps.pool, deps.scorer, deployment),
+        await controllerInput(client, deps.temporal.taskQueue, deps.pool, deps.scorer, deployment),
       );
       try {
-        return await routingUpdate(client, input.deployment, input.op, input.arg, input.updateId);
+        return await routingUpdate(
+          client,
+          deps.temporal.taskQueue,
+          input.deployment,
+          input.op,
+          input.arg,
+          input.updateId,
+        );
       } catch (err) {
         if (err instanceof RoutingRefusedError || err instanceof RoutingConflictError)
           throw ApplicationFailure.create({

@@ -1,6 +1,6 @@
 /**
  * Routing of a deployment's traffic between versions, owned by one controller workflow per deployment
- * (`routing-<deployment>`), and progressive rollouts (`rollout-<deployment>-<id>`). Everything here is pure and
+ * (`<task queue>/routing-<deployment>`), and progressive rollouts (`<task queue>/rollout-<deployment>-<id>`). Everything here is pure and
  * deterministic: the workflow bundle, the API and the CLI import it.
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
@@ -104,8 +104,13 @@ export function checkCatalog(
 }
 
 export const ROUTING_CHANNEL = 'deployment_routing';
-export const controllerId = (deployment: string) => `routing-${deployment}`;
-export const rolloutWorkflowId = (deployment: string, id: string) => `rollout-${deployment}-${id}`;
+/**
+ * Workflow ids, scoped by task queue (`ride-duration/routing-ride-duration`): stacks that share one Temporal
+ * namespace on different task queues (test suites, a staging worker) never answer each other's routing.
+ */
+export const controllerId = (taskQueue: string, deployment: string) => `${taskQueue}/routing-${deployment}`;
+export const rolloutWorkflowId = (taskQueue: string, deployment: string, id: string) =>
+  `${taskQueue}/rollout-${deployment}-${id}`;
 
 export const routingStateQuery = defineQuery<RoutingState>('routingState');
 export const changeRoutingUpdate = defineUpdate<RoutingState, [RoutingPatch]>('changeRouting');

@@ -19,9 +19,14 @@ import type { Deployment } from '../platform/deployments.js';
 import type { ModelScorer } from '../scoring/scorer.js';
 import { ensureController } from './routing.js';
 
-async function rolloutRuns(client: Client, deployment: string, id: string): Promise<boolean> {
+async function rolloutRuns(
+  client: Client,
+  taskQueue: string,
+  deployment: string,
+  id: string,
+): Promise<boolean> {
   try {
-    const d = await client.workflow.getHandle(rolloutWorkflowId(deployment, id)).describe();
+    const d = await client.workflow.getHandle(rolloutWorkflowId(taskQueue, deployment, id)).describe();
     return d.status.name === 'RUNNING';
   } catch (err) {
     if (err instanceof WorkflowNotFoundError) return false;
@@ -45,6 +50,7 @@ export function catalogOf(scorer: ModelScorer, model: string): VersionCatalog {
 
 export async function controllerInput(
   client: Client,
+  taskQueue: string,
   pool: Pool,
   scorer: ModelScorer,
   d: Deployment,
@@ -54,7 +60,7 @@ export async function controllerInput(
   const state = mirrored ?? (await readRouting(pool)).find((s) => s.deployment === d.spec.name);
   const catalog = catalogOf(scorer, model);
   if (!state) return { deployment: d.spec.name, model, champion: scorer.resolveNow(model).version, catalog };
-  const alive = state.rollout === null || (await rolloutRuns(client, d.spec.name, state.rollout));
+  const alive = state.rollout === null || (await rolloutRuns(client, taskQueue, d.spec.name, state.rollout));
   if (alive) return { deployment: d.spec.name, model, champion: state.champion, state, catalog };
   const seeded: RoutingState = {
     ...state,
@@ -82,7 +88,7 @@ export async function ensureControllers(
   for (const d of deployments) {
     let input: ControllerInput;
     try {
-      input = await controllerInput(client, pool, scorer, d, mirrored.get(d.spec.name));
+      input = await controllerInput(client, taskQueue, pool, scorer, d, mirrored.get(d.spec.name));
     } catch (err) {
       logger?.warn(
         { deployment: d.spec.name, err: (err as Error).message },
@@ -94,7 +100,7 @@ export async function ensureControllers(
     // A controller that was already running learns what this worker's registry holds now.
     if (input.catalog)
       await client.workflow
-        .getHandle(controllerId(d.spec.name))
+        .getHandle(controllerId(taskQueue, d.spec.name))
         .signal(setCatalogSignal, input.catalog)
         .catch((err: unknown) =>
           logger?.warn(

@@ -82,7 +82,7 @@ export async function ensureController(
   try {
     await client.workflow.start('routingController', {
       taskQueue,
-      workflowId: controllerId(input.deployment),
+      workflowId: controllerId(taskQueue, input.deployment),
       args: [input],
       workflowIdConflictPolicy: 'USE_EXISTING',
     });
@@ -93,12 +93,13 @@ export async function ensureController(
 
 export async function changeRouting(
   client: Client,
+  taskQueue: string,
   deployment: string,
   patch: RoutingPatch,
   updateId?: string,
 ): Promise<RoutingState> {
   return client.workflow
-    .getHandle(controllerId(deployment))
+    .getHandle(controllerId(taskQueue, deployment))
     .executeUpdate(changeRoutingUpdate, { args: [patch], ...(updateId ? { updateId } : {}) })
     .catch(mapRefusal);
 }
@@ -108,12 +109,13 @@ export type RoutingOp = 'change' | 'claim' | 'release';
 /** The three routing Updates by name (the rollout workflow's activity sends them with a stable update id). */
 export async function routingUpdate(
   client: Client,
+  taskQueue: string,
   deployment: string,
   op: RoutingOp,
   arg: unknown,
   updateId: string,
 ): Promise<RoutingState> {
-  const handle = client.workflow.getHandle(controllerId(deployment));
+  const handle = client.workflow.getHandle(controllerId(taskQueue, deployment));
   const options = { updateId };
   const run =
     op === 'claim'
@@ -124,13 +126,17 @@ export async function routingUpdate(
   return run.catch(mapRefusal);
 }
 
-export function controllerState(client: Client, deployment: string): Promise<RoutingState> {
-  return client.workflow.getHandle(controllerId(deployment)).query(routingStateQuery);
+export function controllerState(
+  client: Client,
+  taskQueue: string,
+  deployment: string,
+): Promise<RoutingState> {
+  return client.workflow.getHandle(controllerId(taskQueue, deployment)).query(routingStateQuery);
 }
 
 /** Starts a rollout workflow; a rollout id in use is a conflict. */
 export async function startRollout(client: Client, taskQueue: string, spec: RolloutSpec): Promise<string> {
-  const workflowId = rolloutWorkflowId(spec.deployment, spec.id);
+  const workflowId = rolloutWorkflowId(taskQueue, spec.deployment, spec.id);
   try {
     await client.workflow.start('rollout', {
       taskQueue,
@@ -160,12 +166,13 @@ const ACTIONS = {
 
 export async function actOnRollout(
   client: Client,
+  taskQueue: string,
   deployment: string,
   id: string,
   action: RolloutActionName,
   by: RolloutAction,
 ): Promise<RolloutProgress> {
-  const handle = client.workflow.getHandle(rolloutWorkflowId(deployment, id));
+  const handle = client.workflow.getHandle(rolloutWorkflowId(taskQueue, deployment, id));
   try {
     return await handle.executeUpdate(ACTIONS[action], { args: [by] });
   } catch (err) {
@@ -174,10 +181,11 @@ export async function actOnRollout(
       const closed = await handle.describe().catch(() => undefined);
       // An abort of a rollout that ended without giving the routing back (terminated) releases it here.
       if (closed && action === 'abort') {
-        const owner = await controllerState(client, deployment).catch(() => undefined);
+        const owner = await controllerState(client, taskQueue, deployment).catch(() => undefined);
         if (owner?.rollout === id) {
           await routingUpdate(
             client,
+            taskQueue,
             deployment,
             'release',
             {
@@ -214,11 +222,14 @@ export async function actOnRollout(
 /** Live progress from the workflow (works after it ended too, while Temporal keeps its history). */
 export async function rolloutProgress(
   client: Client,
+  taskQueue: string,
   deployment: string,
   id: string,
 ): Promise<RolloutProgress> {
   try {
-    return await client.workflow.getHandle(rolloutWorkflowId(deployment, id)).query(rolloutProgressQuery);
+    return await client.workflow
+      .getHandle(rolloutWorkflowId(taskQueue, deployment, id))
+      .query(rolloutProgressQuery);
   } catch (err) {
     if (err instanceof WorkflowNotFoundError) throw new RolloutNotFoundError(deployment, id, { cause: err });
     throw err;

@@ -1,5 +1,5 @@
 /**
- * A progressive rollout (`rollout-<deployment>-<id>`): claims the deployment's routing for a challenger, then per
+ * A progressive rollout (`<task queue>/rollout-<deployment>-<id>`): claims the deployment's routing for a challenger, then per
  * step sets the canary share, waits on a durable timer (paused time does not count), and judges the step's figures
  * against the gates. A failed gate rolls back to the champion at once, with the gate and its figures recorded;
  * manual approval waits for approve or reject before the 100 % step; success promotes the challenger. Progress is

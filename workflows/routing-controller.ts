@@ -1,5 +1,5 @@
 /**
- * One controller per deployment (`routing-<deployment>`), an entity workflow that owns its routing: every change is
+ * One controller per deployment (`<task queue>/routing-<deployment>`), an entity workflow that owns its routing: every change is
  * an Update whose validator refuses what it can see (shares, ownership by a rollout, the champion as challenger)
  * and whose handler checks the versions against the model registry, then publishes the new state to the Postgres
  * mirror (which the hot paths read) before it answers. Changes apply one at a time, in order; the workflow

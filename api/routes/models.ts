@@ -126,9 +126,9 @@ export function modelRoutes(deps: AppDeps) {
           await ensureController(
             deps.temporal,
             deps.config.temporal.taskQueue,
-            await controllerInput(deps.temporal, deps.pool, scorer, d),
+            await controllerInput(deps.temporal, deps.config.temporal.taskQueue, deps.pool, scorer, d),
           );
-        await changeRouting(deps.temporal, routed.deployment, {
+        await changeRouting(deps.temporal, deps.config.temporal.taskQueue, routed.deployment, {
           champion: version,
           actor: actorOf(c),
           reason: `alias ${alias} set to ${version}`,

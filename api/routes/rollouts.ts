@@ -246,7 +246,11 @@ export function rolloutRoutes(deps: AppDeps) {
     };
   };
   const controller = async (d: Deployment) => {
-    await ensureController(temporal, taskQueue, await controllerInput(temporal, deps.pool, scorer, d));
+    await ensureController(
+      temporal,
+      taskQueue,
+      await controllerInput(temporal, taskQueue, deps.pool, scorer, d),
+    );
   };
   /** Versions the API can see, checked before anything is sent (the controller checks them again). */
   const checkVersions = (d: Deployment, fields: Record<string, string | null | undefined>) => {
@@ -274,7 +278,7 @@ export function rolloutRoutes(deps: AppDeps) {
       checkVersions(d, { champion: body.champion, challenger: body.challenger });
       const patch: RoutingPatch = { ...body, actor: actorOf(c) };
       await controller(d);
-      const state = await changeRouting(temporal, d.spec.name, patch);
+      const state = await changeRouting(temporal, taskQueue, d.spec.name, patch);
       await deps.routing?.refresh();
       return c.json(state, 200);
     })
@@ -315,7 +319,7 @@ export function rolloutRoutes(deps: AppDeps) {
       if (problemsFound.length > 0) throw new ValidationError(problemsFound);
       checkVersions(d, { version: spec.version });
       await controller(d);
-      const live = await controllerState(temporal, d.spec.name);
+      const live = await controllerState(temporal, taskQueue, d.spec.name);
       if (live.champion === spec.version)
         throw new ValidationError([
           { field: 'version', message: `version ${spec.version} is the champion already` },
@@ -337,11 +341,13 @@ export function rolloutRoutes(deps: AppDeps) {
     .openapi(routes.get, async (c) => {
       const { name, id } = c.req.valid('param');
       const d = deploymentOf(name);
-      const progress = await rolloutProgress(temporal, d.spec.name, id).catch(async (err: unknown) => {
-        const stored = await getRollout(deps.pool, d.spec.name, id);
-        if (stored) return stored;
-        throw err;
-      });
+      const progress = await rolloutProgress(temporal, taskQueue, d.spec.name, id).catch(
+        async (err: unknown) => {
+          const stored = await getRollout(deps.pool, d.spec.name, id);
+          if (stored) return stored;
+          throw err;
+        },
+      );
       return c.json(progress as never, 200);
     })
     .openapi(routes.act, async (c) => {
@@ -350,7 +356,7 @@ export function rolloutRoutes(deps: AppDeps) {
       const raw: unknown = await c.req.json().catch(() => ({}));
       const body = raw !== null && typeof raw === 'object' ? (raw as { reason?: unknown }) : {};
       const reason = typeof body.reason === 'string' ? body.reason.slice(0, 500) : undefined;
-      const progress = await actOnRollout(temporal, d.spec.name, id, action, {
+      const progress = await actOnRollout(temporal, taskQueue, d.spec.name, id, action, {
         actor: actorOf(c),
         ...(reason ? { reason } : {}),
       });

@@ -104,9 +104,9 @@ describe('routing changes', () => {
   });
 
   it('the controller’s Update validator refuses a version its registry does not hold, before anything is recorded', async () => {
-    const handle = f.temporal.client.workflow.getHandle('routing-ride-duration');
+    const handle = f.temporal.client.workflow.getHandle(`${f.worker.taskQueue}/routing-ride-duration`);
     const before = (await handle.describe()).historyLength;
-    const refused = await changeRouting(f.temporal.client, 'ride-duration', {
+    const refused = await changeRouting(f.temporal.client, f.worker.taskQueue, 'ride-duration', {
       challenger: '9',
       actor: 'test',
     }).catch((err: unknown) => err);
@@ -334,7 +334,9 @@ describe('progressive rollouts', () => {
     });
     expect(await versionOf(await predict('anyone'))).toBe('1');
     // The Temporal Web UI shows where it ended through the search attributes.
-    const described = await f.temporal.client.workflow.getHandle('rollout-ride-duration-good-v1').describe();
+    const described = await f.temporal.client.workflow
+      .getHandle(`${f.worker.taskQueue}/rollout-ride-duration-good-v1`)
+      .describe();
     expect(described.typedSearchAttributes.get(ROLLOUT_STATUS_KEY)).toBe('succeeded');
     expect(described.typedSearchAttributes.get(ROLLOUT_STEP_KEY)).toBe('2/2:100%');
   });
@@ -495,7 +497,7 @@ describe('progressive rollouts', () => {
       what: 'the first step',
     });
     await f.temporal.client.workflow
-      .getHandle('rollout-ride-duration-terminated')
+      .getHandle(`${f.worker.taskQueue}/rollout-ride-duration-terminated`)
       .terminate('test: lost rollout');
     const stuck = await json<RoutingState>(await f.send('GET', `${D}/routing`));
     expect(stuck).toMatchObject({ rollout: 'terminated', challenger: '1', canary: 50 });
@@ -537,7 +539,7 @@ describe('controllers at worker start', () => {
       // No worker polls this task queue: a call that waited for one would never return.
       const queue = uniqueId('no-worker');
       await ensureControllers(f.temporal.client, queue, f.db.pool, f.deps.scorer, deployments.ready());
-      const handle = f.temporal.client.workflow.getHandle(`routing-${name}`);
+      const handle = f.temporal.client.workflow.getHandle(`${queue}/routing-${name}`);
       expect((await handle.describe()).status.name).toBe('RUNNING');
       await handle.terminate('test over');
     } finally {
