@@ -220,5 +220,5 @@ describe.skipIf(!browser.ok)('monitoring page in Chromium, on the real stack', (
     expect(await seriousViolations(page), 'axe on batch').toEqual([]);
     expect(consoleErrors).toEqual([]);
     expect(b.outside).toEqual([]);
-  });
+  }, 120_000);
 });

@@ -21,6 +21,8 @@ export interface ChartSpec {
   xLabels?: string[];
   yLabel: string;
   height?: number;
+  /** Time charts: the x range is the data's; when every point shares one x, this many seconds either side. */
+  xPad?: number;
 }
 
 export interface Chart {
@@ -41,7 +43,24 @@ export function chart(spec: ChartSpec): Chart {
   const options = (width: number): uPlot.Options => ({
     width,
     height: spec.height ?? 220,
-    scales: { x: { time: !labels } },
+    scales: {
+      x: {
+        time: !labels,
+        ...(spec.xPad !== undefined
+          ? {
+              // From the data itself: with a single x, uPlot has already widened min and max by then.
+              range: (u: uPlot, min: number, max: number): uPlot.Range.MinMax => {
+                const xs = u.data[0];
+                const first = xs[0];
+                const last = xs[xs.length - 1];
+                if (first === undefined || last === undefined) return [min, max];
+                const pad = first === last ? (spec.xPad ?? 0) : 0;
+                return [first - pad, last + pad];
+              },
+            }
+          : {}),
+      },
+    },
     legend: { show: true },
     axes: [
       labels

@@ -49,6 +49,7 @@ function seriesChart(id: string, caption: string, yLabel: string) {
             points: true,
           })),
           yLabel,
+          xPad: 86_400,
         });
         fill(slot, current.figure);
       }

@@ -46,6 +46,7 @@ function performanceCharts(slot: HTMLElement, prefix: string, answer: Performanc
         points: true,
       })),
       yLabel: metric.label,
+      xPad: answer.window === 'day' ? 86_400 : 3600,
     });
     slot.append(c.figure); // in the page first, so the plot takes the width it has
     const ys = versions.map((v) =>
@@ -156,7 +157,7 @@ function deploymentView(d: Deployment, signal: AbortSignal) {
     slots.performance,
     h('h3', {}, 'Drift per feature'),
     slots.heatmap,
-    d.batch ? computeDriftForm(d.name, base, id, () => void loadDrift()) : null,
+    d.modes.includes('batch') ? computeDriftForm(d.name, base, id, () => void loadDrift()) : null,
     h('h3', { id: id('alerts-title') }, 'Alerts'),
     slots.alerts,
   );
