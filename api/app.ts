@@ -11,6 +11,7 @@ import type { AppDeps } from './deps.js';
 import type { AppEnv } from './env.js';
 import { errorHandler, PayloadTooLargeError, problem } from './errors.js';
 import { createMetrics, type ApiMetrics } from './metrics.js';
+import { registerMonitoringGauges } from './monitoring-metrics.js';
 import { requireApiKey } from './middleware/auth.js';
 import { limitBody } from './middleware/body-limit.js';
 import { observe, requestIdentity } from './middleware/observe.js';
@@ -37,6 +38,7 @@ const isModelPredict = (path: string) => /^\/models\/[^/]+\/predict$/.test(path)
 export function createApp(deps: AppDeps, options: { metrics?: ApiMetrics; shadowScore?: ShadowScore } = {}) {
   const { config } = deps;
   const metrics = options.metrics ?? createMetrics();
+  if (!options.metrics) registerMonitoringGauges(metrics, deps.pool, deps.logger);
   const base = createOnline(config, deps.scorer, metrics);
   const online: Online = {
     ...base,
