@@ -4,9 +4,9 @@
  * the distance between the two. A challenger that fails in shadow is recorded, never fails the stream.
  */
 import { decide, distance, type Role, type RoutingState } from '../contracts/routing.js';
-import type { FieldRecord, Primary, ResolvedModel } from '../contracts/scoring.js';
+import type { FieldRecord, ResolvedModel } from '../contracts/scoring.js';
 import type { QueuedEvent } from '../contracts/stream.js';
-import type { PredictionRow } from '../db/queries/stream.js';
+import type { PredictionRow, ShadowRow } from '../db/queries/stream.js';
 import { predictionAt } from '../scoring/predictions.js';
 import type { ModelScorer } from '../scoring/scorer.js';
 
@@ -20,17 +20,6 @@ export interface EventGroup {
 export interface EventRouting {
   groups: EventGroup[];
   shadow: { model: ResolvedModel; indices: number[] } | null;
-}
-
-export interface ShadowRow {
-  eventId: string;
-  deployment: string;
-  model: string;
-  version: string;
-  prediction: unknown;
-  primary: Primary;
-  diff: number | null;
-  error: string | null;
 }
 
 export function routeEvents(

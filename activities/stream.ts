@@ -22,12 +22,13 @@ import {
   spillEvents,
   takeDeadLetter,
   type PredictionRow,
+  type ShadowRow,
 } from '../db/queries/stream.js';
 import type { Deployment, DeploymentRegistry } from '../platform/deployments.js';
 import type { RoutingTable } from '../platform/routing.js';
 import { ModelNotFoundError } from '../scoring/errors.js';
 import { predictionAt } from '../scoring/predictions.js';
-import { routeEvents, scoreShadows, type ShadowRow } from './stream-routing.js';
+import { routeEvents, scoreShadows } from './stream-routing.js';
 import type { ModelScorer } from '../scoring/scorer.js';
 
 export interface StreamActivityDeps {

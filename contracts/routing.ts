@@ -31,6 +31,23 @@ export interface RoutingState {
   reason: string;
 }
 
+/** The routing before any change: the champion alone (revision 0). */
+export function initialRouting(
+  at: { deployment: string; model: string; champion: string },
+  by: { changedAt: string; changedBy: string; reason: string },
+): RoutingState {
+  return {
+    ...at,
+    challenger: null,
+    canary: 0,
+    shadow: 0,
+    sticky: null,
+    rollout: null,
+    revision: 0,
+    ...by,
+  };
+}
+
 /** A change to the routing; fields left out keep their value. */
 export interface RoutingPatch {
   champion?: string;

@@ -82,3 +82,58 @@ export async function listenChannel(options: ListenOptions): Promise<ChannelList
     },
   };
 }
+
+export interface Mirror {
+  /** Re-reads; resolves after a read that started after this call (calls coalesce: at most one queued). */
+  refresh: () => Promise<void>;
+  close: () => Promise<void>;
+}
+
+/**
+ * A table kept in memory: `read` runs once now (its error is thrown), then again on every NOTIFY on `channel`, on
+ * every (re)connection of the LISTEN, and every `refreshIntervalMs` as a fallback; a failed background read keeps
+ * what the last one had (logged with `failure`).
+ */
+export async function mirrorTable(options: {
+  pool: Pool;
+  channel: string;
+  application: string;
+  read: () => Promise<void>;
+  failure: string;
+  logger?: Logger;
+  refreshIntervalMs?: number;
+}): Promise<Mirror> {
+  const { logger } = options;
+  let tail: Promise<void> = Promise.resolve();
+  let queued: Promise<void> | null = null;
+  const refresh = (): Promise<void> => {
+    if (queued) return queued;
+    const next = tail.then(async () => {
+      queued = null;
+      await options.read();
+    });
+    queued = next;
+    tail = next.catch(() => undefined);
+    return next;
+  };
+  const quietly = () => void refresh().catch((err: unknown) => logger?.warn({ err }, options.failure));
+  await refresh();
+  const listener = await listenChannel({
+    pool: options.pool,
+    channel: options.channel,
+    application: options.application,
+    onNotify: quietly,
+    onReconnect: quietly,
+    ...(logger ? { logger } : {}),
+  });
+  const timer = setInterval(quietly, options.refreshIntervalMs ?? 5000);
+  timer.unref();
+  return {
+    refresh,
+    async close() {
+      clearInterval(timer);
+      await listener.close();
+      await tail;
+    },
+  };
+}

@@ -5,7 +5,7 @@
  * deployment without a mirror row has no challenger: its model's production alias answers, as before rollouts.
  */
 import { ROUTING_CHANNEL, type RoutingState } from '../contracts/routing.js';
-import { listenChannel } from '../db/listen.js';
+import { mirrorTable } from '../db/listen.js';
 import type { Pool } from '../db/pool.js';
 import { readRouting } from '../db/queries/routing.js';
 import type { Logger } from '../logger.js';
@@ -67,43 +67,21 @@ export async function createPgRouting(
     all = await readRouting(pool);
     index = indexed(all, options);
   };
-  let tail: Promise<void> = Promise.resolve();
-  let queued: Promise<void> | null = null;
-  const refresh = (): Promise<void> => {
-    if (queued) return queued;
-    const next = tail.then(async () => {
-      queued = null;
-      await read();
-    });
-    queued = next;
-    tail = next.catch(() => undefined);
-    return next;
-  };
-  const quietly = () =>
-    void refresh().catch((err: unknown) =>
-      logger?.warn({ err }, 'routing refresh failed; keeping the last routing'),
-    );
-  await refresh();
-  const listener = await listenChannel({
+  const mirror = await mirrorTable({
     pool,
     channel: ROUTING_CHANNEL,
     application: 'routing-listener',
-    onNotify: quietly,
-    onReconnect: quietly,
+    read,
+    failure: 'routing refresh failed; keeping the last routing',
     ...(logger ? { logger } : {}),
+    ...(options.refreshIntervalMs !== undefined ? { refreshIntervalMs: options.refreshIntervalMs } : {}),
   });
-  const timer = setInterval(quietly, options.refreshIntervalMs ?? 5000);
-  timer.unref();
   return {
     get: (d) => index.byDeployment.get(d),
     forModel: (m) => index.byModel.get(m),
     list: () => [...all],
-    refresh,
-    async close() {
-      clearInterval(timer);
-      await listener.close();
-      await tail;
-    },
+    refresh: mirror.refresh,
+    close: mirror.close,
   };
 }
 

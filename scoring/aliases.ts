@@ -4,7 +4,7 @@
  * connection, so a change reaches every API process and worker within milliseconds) and, as a fallback for a lost
  * connection or notification, every `refreshIntervalMs`. Lookups are synchronous map reads, never a query per call.
  */
-import { listenChannel } from '../db/listen.js';
+import { mirrorTable } from '../db/listen.js';
 import { withTransaction, type Pool } from '../db/pool.js';
 import type { Logger } from '../logger.js';
 
@@ -83,43 +83,24 @@ export async function createPgAliases(options: PgAliasOptions): Promise<AliasSto
     map = next;
   };
 
-  // Coalesced re-reads: at most one queued behind the running one; every caller gets a read that starts later.
-  let tail: Promise<void> = Promise.resolve();
-  let queued: Promise<void> | null = null;
-  const refresh = (): Promise<void> => {
-    if (queued) return queued;
-    const next = tail.then(async () => {
-      queued = null;
-      await read();
+  let mirror;
+  try {
+    mirror = await mirrorTable({
+      pool,
+      channel: ALIAS_CHANNEL,
+      application: 'model-aliases-listener',
+      read,
+      failure: 'model alias refresh failed; keeping the last aliases',
+      ...(logger ? { logger } : {}),
+      ...(options.refreshIntervalMs !== undefined ? { refreshIntervalMs: options.refreshIntervalMs } : {}),
     });
-    queued = next;
-    tail = next.catch(() => undefined);
-    return next;
-  };
-  const refreshQuietly = () =>
-    void refresh().catch((err: unknown) =>
-      logger?.warn({ err }, 'model alias refresh failed; keeping the last aliases'),
-    );
-
-  await refresh().catch((err: unknown) => {
+  } catch (err) {
     const missing = (err as { code?: string }).code === '42P01'; // undefined_table
     throw missing
       ? new Error('table model_aliases does not exist: run the migrations (npm run migrate)', { cause: err })
       : err;
-  });
-
-  // A notification re-reads the table; so does every (re)connection, for changes made while not listening.
-  const listener = await listenChannel({
-    pool,
-    channel: ALIAS_CHANNEL,
-    application: 'model-aliases-listener',
-    onNotify: refreshQuietly,
-    onReconnect: refreshQuietly,
-    logger,
-  });
-
-  const timer = setInterval(refreshQuietly, options.refreshIntervalMs ?? 5000);
-  timer.unref();
+  }
+  const { refresh } = mirror;
 
   return {
     get: (name, alias) => map.get(key(name, alias))?.version,
@@ -140,10 +121,6 @@ export async function createPgAliases(options: PgAliasOptions): Promise<AliasSto
       await refresh();
     },
     refresh,
-    async close() {
-      clearInterval(timer);
-      await listener.close();
-      await tail;
-    },
+    close: mirror.close,
   };
 }

@@ -24,6 +24,7 @@ import {
   routingStateQuery,
   setCatalogSignal,
   checkCatalog,
+  initialRouting,
   type ClaimRollout,
   type ControllerInput,
   type FieldProblem,
@@ -57,20 +58,16 @@ function refuse(problems: FieldProblem[]): never {
 const MAX_RELEASED = 50;
 
 export async function routingController(input: ControllerInput): Promise<void> {
-  let state: RoutingState = input.state ?? {
-    deployment: input.deployment,
-    model: input.model,
-    champion: input.champion,
-    challenger: null,
-    canary: 0,
-    shadow: 0,
-    sticky: null,
-    rollout: null,
-    revision: 0,
-    changedAt: new Date().toISOString(),
-    changedBy: 'controller',
-    reason: 'controller started',
-  };
+  let state: RoutingState =
+    input.state ??
+    initialRouting(
+      { deployment: input.deployment, model: input.model, champion: input.champion },
+      {
+        changedAt: new Date().toISOString(),
+        changedBy: 'controller',
+        reason: 'controller started',
+      },
+    );
   // Rollouts that already released the routing: a retried release answers the state instead of a conflict.
   const released: string[] = [...(input.released ?? [])];
   // What the model registry holds: the validators refuse a version it does not load without touching the history.

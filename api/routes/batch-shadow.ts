@@ -10,16 +10,12 @@ import { webUiUrl } from '../../control/batch-runs.js';
 import type { AppDeps } from '../deps.js';
 import { routeGroup } from '../env.js';
 import { NotFoundError, ValidationError } from '../errors.js';
+import { DeploymentParams } from '../schemas/deployment.js';
 import { problems } from '../schemas/predict.js';
 
 const json = <T>(schema: T) => ({ content: { 'application/json': { schema } } });
 const secured = { tags: ['rollouts'], security: [{ bearer: [] }] };
-const NameParams = z.object({
-  name: z
-    .string()
-    .min(1)
-    .openapi({ param: { name: 'name', in: 'path' }, example: 'my-deployment' }),
-});
+const NameParams = DeploymentParams;
 const ShadowBody = z
   .strictObject({
     from: z.string().optional().openapi({ example: '2021-02-01T00:00:00' }),

@@ -13,16 +13,12 @@ import type { LoadedModel } from '../../scoring/load-model.js';
 import type { AppDeps } from '../deps.js';
 import { routeGroup } from '../env.js';
 import { NotFoundError, PayloadTooLargeError, ValidationError } from '../errors.js';
+import { DeploymentParams } from '../schemas/deployment.js';
 import { problems } from '../schemas/predict.js';
 
 const json = <T>(schema: T) => ({ content: { 'application/json': { schema } } });
 const secured = { tags: ['monitoring'], security: [{ bearer: [] }] };
-const NameParams = z.object({
-  name: z
-    .string()
-    .min(1)
-    .openapi({ param: { name: 'name', in: 'path' }, example: 'my-deployment' }),
-});
+const NameParams = DeploymentParams;
 const Label = z.object({
   key: z.union([z.string().min(1), z.number()]).openapi({ example: '2021-02-01-000123' }),
   label: z.union([z.number(), z.string()]).openapi({ example: 12.5 }),

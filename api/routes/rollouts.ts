@@ -8,6 +8,7 @@ import { createRoute, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import {
   checkRolloutSpec,
+  initialRouting,
   ROLLOUT_ACTIONS,
   type RolloutSpec,
   type RoutingPatch,
@@ -27,17 +28,13 @@ import type { Deployment } from '../../platform/deployments.js';
 import type { AppDeps } from '../deps.js';
 import { routeGroup, type AppEnv } from '../env.js';
 import { ConflictError, NotFoundError, ValidationError } from '../errors.js';
+import { DeploymentParams } from '../schemas/deployment.js';
 import { problems } from '../schemas/predict.js';
 
 const json = <T>(schema: T) => ({ content: { 'application/json': { schema } } });
 const secured = { tags: ['rollouts'], security: [{ bearer: [] }] };
 
-const NameParams = z.object({
-  name: z
-    .string()
-    .min(1)
-    .openapi({ param: { name: 'name', in: 'path' }, example: 'my-deployment' }),
-});
+const NameParams = DeploymentParams;
 const RolloutParams = NameParams.extend({
   id: z
     .string()
@@ -230,20 +227,14 @@ export function rolloutRoutes(deps: AppDeps) {
     const mirrored = deps.routing?.get(d.spec.name);
     if (mirrored) return mirrored;
     const model = modelName(d);
-    return {
-      deployment: d.spec.name,
-      model,
-      champion: scorer.resolveNow(model).version,
-      challenger: null,
-      canary: 0,
-      shadow: 0,
-      sticky: null,
-      rollout: null,
-      revision: 0,
-      changedAt: new Date(0).toISOString(),
-      changedBy: 'none',
-      reason: 'no routing change yet: production answers',
-    };
+    return initialRouting(
+      { deployment: d.spec.name, model, champion: scorer.resolveNow(model).version },
+      {
+        changedAt: new Date(0).toISOString(),
+        changedBy: 'none',
+        reason: 'no routing change yet: production answers',
+      },
+    );
   };
   const controller = async (d: Deployment) => {
     await ensureController(

@@ -108,19 +108,22 @@ export async function insertPredictions(
 }
 
 /** Shadow scores of a stream's events, one per event and version (a retried slice writes each once). */
+/** A shadow score of one event by one version (null prediction and an error when the challenger failed). */
+export interface ShadowRow {
+  eventId: string;
+  deployment: string;
+  model: string;
+  version: string;
+  prediction: unknown;
+  primary: Primary;
+  diff: number | null;
+  error: string | null;
+}
+
 export async function insertShadowPredictions(
   db: Queryable,
   streamId: string,
-  rows: readonly {
-    eventId: string;
-    deployment: string;
-    model: string;
-    version: string;
-    prediction: unknown;
-    primary: Primary;
-    diff: number | null;
-    error: string | null;
-  }[],
+  rows: readonly ShadowRow[],
 ): Promise<void> {
   if (rows.length === 0) return;
   await db.query(
