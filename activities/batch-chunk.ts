@@ -1,11 +1,13 @@
 /**
- * The inner loop of a chunk: read a page, score it with the pinned version, write its sink and rejected rows in
- * one transaction, add its metrics to the totals, report the committed position; until the chunk ends.
+ * The inner loop of a chunk: read a page, score it with the pinned version, write its sink and rejected rows (and
+ * the chunk's progress announcement) in one transaction, add its metrics to the totals, report the committed
+ * position; until the chunk ends.
  */
 import { CancelledFailure } from '@temporalio/common';
 import type { BatchTotals, PageKey } from '../contracts/batch.js';
 import type { OutputColumn, ResolvedModel, ScoreOutput } from '../contracts/scoring.js';
 import type { PoolClient } from '../db/pool.js';
+import type { Statement } from '../db/queries/batch-progress.js';
 import { keyText, SinkCopy, type Page } from '../db/queries/batch-copy.js';
 import { writeScoredBatch, type Rejected } from '../db/queries/batch-sink.js';
 import { readPage, type KeyRange } from '../db/queries/batch-source.js';
@@ -24,6 +26,8 @@ export interface ChunkWork {
   totals: BatchTotals;
   cancelled: () => boolean;
   committed: (after: PageKey) => void;
+  /** The chunk's progress statement for its rows done so far (run in each batch's transaction), if announced. */
+  progress?: (rowsDone: number, done: boolean) => Statement;
 }
 
 /** Regression rows: value, then actual and diff when labelled; returns into `totals`. */
@@ -104,6 +108,7 @@ export async function scoreChunkPages(w: ChunkWork): Promise<void> {
   const { client, layout, totals } = w;
   const meta = { modelName: w.model.name, modelVersion: w.model.version, runId: w.runId };
   const range: KeyRange = { ...w.range };
+  let announcedDone = false;
   for (;;) {
     if (w.cancelled()) throw new CancelledFailure('chunk cancelled');
     const page = await readPage(client, layout.source, layout.reads, range, w.batchRows);
@@ -119,12 +124,20 @@ export async function scoreChunkPages(w: ChunkWork): Promise<void> {
       reason: r.reason,
     }));
     totals.rejected += rejected.length;
+    const last = page.count < w.batchRows;
+    const also = w.progress?.(totals.scored + totals.rejected, last);
+    announcedDone = last && also !== undefined;
     // Rows go in key order, so a re-run hits its first conflict on the first row: the direct try is cheap.
-    await writeScoredBatch(client, layout.sink, meta, copy.rows > 0 ? copy.finish() : null, rejected);
+    await writeScoredBatch(client, layout.sink, meta, copy.rows > 0 ? copy.finish() : null, rejected, {
+      ...(also ? { also } : {}),
+    });
     if (page.last) {
       range.after = page.last;
       w.committed(page.last);
     }
-    if (page.count < w.batchRows) break;
+    if (last) break;
   }
+  // The last batch was full, so the end showed only as an empty read: the chunk is done with nothing to write.
+  const done = announcedDone ? undefined : w.progress?.(totals.scored + totals.rejected, true);
+  if (done) await client.query(done.text, done.values);
 }

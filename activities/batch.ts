@@ -13,7 +13,9 @@ import {
   type ResolvedBatchRun,
 } from '../contracts/batch.js';
 import type { ResolvedModel } from '../contracts/scoring.js';
+import { partitionKey } from '../contracts/batch-input.js';
 import type { Pool } from '../db/pool.js';
+import { chunkProgressStatement } from '../db/queries/batch-progress.js';
 import { createSinkTables, missingTables } from '../db/queries/batch-tables.js';
 import { clearEarlierRejections, planKeys } from '../db/queries/batch-source.js';
 import type { DeploymentRegistry } from '../platform/deployments.js';
@@ -39,6 +41,8 @@ export interface ChunkInput {
   chunk: ChunkPlan;
   model: ResolvedModel;
   batchRows?: number;
+  /** The run's size as planned when the chunk started, for its progress announcements. */
+  planned?: { chunksTotal: number; rowsTotal: number };
 }
 
 /** Checkpoint heartbeated after every committed batch; a retried attempt resumes after `after`. */
@@ -183,7 +187,10 @@ export function createBatchActivities(deps: {
       return { remainingRows: rows, chunks, next };
     },
 
-    /** Scores one chunk in batches, committing each batch and heartbeating its last key; idempotent by key. */
+    /**
+     * Scores one chunk in batches, committing each batch (with the run's progress, announced on batch_progress) and
+     * heartbeating its last key; idempotent by key.
+     */
     async scoreChunk(input: ChunkInput): Promise<BatchTotals> {
       const ctx = Context.current();
       const resumed = ctx.info.heartbeatDetails as ChunkCheckpoint | undefined;
@@ -209,6 +216,18 @@ export function createBatchActivities(deps: {
           totals,
           cancelled: () => ctx.cancellationSignal.aborted,
           committed: (after) => ctx.heartbeat({ after, totals } satisfies ChunkCheckpoint),
+          progress: (rowsDone, done) =>
+            chunkProgressStatement({
+              runId: input.runId,
+              workflowId: input.runId.slice(0, input.runId.lastIndexOf('/')), // run id: <workflow id>/<run id>
+              deployment: input.deployment,
+              partition: partitionKey({ from: input.from, to: input.to }),
+              chunk: input.chunk.index,
+              rowsDone,
+              done,
+              chunksTotal: input.planned?.chunksTotal ?? null,
+              rowsTotal: input.planned?.rowsTotal ?? null,
+            }),
         });
         return totals;
       } catch (err) {

@@ -111,6 +111,32 @@ export interface BatchProgress {
   modelVersion: string;
 }
 
+/** NOTIFY channel of every finished run's summary (BatchRunSummary), for listeners outside the platform. */
+export const BATCH_RUNS_CHANNEL = 'batch_runs';
+/** NOTIFY channel of runs' live progress (BatchProgressEvent): a run's start and end, and each committed batch. */
+export const BATCH_PROGRESS_CHANNEL = 'batch_progress';
+
+/**
+ * One announcement on BATCH_PROGRESS_CHANNEL. A chunk's committed batch sends `running` with the run's rows done
+ * so far (every chunk's committed rows, summed in Postgres); the ledger's start and final writes send the run's
+ * status (a day child of a multi-day run included), with `rowsDone` the ledger's rows and no chunk figures.
+ */
+export interface BatchProgressEvent {
+  runId: string;
+  workflowId: string;
+  deployment: string | null;
+  partition: string;
+  status: BatchRunStatus;
+  /** Rows read so far (scored + rejected). */
+  rowsDone: number;
+  /** Rows of the partition as planned; null before the plan (or in a start or end announcement). */
+  rowsTotal: number | null;
+  chunksDone: number | null;
+  chunksTotal: number | null;
+  /** When Postgres wrote it (ISO). */
+  at: string;
+}
+
 /** Live progress of a run (chunk counts are day partitions for a multi-day run). */
 export const batchProgressQuery = defineQuery<BatchProgress>(BATCH_PROGRESS_QUERY);
 

@@ -112,6 +112,11 @@ export async function scorePartition(args: {
   });
   progress.chunksTotal = done + Math.ceil(plan.remainingRows / options.chunkSize);
   let totals = carry.totals ?? emptyTotals();
+  // Rows read by the runs before a continue-as-new plus the rows this plan counted from its cursor.
+  const planned = {
+    chunksTotal: progress.chunksTotal,
+    rowsTotal: totals.scored + totals.rejected + plan.remainingRows,
+  };
   await inLanes(plan.chunks, options.maxParallelChunks, async (chunk: ChunkPlan) => {
     const t = await chunks.scoreChunk({
       runId,
@@ -121,6 +126,7 @@ export async function scorePartition(args: {
       chunk,
       model,
       ...(options.batchRows ? { batchRows: options.batchRows } : {}),
+      planned,
     });
     totals = addTotals(totals, t);
     progress.chunksDone++;

@@ -6,6 +6,7 @@ import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import copyStreams from 'pg-copy-streams';
 import type { PoolClient } from '../pool.js';
+import type { Statement } from './batch-progress.js';
 import { quote, quoteTable, sinkCopyColumns, type SinkLayout } from './batch-tables.js';
 
 const UNIQUE_VIOLATION = '23505';
@@ -72,7 +73,8 @@ async function copyIn(client: PoolClient, sql: string, copy: Buffer): Promise<vo
  * Writes one scored batch in one transaction, idempotently by (key, model_name, model_version).
  * Fast path (`tryDirect`): COPY straight into the sink behind a savepoint; any existing key (a re-run, a resumed
  * or concurrent attempt) raises a unique violation, which rolls back to the savepoint and takes the upsert path:
- * COPY into a session temp table, then INSERT ... ON CONFLICT DO UPDATE. Returns the path taken.
+ * COPY into a session temp table, then INSERT ... ON CONFLICT DO UPDATE. `also` runs last, before COMMIT.
+ * Returns the path taken.
  * `copy` is a SinkCopy stream in sinkCopyColumns order, null when the batch scored no row.
  */
 export async function writeScoredBatch(
@@ -81,8 +83,9 @@ export async function writeScoredBatch(
   meta: SinkMeta,
   copy: Buffer | null,
   rejected: readonly Rejected[],
-  tryDirect = true,
+  options: { tryDirect?: boolean; also?: Statement } = {},
 ): Promise<'direct' | 'upsert'> {
+  const tryDirect = options.tryDirect ?? true;
   const sql = sqlOf(sink);
   let path: 'direct' | 'upsert' = 'upsert';
   await client.query(sql.createStaging);
@@ -111,6 +114,8 @@ export async function writeScoredBatch(
         meta.modelVersion,
         meta.runId,
       ]);
+    // The caller's own statement (the chunk's progress and its NOTIFY) commits with the batch, or not at all.
+    if (options.also) await client.query(options.also.text, options.also.values);
     await client.query('COMMIT');
     return path;
   } catch (err) {

@@ -1,9 +1,11 @@
 /**
- * Read-only queries behind the dashboard's data routes (`/ui/api/*`): the batch run ledger, the streams that have
- * written anything, and one stream's latency and dead letters. Everything here reads Postgres, never Temporal.
+ * Read-only queries behind the dashboard's data routes (`/ui/api/*`): the batch run ledger (with the live progress
+ * of running runs), the streams that have written anything, and one stream's latency and dead letters. Everything
+ * here reads Postgres, never Temporal.
  */
 import { listDeadLetters } from '../../control/streams.js';
 import type { Pool } from '../../db/pool.js';
+import { progressOfRuns, type RunProgress } from '../../db/queries/batch-progress.js';
 
 export interface BatchRunItem {
   runId: string;
@@ -26,6 +28,8 @@ export interface BatchRunItem {
   /** Seconds from start to finish (to now while running). */
   durationS: number;
   error: string | null;
+  /** A running run's committed rows and chunks so far (batch_run_progress); null otherwise or before its first. */
+  progress: RunProgress | null;
 }
 
 interface BatchRunDbRow {
@@ -60,6 +64,10 @@ export async function listBatchRuns(pool: Pool, limit: number): Promise<BatchRun
        FROM batch_runs ORDER BY started_at DESC, run_id LIMIT $1`,
     [limit],
   );
+  const live = await progressOfRuns(
+    pool,
+    rows.filter((r) => r.status === 'running').map((r) => r.run_id),
+  );
   return rows.map((r) => {
     const prefix = `${r.workflow_id}/`;
     return {
@@ -81,6 +89,7 @@ export async function listBatchRuns(pool: Pool, limit: number): Promise<BatchRun
       finishedAt: r.finished_at?.toISOString() ?? null,
       durationS: r.duration_s,
       error: r.error,
+      progress: live.get(r.run_id) ?? null,
     };
   });
 }
