@@ -98,6 +98,8 @@ const variables = z.object({
   BODY_LIMIT_BYTES: positiveInt(8 * 1024 * 1024),
   PREDICT_MAX_BATCH: positiveInt(10_000),
   REQUIRE_API_KEY_FOR_PREDICT: onOff(false),
+  // A deployment's challenger (canary, shadow) scores in a worker thread, off the thread that answers requests.
+  CHALLENGER_THREAD: onOff(true),
   SSE_MAX_CONNECTIONS: positiveInt(100),
   REQUEST_TIMEOUT_MS: positiveInt(30_000),
   // Webhook URLs often carry their token in the path (Slack, Teams), so none of it is echoed.
@@ -165,6 +167,7 @@ const schema = variables.transform((e) => ({
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
     maxBatchRecords: e.PREDICT_MAX_BATCH,
     requireKeyForPredict: e.REQUIRE_API_KEY_FOR_PREDICT,
+    challengerThread: e.CHALLENGER_THREAD,
     sseMaxConnections: e.SSE_MAX_CONNECTIONS,
     requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
   },

@@ -39,7 +39,15 @@ export function createApp(deps: AppDeps, options: { metrics?: ApiMetrics; shadow
   const { config } = deps;
   const metrics = options.metrics ?? createMetrics();
   if (!options.metrics) registerMonitoringGauges(metrics, deps.pool, deps.logger);
-  const base = createOnline(config, deps.scorer, metrics);
+  const { challengerThread: thread, routing } = deps;
+  const base = createOnline(
+    config,
+    deps.scorer,
+    metrics,
+    thread && routing
+      ? { thread, offloaded: (m) => routing.forModel(m.name)?.challenger === m.version }
+      : undefined,
+  );
   const online: Online = {
     ...base,
     routing: createOnlineRouting(deps, {

@@ -8,6 +8,7 @@ import type { Adapter } from '../adapters/index.js';
 import type { DeploymentRegistry } from '../platform/deployments.js';
 import type { RoutingTable } from '../platform/routing.js';
 import type { ModelScorer } from '../scoring/scorer.js';
+import type { ThreadScorer } from '../scoring/score-thread.js';
 import type { PredictionLog } from './prediction-log.js';
 
 export interface AppDeps {
@@ -35,6 +36,12 @@ export interface AppDeps {
    * shadow calls (the server's choice when PREDICTION_LOG is off: a rollout's gates need those rows).
    */
   logAllPredictions?: boolean;
+  /**
+   * A scoring thread for the challengers' record calls (canary and shadow on /predict, /predict/batch and
+   * /models/{name}/predict), so their ONNX runs leave the thread that answers the champion's requests
+   * (CHALLENGER_THREAD). Absent: challengers score on the main thread like every version.
+   */
+  challengerThread?: ThreadScorer;
   /** Flipped by the server on SIGTERM so `/ready` turns false before connections drain. */
   lifecycle: { shuttingDown: boolean };
 }

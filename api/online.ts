@@ -8,6 +8,7 @@ import { createBatcher, createLaneBatcher, type Batcher, type BatcherOptions } f
 import { ModelNotFoundError } from '../scoring/errors.js';
 import type { LoadedModel } from '../scoring/load-model.js';
 import type { ModelScorer } from '../scoring/scorer.js';
+import type { ThreadScorer } from '../scoring/score-thread.js';
 import { runTensors, type TensorOutputs, type TensorRows } from '../scoring/tensors.js';
 import type { ApiMetrics } from './metrics.js';
 import type { OnlineRouting } from './routing.js';
@@ -46,10 +47,17 @@ export function batchLimits(config: Config['batching'], model: ResolvedModel): B
   return { maxSize: over.maxSize ?? config.maxSize, maxDelayUs: over.maxDelayUs ?? config.maxDelayUs };
 }
 
+/** Versions whose record calls go to the scoring thread (a deployment's challenger), and that thread. */
+export interface Offload {
+  thread: ThreadScorer;
+  offloaded(model: ResolvedModel): boolean;
+}
+
 export function createOnline(
   config: Config,
   scorer: ModelScorer,
   metrics: ApiMetrics,
+  offload?: Offload,
 ): Omit<Online, 'routing'> {
   let pending = 0;
   const options: BatcherOptions = {
@@ -64,7 +72,9 @@ export function createOnline(
     onQueueDepth: (model, rows) =>
       metrics.queueDepth.set({ model: model.name, version: model.version }, rows),
   };
-  const records = createBatcher(scorer, options);
+  const records = offload
+    ? offloading(createBatcher(scorer, options), scorer, offload)
+    : createBatcher(scorer, options);
   const tensors = createLaneBatcher<TensorRows, TensorOutputs>(
     { rows: (input) => input.rows, run: (ref, inputs) => runTensors(loaded(scorer, ref), inputs) },
     options,
@@ -86,6 +96,21 @@ export function createOnline(
     pending: () => pending,
   };
   return { records, tensors, arrivals };
+}
+
+/**
+ * The records batcher with the offloaded versions' calls sent to the scoring thread (which batches them itself);
+ * every other version keeps its lane on the main thread.
+ */
+function offloading(main: Batcher, scorer: ModelScorer, offload: Offload): Batcher {
+  return {
+    score: (model, input) =>
+      offload.offloaded(model)
+        ? offload.thread.score(loaded(scorer, model), input)
+        : main.score(model, input),
+    queued: () => main.queued(),
+    poke: () => main.poke(),
+  };
 }
 
 /** The loaded version a resolved ref names (it was resolved moments ago, so it is loaded). */

@@ -13,6 +13,7 @@ import { batchTableCheck } from '../activities/batch-check.js';
 import { loadDeployments } from '../platform/deployments.js';
 import { createPgRouting, routedDeployment } from '../platform/routing.js';
 import { createScorer } from '../scoring/scorer.js';
+import { createThreadScorer } from '../scoring/score-thread.js';
 import { createStreamSender } from '../control/stream-send.js';
 import { watchStreamRollovers } from '../control/stream-rollover.js';
 import { createApp } from './app.js';
@@ -50,6 +51,12 @@ runMain(async () => {
   // Always open: with PREDICTION_LOG off it logs only the calls of a deployment that has a challenger.
   const predictionLog = createPredictionLog({ pool, logger });
   const lifecycle = { shuttingDown: false };
+  const challengerThread = config.api.challengerThread
+    ? createThreadScorer(
+        { intraOpThreads: config.models.intraOpThreads, maxBatchSize: config.batching.maxSize },
+        logger,
+      )
+    : undefined;
   const app = createApp({
     config,
     logger,
@@ -62,6 +69,7 @@ runMain(async () => {
     routing,
     predictionLog,
     logAllPredictions: config.models.predictionLog,
+    ...(challengerThread ? { challengerThread } : {}),
   });
 
   const server = serve({ fetch: app.fetch, hostname: config.api.host, port: config.api.port }, (info) =>
@@ -94,6 +102,7 @@ runMain(async () => {
   );
   await rollover.close();
   await routing.close();
+  await challengerThread?.close();
   await scorer.close();
   await temporal.connection.close();
   await pool.end();

@@ -12,7 +12,8 @@
  * Rollout variants: `--modes on,canary:10,shadow:10` adds API processes whose deployment routes to a challenger
  * (ride-duration 1 beside champion 2, each on its own database with the routing mirror row the controller would
  * write), and `--half-load` then drives each variant's /predict at half of the `on` variant's saturation rate
- * (32 connections) to compare the champion's latency with canary or shadow on.
+ * (32 connections) to compare the champion's latency with canary or shadow on. The challenger scores in the API's
+ * scoring thread (CHALLENGER_THREAD, the default); `canary:10:main` and `shadow:10:main` score it on the main thread.
  */
 import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
@@ -389,15 +390,19 @@ async function measureLoneRequest(
   return Object.fromEntries(modes.map((mode, m) => [mode, Math.round(median(samples[m] ?? []))]));
 }
 
-/** `canary:<pct>` and `shadow:<pct>` modes: a challenger on its own database. */
-type RoutingMode = { mode: string; kind: 'canary' | 'shadow'; share: number; db: string };
+/**
+ * `canary:<pct>` and `shadow:<pct>` modes: a challenger on its own database, scored in the scoring thread (the
+ * default); `canary:<pct>:main` and `shadow:<pct>:main` score it on the main thread (CHALLENGER_THREAD=off).
+ */
+type RoutingMode = { mode: string; kind: 'canary' | 'shadow'; share: number; db: string; thread: boolean };
 function routingModes(): RoutingMode[] {
   const out: RoutingMode[] = [];
   for (const mode of values.modes.split(',')) {
-    const [kind, share] = mode.split(':');
+    const [kind, share, where] = mode.split(':');
     const pct = Number(share ?? 10);
+    const thread = where !== 'main';
     if (kind === 'canary' || kind === 'shadow')
-      out.push({ mode, kind, share: pct, db: `bench_${kind}${pct}` });
+      out.push({ mode, kind, share: pct, db: `bench_${kind}${pct}${thread ? '' : '_main'}`, thread });
   }
   return out;
 }
@@ -530,7 +535,7 @@ try {
           TEMPORAL_ADDRESS: temporal.address,
           MODEL_DIR: routed && twinDir ? twinDir : path.join(v.dir, 'models'),
           DYNAMIC_BATCHING: toggle === 'off' ? 'off' : 'on',
-          ...(routed ? {} : delayEnv),
+          ...(routed ? { CHALLENGER_THREAD: routed.thread ? 'on' : 'off' } : delayEnv),
         },
         v.dir,
       );

@@ -1,7 +1,8 @@
 /**
  * The rollout fixture: a fresh database, the shared Temporal server, a real worker (controller and rollout
  * workflows, routing activities with their own Temporal client) and the HTTP app reading the routing mirror, over
- * ride-duration 1 and 2 and the constant version 3 (test/rollouts/constant-model.ts).
+ * ride-duration 1 and 2 and the constant version 3 (test/rollouts/constant-model.ts); the challenger scores in
+ * a worker thread, as the API server runs it.
  */
 import { createActivities } from '../../activities/index.js';
 import { createApp } from '../../api/app.js';
@@ -12,6 +13,7 @@ import { loadConfig } from '../../config.js';
 import { createLogger } from '../../logger.js';
 import { createPgRouting, routedDeployment, type RoutingTable } from '../../platform/routing.js';
 import { createScorer, type ModelScorer } from '../../scoring/scorer.js';
+import { createThreadScorer, type ThreadScorer } from '../../scoring/score-thread.js';
 import {
   connectTestTemporal,
   createTestDatabase,
@@ -33,6 +35,8 @@ export interface RolloutFixture {
   deps: AppDeps;
   log: PredictionLog;
   apiRouting: RoutingTable;
+  /** Record calls the scoring thread answered, by `name@version`. */
+  threadCalls: Map<string, number>;
   send(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<Response>;
   close(): Promise<void>;
 }
@@ -78,9 +82,20 @@ export async function startRolloutFixture(
     TEMPORAL_TASK_QUEUE: taskQueue,
   });
   const log = createPredictionLog({ pool: db.pool, flushIntervalMs: 20 });
+  const logger = createLogger(config);
+  // As the API server runs them (CHALLENGER_THREAD on): the challenger's record calls score in a worker thread.
+  const thread = createThreadScorer({ intraOpThreads: 1, maxBatchSize: 64 }, logger);
+  const threadCalls = new Map<string, number>();
+  const challengerThread: ThreadScorer = {
+    ...thread,
+    score(model, records) {
+      threadCalls.set(model.ref, (threadCalls.get(model.ref) ?? 0) + 1);
+      return thread.score(model, records);
+    },
+  };
   const deps: AppDeps = {
     config,
-    logger: createLogger(config),
+    logger,
     pool: db.pool,
     temporal: temporal.client,
     scorer: apiScorer,
@@ -88,6 +103,7 @@ export async function startRolloutFixture(
     routing: apiRouting,
     predictionLog: log,
     logAllPredictions: false,
+    challengerThread,
     lifecycle: { shuttingDown: false },
   };
   const app = createApp(
@@ -102,6 +118,7 @@ export async function startRolloutFixture(
     deps,
     log,
     apiRouting,
+    threadCalls,
     send: (method, path, body, headers = {}) =>
       Promise.resolve(
         app.request(path, {
@@ -116,6 +133,7 @@ export async function startRolloutFixture(
       ),
     async close() {
       await log.close();
+      await challengerThread.close();
       await worker.stop();
       await apiRouting.close();
       await workerRouting.close();
