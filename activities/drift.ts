@@ -1,73 +1,104 @@
 /**
- * Drift of a deployment's batch source over a window against its model card's reference profile: PSI (and KS)
- * per profiled field, stored per window (recomputing replaces it), and one alert per drifted window (NOTIFY
- * `monitoring_alerts` when raised). Also the profile itself, for `npm run models -- profile`.
+ * Drift of a deployment's windows against its model card's reference profile, in each mode: the batch source's
+ * window and the sink's predictions of its runs, and the online and stream predictions made in the window (their
+ * recorded inputs and the prediction itself). PSI (and KS) per field and for the prediction, computed in Postgres,
+ * stored per mode, version and window (recomputing replaces it) with the window's performance, and one alert per
+ * drifted window (NOTIFY `monitoring_alerts` when raised; the webhook is delivered by the monitoring workflows).
  */
-import { ALERTS_CHANNEL, type DriftWindow, type ReferenceProfile } from '../contracts/monitoring.js';
+import {
+  ALERTS_CHANNEL,
+  alertKey,
+  PREDICTION_FIELD,
+  type DriftFeature,
+  type DriftWindow,
+  type MonitoredMode,
+  type MonitoringAlert,
+  type ReferenceProfile,
+} from '../contracts/monitoring.js';
 import { withTransaction, type Pool } from '../db/pool.js';
-import { driftOfSource, profileSource, type ProfiledColumn, type SourceWindow } from '../db/queries/drift.js';
-import { ApplicationFailure } from '@temporalio/common';
-import { modelOf, type Deployment, type DeploymentRegistry } from '../platform/deployments.js';
-import type { ModelScorer } from '../scoring/scorer.js';
+import { driftOfSample, type ProfiledColumn } from '../db/queries/drift.js';
+import type { SinkLayout } from '../db/queries/batch-tables.js';
+import type { Deployment } from '../platform/deployments.js';
 import type { LoadedModel } from '../scoring/load-model.js';
+import { describeBatchTables, planBatchLayout } from './batch-layout.js';
+import {
+  DriftInputError,
+  predictionsSample,
+  recordedColumns,
+  recordedPrediction,
+  sinkPrediction,
+  sinkSample,
+  sourceColumns,
+  sourceSample,
+  type Window,
+} from './drift-samples.js';
+import { windowPerformance } from './drift-performance.js';
 
-export class DriftInputError extends Error {
-  constructor(
-    readonly field: string,
-    readonly reason: string,
-  ) {
-    super(`${field}: ${reason}`);
-    this.name = 'DriftInputError';
-  }
-}
+export { DriftInputError } from './drift-samples.js';
+export { profileDeployment } from './drift-profile.js';
 
-/** The signature fields a profile covers (numbers and text read straight from a source column). */
-export function profiledColumns(deployment: Deployment, model: LoadedModel): ProfiledColumn[] {
-  const columns = deployment.spec.batch?.source.columns ?? {};
-  return model.card.signature.fields.flatMap((f): ProfiledColumn[] => {
-    const column = columns[f.name] ?? f.name.toLowerCase();
-    if (f.type === 'integer' || f.type === 'number') return [{ field: f.name, column, kind: 'numeric' }];
-    if (f.type === 'string') return [{ field: f.name, column, kind: 'categorical' }];
-    return [];
-  });
-}
-
-function windowOf(deployment: Deployment, from?: string, to?: string): SourceWindow {
-  const source = deployment.spec.batch?.source;
-  if (!source)
-    throw new DriftInputError('deployment', `${deployment.spec.name} has no batch source to profile`);
-  if (source.event_time && (from === undefined || to === undefined))
-    throw new DriftInputError(
-      from === undefined ? 'from' : 'to',
-      'is required (the source has an event time)',
-    );
-  if (from !== undefined && to !== undefined && !(from < to))
-    throw new DriftInputError('to', 'must be after from');
-  return {
-    table: source.table,
-    ...(source.event_time ? { eventTime: source.event_time } : {}),
-    ...(from !== undefined ? { from } : {}),
-    ...(to !== undefined ? { to } : {}),
-  };
-}
-
-export async function profileDeployment(
+/** The sink layout of a deployment's batch block, when its tables are there. */
+export async function sinkOf(
   pool: Pool,
   deployment: Deployment,
   model: LoadedModel,
-  from?: string,
-  to?: string,
-): Promise<ReferenceProfile> {
-  const w = windowOf(deployment, from, to);
-  const source = `${w.table}${from !== undefined ? ` ${from}..${to ?? ''}` : ''}`;
-  return profileSource(pool, w, profiledColumns(deployment, model), source);
+): Promise<SinkLayout | undefined> {
+  if (!deployment.spec.batch) return undefined;
+  const planned = planBatchLayout(deployment, model, await describeBatchTables(pool, deployment));
+  return planned.ok && planned.layout.missing.length === 0 ? planned.layout.sink : undefined;
+}
+
+const asPrediction = (c: ProfiledColumn | undefined): ProfiledColumn[] =>
+  c ? [{ ...c, field: PREDICTION_FIELD }] : [];
+
+/** Rows and per-field drift of one mode's window. */
+async function measure(
+  pool: Pool,
+  deployment: Deployment,
+  model: LoadedModel,
+  reference: ReferenceProfile,
+  mode: MonitoredMode,
+  w: Window,
+  sink: SinkLayout | undefined,
+): Promise<{ rows: number; features: DriftFeature[] }> {
+  const refs = {
+    ...reference.features,
+    ...(reference.prediction ? { [PREDICTION_FIELD]: reference.prediction } : {}),
+  };
+  const bounds = { from: w.from ?? '-infinity', to: w.to ?? 'infinity' };
+  if (mode === 'batch') {
+    const source = await driftOfSample(
+      pool,
+      sourceSample(deployment, w),
+      sourceColumns(deployment, model),
+      refs,
+    );
+    const prediction = sink && reference.prediction ? asPrediction(sinkPrediction(sink, model)) : [];
+    if (source.rows === 0 || prediction.length === 0) return source;
+    const predicted = await driftOfSample(
+      pool,
+      sinkSample(sink as SinkLayout, model.version, bounds),
+      prediction,
+      refs,
+    );
+    return { rows: source.rows, features: [...source.features, ...predicted.features] };
+  }
+  if (w.from === undefined || w.to === undefined)
+    throw new DriftInputError(w.from === undefined ? 'from' : 'to', `is required for a ${mode} window`);
+  if (!(w.from < w.to)) throw new DriftInputError('to', 'must be after from');
+  return driftOfSample(
+    pool,
+    predictionsSample(mode, deployment.spec.name, model.version, bounds),
+    [...recordedColumns(model, 'p'), ...asPrediction(recordedPrediction(mode, model))],
+    refs,
+  );
 }
 
 export async function computeDrift(
   pool: Pool,
   deployment: Deployment,
   model: LoadedModel,
-  window: { from?: string; to?: string },
+  window: Window & { mode?: MonitoredMode },
 ): Promise<DriftWindow> {
   const reference = model.card.monitoring?.reference as ReferenceProfile | undefined;
   if (!reference)
@@ -75,83 +106,88 @@ export async function computeDrift(
       'model',
       `${model.ref} has no reference profile (write one: npm run models -- profile ${model.ref} --deployment ${deployment.spec.name} --from .. --to ..)`,
     );
-  const w = windowOf(deployment, window.from, window.to);
-  const columns = profiledColumns(deployment, model);
-  const counted = await profileSource(pool, w, [], '');
-  const features = counted.rows === 0 ? [] : await driftOfSource(pool, w, columns, reference);
-  const threshold = deployment.spec.monitoring?.psi_threshold ?? 0.1;
-  // An empty window has no distribution: nothing to compare, and no alert for it.
-  const drifted = counted.rows === 0 ? [] : features.filter((f) => f.psi > threshold).map((f) => f.field);
-  const from = window.from ?? '-infinity';
-  const to = window.to ?? 'infinity';
+  const mode = window.mode ?? 'batch';
+  const w: Window = {
+    ...(window.from !== undefined && window.from !== '-infinity' ? { from: window.from } : {}),
+    ...(window.to !== undefined && window.to !== 'infinity' ? { to: window.to } : {}),
+  };
+  const sink = await sinkOf(pool, deployment, model);
+  const { rows, features } = await measure(pool, deployment, model, reference, mode, w, sink);
+  const monitoring = deployment.spec.monitoring;
+  const threshold = monitoring?.psi_threshold ?? 0.1;
+  const ksThreshold = monitoring?.ks_threshold;
+  // An empty window (or one below min_rows) has no distribution worth judging: no alert for it.
+  const judged = rows > 0 && rows >= (monitoring?.min_rows ?? 1);
+  const drifted = judged
+    ? features
+        .filter((f) => f.psi > threshold || (ksThreshold !== undefined && (f.ks ?? 0) > ksThreshold))
+        .map((f) => f.field)
+    : [];
+  const from = w.from ?? '-infinity';
+  const to = w.to ?? 'infinity';
+  const performance = await windowPerformance(pool, deployment, model, mode, { from, to }, sink);
   const result: DriftWindow = {
     deployment: deployment.spec.name,
+    mode,
     version: model.version,
     from,
     to,
-    rows: counted.rows,
+    rows,
     features,
     threshold,
     drifted,
     alert: null,
+    performance,
   };
   return withTransaction(pool, async (db) => {
     if (drifted.length > 0) {
+      const alert: MonitoringAlert = {
+        key: alertKey({
+          kind: 'drift',
+          deployment: result.deployment,
+          mode,
+          version: result.version,
+          from,
+          to,
+        }),
+        deployment: result.deployment,
+        kind: 'drift',
+        mode,
+        version: result.version,
+        from,
+        to,
+        drifted,
+        features,
+        threshold,
+      };
       const { rowCount } = await db.query(
-        `INSERT INTO monitoring_alerts (deployment, kind, version, window_from, window_to, details)
-         VALUES ($1, 'drift', $2, $3, $4, $5) ON CONFLICT DO NOTHING`,
-        [result.deployment, result.version, from, to, JSON.stringify({ drifted, features, threshold })],
+        `INSERT INTO monitoring_alerts (deployment, kind, mode, version, window_from, window_to, details, dedup_key)
+         VALUES ($1, 'drift', $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING`,
+        [
+          alert.deployment,
+          mode,
+          alert.version,
+          from,
+          to,
+          JSON.stringify({ drifted, features, threshold }),
+          alert.key,
+        ],
       );
       result.alert = rowCount ? 'raised' : 'already raised';
+      result.alertKey = alert.key;
+      // The NOTIFY names the window and its drifted fields (the figures stay in the table: payloads are small).
       if (rowCount)
         await db.query('SELECT pg_notify($1, $2)', [
           ALERTS_CHANNEL,
-          JSON.stringify({
-            deployment: result.deployment,
-            kind: 'drift',
-            version: result.version,
-            from,
-            to,
-            drifted,
-          }),
+          JSON.stringify({ ...alert, features: undefined }),
         ]);
     }
     await db.query(
-      `INSERT INTO drift_windows (deployment, version, window_from, window_to, result) VALUES ($1, $2, $3, $4, $5)
-       ON CONFLICT (deployment, version, window_from, window_to) DO UPDATE SET result = EXCLUDED.result, computed_at = now()`,
-      [result.deployment, result.version, from, to, JSON.stringify(result)],
+      `INSERT INTO drift_windows (deployment, mode, version, window_from, window_to, result) VALUES ($1, $2, $3, $4, $5, $6)
+       ON CONFLICT (deployment, mode, version, window_from, window_to)
+       DO UPDATE SET result = EXCLUDED.result, computed_at = now()`,
+      [result.deployment, mode, result.version, from, to, JSON.stringify(result)],
     );
     return result;
   });
-}
-
-/** The monitoring workflow's activity: one drift window of a deployment (by the version serving production). */
-export function createMonitoringActivities(deps: {
-  pool: Pool;
-  scorer: ModelScorer;
-  deployments?: DeploymentRegistry;
-}) {
-  return {
-    async computeDriftWindow(input: { deployment: string; from: string; to: string }): Promise<DriftWindow> {
-      const deployment = deps.deployments?.get(input.deployment);
-      const model = deployment ? modelOf(deps.scorer, deployment.spec) : undefined;
-      if (!deployment || !model || typeof model === 'string')
-        throw ApplicationFailure.create({
-          type: 'DeploymentNotFound',
-          message: `deployment ${input.deployment} is not ready on this worker${typeof model === 'string' ? `: ${model}` : ''}`,
-          nonRetryable: true,
-        });
-      try {
-        return await computeDrift(deps.pool, deployment, model, input);
-      } catch (err) {
-        if (err instanceof DriftInputError)
-          throw ApplicationFailure.create({
-            type: 'DriftInputError',
-            message: err.message,
-            nonRetryable: true,
-          });
-        throw err;
-      }
-    },
-  };
 }

@@ -7,7 +7,8 @@ import type { RoutingTable } from '../platform/routing.js';
 import type { ModelScorer } from '../scoring/scorer.js';
 import { createBatchActivities } from './batch.js';
 import { createBatchCompareActivities } from './batch-compare.js';
-import { createMonitoringActivities } from './drift.js';
+import { createLabelActivities } from './labels.js';
+import { createMonitoringActivities } from './monitoring.js';
 import { createNotifyActivities } from './notify.js';
 import { createPingActivities } from './ping.js';
 import { createRoutingActivities, type RoutingActivityDeps } from './routing.js';
@@ -35,6 +36,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createStreamActivities(deps),
     ...createRoutingActivities(deps),
     ...createBatchCompareActivities(deps),
+    ...createLabelActivities(deps),
     ...createMonitoringActivities(deps),
   };
 }

@@ -199,6 +199,7 @@ async function scoreInto(
               },
           attempts: attempt,
           receivedAt: event.received_at,
+          features: records[at] ?? {},
         };
       });
     }

@@ -29,7 +29,8 @@ export const MODELS_USAGE = `Usage:
                                                                  write a draft model.json beside the graph
   npm run models -- profile <name@version> --deployment <d> [--from T --to T]
                                                                  write the card's reference profile (drift) from
-                                                                 the deployment's batch source over [from, to)`;
+                                                                 the deployment's batch source over [from, to),
+                                                                 and of the version's predictions over those rows`;
 
 export interface CliIo {
   out(line: string): void;
@@ -196,7 +197,14 @@ export async function runProfileCommand(
   }
   if (!model) return 1;
   try {
-    const reference = await profileDeployment(pool, deployment, model, parsed.values.from, parsed.values.to);
+    const reference = await profileDeployment(
+      pool,
+      deployment,
+      model,
+      parsed.values.from,
+      parsed.values.to,
+      scorer,
+    );
     const file = path.join(model.dir, 'model.json');
     const card = JSON.parse(await readFile(file, 'utf8')) as Record<string, unknown>;
     const monitoring = (card.monitoring as Record<string, unknown> | undefined) ?? {};

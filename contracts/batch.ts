@@ -34,6 +34,11 @@ export interface BatchScoringInput {
   batchRows?: number;
   /** Chunks per workflow run before it continues as new (default 400), bounding history; tests lower it. */
   maxChunksPerRun?: number;
+  /**
+   * Compute the partition's drift window when the run ends (default true; only for a deployment with a monitoring
+   * block and a version with a reference profile). A drifted partition raises one alert (NOTIFY and webhook).
+   */
+  drift?: boolean;
   /** Internal: state carried across continue-as-new and from a multi-day parent to its day children. */
   carry?: BatchCarry;
 }

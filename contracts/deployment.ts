@@ -87,6 +87,10 @@ export const deploymentSchema = z.strictObject({
     .strictObject({
       /** A field whose PSI against the card's reference is above this has drifted (default 0.1: a moderate shift by the usual reading; 0.25 is a large one). */
       psi_threshold: z.number().positive().default(0.1),
+      /** Also drifted when a numeric field's (or the prediction's) KS is above this (default: PSI alone decides). */
+      ks_threshold: z.number().positive().max(1).optional(),
+      /** A window with fewer rows (default 1) is stored but not judged (no alert): small online windows are noise. */
+      min_rows: z.number().int().positive().optional(),
       /** A Temporal Schedule that computes each day's drift window of the batch source (the previous day). */
       schedule: z
         .strictObject({

@@ -40,7 +40,15 @@ export interface ReferenceProfile {
   source: string;
   rows: number;
   features: Record<string, FieldProfile>;
+  /** The model's own predictions over the same rows (`name`: the regression's name, or `label`). */
+  prediction?: FieldProfile & { name: string };
 }
+
+/** The modes whose windows are monitored. */
+export type MonitoredMode = 'batch' | 'online' | 'streaming';
+export const MONITORED_MODES: readonly MonitoredMode[] = ['batch', 'online', 'streaming'];
+/** The field name under which a window reports the prediction's own drift (no signature field looks like it). */
+export const PREDICTION_FIELD = '(prediction)';
 
 export interface DriftFeature {
   field: string;
@@ -51,6 +59,7 @@ export interface DriftFeature {
 
 export interface DriftWindow {
   deployment: string;
+  mode: MonitoredMode;
   version: string;
   from: string;
   to: string;
@@ -60,11 +69,36 @@ export interface DriftWindow {
   drifted: string[];
   /** The alert this window raised (one per window, whoever computes it again). */
   alert: 'raised' | 'already raised' | null;
+  /** The alert's dedup key (its deliveries' Idempotency-Key), when the window has drifted. */
+  alertKey?: string;
+  /** Performance of the window's labelled predictions (null: none labelled yet). */
+  performance?: PerformanceRow | null;
 }
+
+/** What an alert's NOTIFY and webhook carry. */
+export interface MonitoringAlert {
+  key: string;
+  deployment: string;
+  kind: 'drift';
+  mode: MonitoredMode;
+  version: string;
+  from: string;
+  to: string;
+  drifted: string[];
+  features: DriftFeature[];
+  threshold: number;
+}
+
+export const alertKey = (
+  a: Pick<MonitoringAlert, 'deployment' | 'kind' | 'mode' | 'version' | 'from' | 'to'>,
+) => `${a.kind}:${a.deployment}:${a.mode}:${a.version}:${a.from}..${a.to}`;
 
 export const ALERTS_CHANNEL = 'monitoring_alerts';
 
 export const MONITOR_WORKFLOW = 'monitorDeployment';
+/** Delivers one alert's webhook (workflow id `alert-<key>`: one delivery per window whoever asks). */
+export const ALERT_WORKFLOW = 'deliverMonitoringAlert';
+export const alertWorkflowId = (key: string) => `alert-${key}`;
 export const monitorScheduleId = (deployment: string) => `monitor-${deployment}`;
 
 export interface MonitorInput {
@@ -73,4 +107,15 @@ export interface MonitorInput {
   from?: string;
   to?: string;
   timeZone?: string;
+  /** The modes whose windows are computed (default: every mode the deployment serves). */
+  modes?: MonitoredMode[];
+}
+
+/** What a monitoring run computed: one window per mode and version with predictions (or the batch source). */
+export interface MonitorResult {
+  from: string;
+  to: string;
+  windows: DriftWindow[];
+  /** Modes or versions left out, and why (no reference profile, no rows). */
+  skipped: string[];
 }

@@ -4,6 +4,7 @@
  * deployment whose course contract has another shape maps it through its adapter (adapters/, StreamAdapter).
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { LabelInput } from './monitoring.js';
 import type { FieldRecord, Prediction, ResolvedModel } from './scoring.js';
 
 export const STREAM_WORKFLOW = 'streamScoring';
@@ -156,6 +157,8 @@ export interface StreamCounters {
   /** Events skipped because their id was already seen (window or table). */
   duplicates: number;
   replayed: number;
+  /** Labels received by the `labels` signal (late ground truth, written to the labels table by key). */
+  labels?: number;
 }
 
 /** Summary of a stream's primary values (all runs): numbers (regression) or counts by label (classification). */
@@ -218,6 +221,8 @@ export interface StreamCarry {
   runs: number;
   /** The closing run announced the hand-over: the next run announces `open` as it starts. */
   announced?: boolean;
+  /** Labels received and not written yet. */
+  pendingLabels?: LabelInput[];
 }
 
 export interface StreamScoringInput {
@@ -264,6 +269,15 @@ export const REPLAY_DEAD_LETTER_UPDATE = 'replayDeadLetter';
 /** The Postgres NOTIFY channel; payload `{"stream_id": "..."}` (consumers re-read the table after their last id). */
 export const STREAM_PREDICTIONS_CHANNEL = 'stream_predictions';
 
+/**
+ * Late labels for the stream's predictions, `{key, label}` or an array of them (the key the prediction carried):
+ * written to the labels table by key (a key sent again takes the new label), through an activity, in order with
+ * the events. A label that does not fit the model's task is counted and dropped.
+ */
+export const LABELS_SIGNAL = 'labels';
+/** Most labels one `labels` signal should carry (control/streams.ts sendLabels splits longer lists). */
+export const LABELS_PER_SIGNAL = 1000;
+export const labelsSignal = defineSignal<[LabelInput[] | LabelInput]>(LABELS_SIGNAL);
 export const eventsSignal = defineSignal<[StreamEvent[] | StreamEvent]>(EVENTS_SIGNAL);
 export const stateQuery = defineQuery<StreamState>(STREAM_STATE_QUERY);
 export const pauseSignal = defineSignal(PAUSE_SIGNAL);

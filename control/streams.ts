@@ -10,6 +10,8 @@ import {
 } from '@temporalio/client';
 import {
   drainSignal,
+  labelsSignal,
+  LABELS_PER_SIGNAL,
   pauseSignal,
   replayDeadLetterUpdate,
   resumeSignal,
@@ -20,6 +22,7 @@ import {
   type ReplayResult,
   type StreamState,
 } from '../contracts/stream.js';
+import type { LabelInput } from '../contracts/monitoring.js';
 import type { FieldRecord } from '../contracts/scoring.js';
 import { checkStreamId } from './stream-send.js';
 
@@ -118,4 +121,20 @@ export function replayDeadLetter(
       args: [{ ...fields, eventId, ...(record ? { record } : {}) }],
     }),
   );
+}
+
+/**
+ * Sends late labels to a running stream (the `labels` signal, at most LABELS_PER_SIGNAL per signal, in order): the
+ * stream writes them to the labels table by key. A stream with no running workflow: StreamNotFoundError.
+ */
+export async function sendLabels(
+  client: Client,
+  streamId: string,
+  labels: readonly LabelInput[],
+): Promise<number> {
+  for (let i = 0; i < labels.length; i += LABELS_PER_SIGNAL) {
+    const part = labels.slice(i, i + LABELS_PER_SIGNAL);
+    await mapErrors(streamId, () => handle(client, streamId).signal(labelsSignal, part));
+  }
+  return labels.length;
 }

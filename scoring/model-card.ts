@@ -173,6 +173,10 @@ export const modelCardSchema = z
             source: z.string(),
             rows: z.number(),
             features: z.record(z.string(), z.looseObject({ kind: z.enum(['numeric', 'categorical']) })),
+            /** The version's predictions over the same rows (`name`: the regression's name, or `label`). */
+            prediction: z
+              .looseObject({ name: z.string(), kind: z.enum(['numeric', 'categorical']) })
+              .optional(),
           })
           .optional(),
       })

@@ -5,6 +5,9 @@ import {
   condition,
   continueAsNew,
   isCancellation,
+  log,
+  patched,
+  proxyActivities,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
@@ -19,6 +22,7 @@ import {
   type BatchTotals,
   type ResolvedBatchRun,
 } from '../contracts/batch.js';
+import type { Activities } from '../activities/index.js';
 import type { ResolvedModel } from '../contracts/scoring.js';
 import { MODEL_VERSION_KEY, PARTITION_KEY } from '../contracts/temporal.js';
 import {
@@ -38,7 +42,17 @@ import {
   summarize,
   type RunIdentity,
 } from './batch-steps.js';
+import { deliverAlert } from './monitoring.js';
 
+const monitoring = proxyActivities<Activities>({
+  startToCloseTimeout: '10 minutes',
+  retry: {
+    initialInterval: '1 second',
+    backoffCoefficient: 2,
+    maximumInterval: '30 seconds',
+    maximumAttempts: 5,
+  },
+});
 const SCHEDULED_START = defineSearchAttributeKey('TemporalScheduledStartTime', SearchAttributeType.DATETIME);
 export const DEFAULTS = { chunkSize: 50_000, maxParallelChunks: 2, maxChunksPerRun: 400 } as const;
 
@@ -85,6 +99,7 @@ export async function batchScoring(input: BatchScoringInput = {}): Promise<Batch
   };
   let totals: BatchTotals | undefined;
   let continueWith: BatchCarry | undefined;
+  let multiDay = false;
   try {
     const resolved = carry.resolved ?? (await resolveRun(input));
     run.resolved = resolved;
@@ -105,8 +120,10 @@ export async function batchScoring(input: BatchScoringInput = {}): Promise<Batch
       maxParallelChunks: input.maxParallelChunks ?? DEFAULTS.maxParallelChunks,
       maxChunksPerRun: input.maxChunksPerRun ?? DEFAULTS.maxChunksPerRun,
       ...(input.batchRows ? { batchRows: input.batchRows } : {}),
+      ...(input.drift === false ? { drift: false } : {}),
     };
-    if (days.length > 1) {
+    multiDay = days.length > 1;
+    if (multiDay) {
       totals = await scoreDays({ days, resolved, runId: run.runId, options, progress });
     } else {
       const done = await scorePartition({ partition, resolved, runId: run.runId, options, carry, progress });
@@ -124,9 +141,30 @@ export async function batchScoring(input: BatchScoringInput = {}): Promise<Batch
     await condition(allHandlersFinished);
     return continueAsNew<typeof batchScoring>({ ...input, carry: continueWith });
   }
+  // A day's partition is a monitored window: its drift (and one alert when it drifted) once it is scored. A multi-day
+  // run's children compute theirs.
+  if (run.resolved && !multiDay && input.drift !== false && patched('batch-drift'))
+    await partitionDrift(run.resolved.deployment, model.version, run.partition);
   const summary = summarize(run, model, 'completed', progress, undefined, totals);
   await finishRun(run, summary, notify);
   return summary;
+}
+
+/** The partition's drift window; a failure is logged, never the run's (its predictions are in). */
+async function partitionDrift(deployment: string, version: string, partition: Partition): Promise<void> {
+  try {
+    const w = await monitoring.computeDriftWindow({
+      deployment,
+      mode: 'batch',
+      version,
+      from: partition.from,
+      to: partition.to,
+      ifMonitored: true,
+    });
+    if (w?.alertKey) await deliverAlert(w.alertKey);
+  } catch (err) {
+    log.warn('the partition drift window failed', { deployment, error: errorMessage(err) });
+  }
 }
 
 const refOf = (m: ResolvedModel) => `${m.name}@${m.version}`;

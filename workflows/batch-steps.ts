@@ -47,6 +47,8 @@ export interface RunOptions {
   maxParallelChunks: number;
   maxChunksPerRun: number;
   batchRows?: number;
+  /** false: the run computes no drift window (passed on to a multi-day run's day children). */
+  drift?: boolean;
 }
 
 export function addTotals(a: BatchTotals | undefined, b: BatchTotals): BatchTotals {

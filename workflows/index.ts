@@ -5,4 +5,4 @@ export { streamScoring } from './stream-scoring.js';
 export { routingController } from './routing-controller.js';
 export { rollout } from './rollout.js';
 export { batchShadow } from './batch-shadow.js';
-export { monitorDeployment } from './monitoring.js';
+export { deliverMonitoringAlert, monitorDeployment } from './monitoring.js';

@@ -4,6 +4,7 @@
  * so everything here replays identically.
  */
 import { streamAdapterFor, streamAdapters } from '../adapters/streams.js';
+import type { LabelInput } from '../contracts/monitoring.js';
 import type { Primary, ResolvedModel } from '../contracts/scoring.js';
 import {
   EVENTS_SIGNAL,
@@ -73,6 +74,8 @@ export class StreamManager {
   private signalsThisRun = 0;
   private eventsThisRun = 0;
   private invalidSeq = 0;
+  /** Labels waiting to be written (the `labels` signal), in arrival order. */
+  private labels: LabelInput[];
 
   constructor(
     readonly streamId: string,
@@ -96,6 +99,7 @@ export class StreamManager {
     this.draining = carried?.draining ?? false;
     this.startedAt = carried?.startedAt ?? run.startedAt;
     this.runs = carried?.runs ?? 0;
+    this.labels = carried?.pendingLabels ?? [];
     if (carried)
       this.setDeployment({
         deployment: carried.deployment,
@@ -144,6 +148,31 @@ export class StreamManager {
       return;
     }
     this.queue.push(event);
+  }
+
+  /** The `labels` signal: well-formed `{key, label}` wait to be written; anything else is dropped. Never throws. */
+  receiveLabels(payload: unknown): void {
+    for (const raw of Array.isArray(payload) ? (payload as unknown[]) : [payload]) {
+      if (typeof raw !== 'object' || raw === null) continue;
+      const { key, label } = raw as Record<string, unknown>;
+      const okKey =
+        (typeof key === 'string' && key.length > 0) || (typeof key === 'number' && Number.isFinite(key));
+      const okLabel = typeof label === 'string' || (typeof label === 'number' && Number.isFinite(label));
+      if (okKey && okLabel) this.labels.push({ key, label });
+    }
+  }
+
+  labelsWaiting(): number {
+    return this.labels.length;
+  }
+
+  /** Takes the waiting labels for one write; `labelsWritten` counts them once the activity returned. */
+  takeLabels(): LabelInput[] {
+    return this.labels.splice(0);
+  }
+
+  labelsWritten(n: number): void {
+    this.counters.labels = (this.counters.labels ?? 0) + n;
   }
 
   /** The corrected record of a replay request: generic `record`, else the adapter's own field. */
@@ -254,6 +283,7 @@ export class StreamManager {
       startedAt: this.startedAt,
       runs: this.runs + 1,
       announced,
+      ...(this.labels.length > 0 ? { pendingLabels: this.labels } : {}),
     };
   }
 }

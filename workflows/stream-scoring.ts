@@ -8,6 +8,7 @@ import {
 } from '@temporalio/workflow';
 import {
   drainSignal,
+  labelsSignal,
   pauseSignal,
   replayDeadLetterUpdate,
   resumeSignal,
@@ -48,6 +49,7 @@ export async function streamScoring(input: StreamScoringInput): Promise<StreamSt
     setHandler(defineSignal<[unknown]>(name), (payload) =>
       stream.receive(name, payload, new Date().toISOString()),
     );
+  setHandler(labelsSignal, (payload) => stream.receiveLabels(payload));
   setHandler(pauseSignal, () => void (stream.paused = true));
   setHandler(resumeSignal, () => void (stream.paused = false));
   setHandler(drainSignal, () => void (stream.draining = true));
@@ -91,15 +93,33 @@ export async function streamScoring(input: StreamScoringInput): Promise<StreamSt
 
   const slices = createSliceScorer(stream);
   const handOverDue = () => stream.handOverDue(workflowInfo());
+  const deployment = stream.deployment ?? '';
+  // Labels are written between slices, in one activity call for all that waited.
+  const writeLabels = async () => {
+    const labels = stream.takeLabels();
+    if (labels.length === 0) return;
+    try {
+      await control.recordStreamLabels({ deployment, labels });
+      stream.labelsWritten(labels.length);
+    } catch (err) {
+      // Only a deployment this worker does not serve ends here (a write is retried until it succeeds).
+      log.warn('stream labels dropped', {
+        streamId: input.streamId,
+        labels: labels.length,
+        error: String(err),
+      });
+    }
+  };
   for (;;) {
-    const ready = () => stream.canScore() || stream.finished() || handOverDue();
+    const ready = () => stream.canScore() || stream.finished() || handOverDue() || stream.labelsWaiting() > 0;
     if (!ready()) {
       await condition(ready);
       slices.idle();
     }
+    await writeLabels();
     if (stream.finished()) {
       await condition(allHandlersFinished);
-      if (stream.waiting() === 0) return stream.state();
+      if (stream.waiting() === 0 && stream.labelsWaiting() === 0) return stream.state();
       continue;
     }
     if (handOverDue()) return handOver(stream, input);

@@ -5,8 +5,16 @@
  */
 import { createRoute, z } from '@hono/zod-openapi';
 import { describeBatchTables, planBatchLayout } from '../../activities/batch-layout.js';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { computeDrift } from '../../activities/drift.js';
-import { WINDOWS, type LabelInput } from '../../contracts/monitoring.js';
+import { checkLabel } from '../../activities/labels.js';
+import {
+  ALERT_WORKFLOW,
+  alertWorkflowId,
+  MONITORED_MODES,
+  WINDOWS,
+  type LabelInput,
+} from '../../contracts/monitoring.js';
 import { performance, upsertLabels } from '../../db/queries/labels.js';
 import { modelOf, type Deployment } from '../../platform/deployments.js';
 import type { LoadedModel } from '../../scoring/load-model.js';
@@ -19,10 +27,6 @@ import { problems } from '../schemas/predict.js';
 const json = <T>(schema: T) => ({ content: { 'application/json': { schema } } });
 const secured = { tags: ['monitoring'], security: [{ bearer: [] }] };
 const NameParams = DeploymentParams;
-const Label = z.object({
-  key: z.union([z.string().min(1), z.number()]).openapi({ example: '2021-02-01-000123' }),
-  label: z.union([z.number(), z.string()]).openapi({ example: 12.5 }),
-});
 const FeedbackBody = z.array(z.unknown()).min(1, 'must hold at least one {key, label}').openapi('Feedback', {
   description: 'A list of {key, label}: the record key a prediction carried and the true value',
 });
@@ -37,6 +41,9 @@ const DriftBody = z
     from: z.string().optional().openapi({ example: '2021-02-01T00:00:00' }),
     to: z.string().optional().openapi({ example: '2021-02-02T00:00:00' }),
     version: z.string().optional().openapi({ description: 'Default: the version serving production' }),
+    mode: z.enum(MONITORED_MODES).default('batch').openapi({
+      description: 'batch: the source and the sink; online, streaming: the predictions made in the window',
+    }),
   })
   .openapi('DriftRequest');
 
@@ -45,7 +52,7 @@ const driftRoute = createRoute({
   path: '/deployments/{name}/drift',
   ...secured,
   summary:
-    "Drift of a window of the batch source against the card's reference (PSI, KS); one alert per drifted window",
+    "Drift of a window of one mode against the card's reference (PSI, KS per field and for the prediction); one alert per drifted window",
   request: { params: NameParams, body: { ...json(DriftBody), required: true } },
   responses: {
     200: {
@@ -96,37 +103,6 @@ const metricsRoute = createRoute({
   },
 });
 
-/** A label the model's task can hold, or the problem with it. */
-function checkLabel(
-  model: LoadedModel,
-  raw: unknown,
-  i: number,
-): LabelInput | { field: string; message: string } {
-  const parsed = Label.safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    return {
-      field: `[${i}]${issue?.path.length ? `.${issue.path.join('.')}` : ''}`,
-      message: issue?.message ?? 'invalid',
-    };
-  }
-  const { label } = parsed.data;
-  if (model.task.kind === 'regression' && (typeof label !== 'number' || !Number.isFinite(label)))
-    return {
-      field: `[${i}].label`,
-      message: `must be a number (the ${model.task.name}), got ${JSON.stringify(label)}`,
-    };
-  if (model.task.kind === 'classification') {
-    const classes = model.task.classes.map(String);
-    if (!classes.includes(String(label)))
-      return {
-        field: `[${i}].label`,
-        message: `must be one of ${classes.join(', ')} (got ${JSON.stringify(label)})`,
-      };
-  }
-  return parsed.data;
-}
-
 export function monitoringRoutes(deps: AppDeps) {
   const deploymentOf = (name: string): { d: Deployment; model: LoadedModel } => {
     const d = deps.deployments?.get(name);
@@ -157,13 +133,23 @@ export function monitoringRoutes(deps: AppDeps) {
         throw new ValidationError([
           { field: 'version', message: `version ${body.version} of ${champion.name} is not loaded` },
         ]);
-      return c.json(
-        await computeDrift(deps.pool, d, model, {
-          ...(body.from !== undefined ? { from: body.from } : {}),
-          ...(body.to !== undefined ? { to: body.to } : {}),
-        }),
-        200,
-      );
+      const window = await computeDrift(deps.pool, d, model, {
+        mode: body.mode,
+        ...(body.from !== undefined ? { from: body.from } : {}),
+        ...(body.to !== undefined ? { to: body.to } : {}),
+      });
+      // The webhook is delivered by a workflow keyed by the alert: once per window, retried, recorded.
+      if (window.alert === 'raised' && window.alertKey)
+        await deps.temporal.workflow
+          .start(ALERT_WORKFLOW, {
+            taskQueue: deps.config.temporal.taskQueue,
+            workflowId: alertWorkflowId(window.alertKey),
+            args: [{ key: window.alertKey }],
+          })
+          .catch((err: unknown) => {
+            if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+          });
+      return c.json(window, 200);
     })
     .openapi(driftListRoute, async (c) => {
       const { d } = deploymentOf(c.req.valid('param').name);
@@ -173,7 +159,8 @@ export function monitoringRoutes(deps: AppDeps) {
           [d.spec.name],
         ),
         deps.pool.query(
-          `SELECT kind, version, window_from AS "from", window_to AS "to", details, raised_at AS "raisedAt"
+          `SELECT kind, mode, version, window_from AS "from", window_to AS "to", details, raised_at AS "raisedAt",
+                  dedup_key AS key, webhook_status AS webhook
              FROM monitoring_alerts WHERE deployment = $1 ORDER BY raised_at DESC LIMIT 500`,
           [d.spec.name],
         ),

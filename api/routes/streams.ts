@@ -7,15 +7,19 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { streamSSE } from 'hono/streaming';
 import { streamAdapters } from '../../adapters/streams.js';
 import { DEPLOYMENT_NAME } from '../../contracts/deployment.js';
+import { checkLabel } from '../../activities/labels.js';
+import type { LabelInput } from '../../contracts/monitoring.js';
 import {
   createStreamSender,
   getStreamState,
   replayDeadLetter,
+  sendLabels,
   streamPredictions,
 } from '../../control/streams.js';
+import { modelOf } from '../../platform/deployments.js';
 import type { AppDeps } from '../deps.js';
 import { routeGroup } from '../env.js';
-import { UnavailableError, ValidationError } from '../errors.js';
+import { NotFoundError, PayloadTooLargeError, UnavailableError, ValidationError } from '../errors.js';
 import type { ApiMetrics } from '../metrics.js';
 import { problems } from '../schemas/predict.js';
 
@@ -164,6 +168,40 @@ const replayRoute = createRoute({
   },
 });
 
+const MAX_LABELS = 10_000;
+const labelsRoute = createRoute({
+  method: 'post',
+  path: '/deployments/{deployment}/streams/{streamId}/labels',
+  tags: ['streams'],
+  summary:
+    "Late labels for a running stream's predictions, by record key (the stream writes them; requires API key)",
+  security: [{ bearer: [] }],
+  request: {
+    params: StreamParams.extend({
+      deployment: z
+        .string()
+        .regex(DEPLOYMENT_NAME, 'must be a deployment name')
+        .openapi({ param: { name: 'deployment', in: 'path' }, example: 'ride-duration' }),
+    }),
+    body: {
+      ...json(
+        z
+          .array(z.unknown())
+          .min(1, 'must hold at least one {key, label}')
+          .openapi({ description: 'A list of {key, label}' }),
+      ),
+      required: true,
+    },
+  },
+  responses: {
+    202: {
+      description: 'Signalled to the stream',
+      ...json(z.object({ streamId: z.string(), accepted: z.number().int() })),
+    },
+    ...problems(400, 401, 404, 413, 415, 503),
+  },
+});
+
 export function streamRoutes(deps: AppDeps, metrics: ApiMetrics) {
   let open = 0;
   const sender = deps.streamSender ?? createStreamSender(deps.temporal, deps.config);
@@ -193,6 +231,26 @@ export function streamRoutes(deps: AppDeps, metrics: ApiMetrics) {
     .openapi(deploymentEventsRoute, async (c) => {
       const { streamId, deployment } = c.req.valid('param');
       return c.json(await send(streamId, c.req.valid('json'), deployment), 202);
+    })
+    .openapi(labelsRoute, async (c) => {
+      const { streamId, deployment } = c.req.valid('param');
+      const d = deps.deployments?.get(deployment);
+      const model = d ? modelOf(deps.scorer, d.spec) : undefined;
+      if (!model || typeof model === 'string') throw new NotFoundError(`no ready deployment "${deployment}"`);
+      const body = c.req.valid('json');
+      if (body.length > MAX_LABELS)
+        throw new PayloadTooLargeError(
+          `the body holds ${body.length} labels; at most ${MAX_LABELS} per call`,
+        );
+      const labels: LabelInput[] = [];
+      const errors: { field: string; message: string }[] = [];
+      body.forEach((raw, i) => {
+        const checked = checkLabel(model, raw, i);
+        if ('field' in checked) errors.push(checked);
+        else labels.push(checked);
+      });
+      if (errors.length > 0) throw new ValidationError(errors.slice(0, 20));
+      return c.json({ streamId, accepted: await sendLabels(deps.temporal, streamId, labels) }, 202);
     })
     .openapi(stateRoute, async (c) =>
       c.json(await getStreamState(deps.temporal, c.req.valid('param').streamId), 200),

@@ -1,108 +1,131 @@
 /**
- * Reference profiles and drift of a deployment's batch source, aggregated in Postgres (no row comes to the process):
- * a numeric field is binned by deciles of the reference (width_bucket over its inner edges), a text field by its
- * most frequent values (the rest as one "(other)" bin). PSI compares the shares bin by bin; KS is the largest gap
- * between the two binned cumulative shares (numeric fields).
+ * Reference profiles and drift, aggregated in Postgres (no row comes to the process). The rows are a sample: a FROM
+ * clause and its filter (a batch source window, a sink's predictions, a window of online or stream predictions),
+ * and each profiled column an SQL expression over it. A numeric column is binned by deciles of the reference
+ * (width_bucket over its inner edges), a text column by its most frequent values (the rest as one "(other)" bin).
+ * Every column's histogram comes from one scan of the sample. PSI compares the shares bin by bin; KS is the largest
+ * gap between the two binned cumulative shares (numeric columns).
  */
-import type { DriftFeature, FieldProfile, ReferenceProfile } from '../../contracts/monitoring.js';
-import type { Pool } from '../pool.js';
-import { quote, quoteTable } from './batch-tables.js';
+import type { DriftFeature, FieldProfile } from '../../contracts/monitoring.js';
+import type { Pool, PoolClient } from '../pool.js';
+
+type Queryable = Pool | PoolClient;
+
+/** An SQL fragment; `arg` binds a value and returns its placeholder. */
+export type Sql = (arg: (value: unknown) => string) => string;
+
+/** The rows a profile or a window reads. */
+export interface Sample {
+  from: string;
+  where: Sql;
+}
 
 export interface ProfiledColumn {
   field: string;
-  column: string;
   kind: 'numeric' | 'categorical';
+  /** The value, as float8 (numeric) or text (categorical); null is left out. */
+  value: Sql;
 }
 
-export interface SourceWindow {
-  table: string;
-  eventTime?: string;
-  from?: string;
-  to?: string;
-}
-
-const OTHER = '(other)';
+export const OTHER = '(other)';
 const TOP = 30;
 const EPSILON = 1e-4;
+const DECILES = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9];
 
-function where(w: SourceWindow, first: number): { sql: string; args: unknown[] } {
-  if (!w.eventTime || w.from === undefined || w.to === undefined) return { sql: 'TRUE', args: [] };
-  const t = quote(w.eventTime);
-  return { sql: `${t} >= $${first} AND ${t} < $${first + 1}`, args: [w.from, w.to] };
+function build(parts: Sql): { text: string; args: unknown[] } {
+  const args: unknown[] = [];
+  const text = parts((value) => {
+    args.push(value);
+    return `$${args.length}`;
+  });
+  return { text, args };
 }
 
-async function numericProfile(pool: Pool, w: SourceWindow, column: string): Promise<FieldProfile> {
-  const c = quote(column);
-  const filter = where(w, 1);
-  const { rows } = await pool.query<{ q: number[] | null; n: string }>(
-    `SELECT percentile_cont(ARRAY[0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8,0.9]) WITHIN GROUP (ORDER BY ${c}::float8) AS q,
-            count(${c}) AS n
-       FROM ${quoteTable(w.table)} WHERE ${filter.sql}`,
-    filter.args,
-  );
-  const edges = [...new Set((rows[0]?.q ?? []).map(Number))].sort((a, b) => a - b);
-  const shares = await numericShares(pool, w, column, edges);
-  return { kind: 'numeric', edges, shares };
-}
-
-async function numericShares(
-  pool: Pool,
-  w: SourceWindow,
-  column: string,
-  edges: number[],
-): Promise<number[]> {
-  const c = quote(column);
-  const filter = where(w, 2);
-  const { rows } = await pool.query<{ b: number; n: string }>(
-    `SELECT width_bucket(${c}::float8, $1::float8[]) AS b, count(*) AS n
-       FROM ${quoteTable(w.table)} WHERE ${c} IS NOT NULL AND ${filter.sql} GROUP BY 1`,
-    [edges, ...filter.args],
-  );
-  const counts = new Array<number>(edges.length + 1).fill(0);
-  for (const r of rows) counts[r.b] = Number(r.n);
-  const total = counts.reduce((a, b) => a + b, 0);
-  return counts.map((n) => (total > 0 ? n / total : 0));
-}
-
-async function categoricalShares(
-  pool: Pool,
-  w: SourceWindow,
-  column: string,
-): Promise<Record<string, number>> {
-  const c = quote(column);
-  const filter = where(w, 1);
-  const { rows } = await pool.query<{ v: string; n: string }>(
-    `SELECT ${c}::text AS v, count(*) AS n FROM ${quoteTable(w.table)}
-      WHERE ${c} IS NOT NULL AND ${filter.sql} GROUP BY 1`,
-    filter.args,
-  );
-  const total = rows.reduce((s, r) => s + Number(r.n), 0);
-  return Object.fromEntries(rows.map((r) => [r.v, total > 0 ? Number(r.n) / total : 0]));
-}
-
-/** The reference profile of these columns over a window of the source (the training partition). */
-export async function profileSource(
-  pool: Pool,
-  w: SourceWindow,
-  columns: readonly ProfiledColumn[],
-  source: string,
-): Promise<ReferenceProfile> {
-  const features: Record<string, FieldProfile> = {};
-  for (const col of columns) {
-    if (col.kind === 'numeric') features[col.field] = await numericProfile(pool, w, col.column);
-    else {
-      const all = Object.entries(await categoricalShares(pool, w, col.column)).sort((a, b) => b[1] - a[1]);
-      const top = all.slice(0, TOP);
-      const other = all.slice(TOP).reduce((s, [, v]) => s + v, 0);
-      features[col.field] = { kind: 'categorical', shares: Object.fromEntries([...top, [OTHER, other]]) };
-    }
+/** Rows of the sample, and per column the count of each bin (numeric: width_bucket index over `edges`). */
+async function histograms(
+  pool: Queryable,
+  sample: Sample,
+  columns: readonly (ProfiledColumn & { edges?: readonly number[] })[],
+): Promise<{ rows: number; counts: Map<string, number>[] }> {
+  const q = build((arg) => {
+    const bins = columns.map((c, i) =>
+      c.kind === 'numeric'
+        ? `(${i}, width_bucket((${c.value(arg)})::float8, ${arg(c.edges ?? [])}::float8[])::text)`
+        : `(${i}, (${c.value(arg)})::text)`,
+    );
+    return `SELECT v.f, v.b, count(*) AS n FROM ${sample.from},
+              LATERAL (VALUES (-1, ''), ${[...bins].join(', ') || '(-2, NULL)'}) AS v(f, b)
+             WHERE (${sample.where(arg)}) AND v.b IS NOT NULL GROUP BY 1, 2`;
+  });
+  const { rows } = await pool.query<{ f: number; b: string; n: string }>(q.text, q.args);
+  const counts = columns.map(() => new Map<string, number>());
+  let total = 0;
+  for (const r of rows) {
+    if (r.f === -1) total = Number(r.n);
+    else counts[r.f]?.set(r.b, Number(r.n));
   }
-  const filter = where(w, 1);
-  const { rows } = await pool.query<{ n: string }>(
-    `SELECT count(*) AS n FROM ${quoteTable(w.table)} WHERE ${filter.sql}`,
-    filter.args,
-  );
-  return { source, rows: Number(rows[0]?.n ?? 0), features };
+  return { rows: total, counts };
+}
+
+const sharesOf = (bins: number, counts: Map<string, number>): number[] => {
+  const out = new Array<number>(bins).fill(0);
+  for (const [b, n] of counts) out[Number(b)] = n;
+  const total = out.reduce((a, b) => a + b, 0);
+  return out.map((n) => (total > 0 ? n / total : 0));
+};
+
+const categoricalShares = (counts: Map<string, number>): [string, number][] => {
+  const total = [...counts.values()].reduce((a, b) => a + b, 0);
+  return [...counts].map(([v, n]) => [v, total > 0 ? n / total : 0]);
+};
+
+/** The reference profile of these columns over a sample (the training data): deciles, then shares, two scans. */
+export async function profileSample(
+  pool: Queryable,
+  sample: Sample,
+  columns: readonly ProfiledColumn[],
+): Promise<{ rows: number; features: Record<string, FieldProfile> }> {
+  const numeric = columns.filter((c) => c.kind === 'numeric');
+  const edges = new Map<string, number[]>();
+  if (numeric.length > 0) {
+    const q = build(
+      (arg) =>
+        `SELECT ${numeric
+          .map(
+            (c, i) =>
+              `percentile_cont(${arg(DECILES)}::float8[]) WITHIN GROUP (ORDER BY (${c.value(arg)})::float8) AS q${i}`,
+          )
+          .join(', ')} FROM ${sample.from} WHERE ${sample.where(arg)}`,
+    );
+    const { rows } = await pool.query<Record<string, number[] | null>>(q.text, q.args);
+    numeric.forEach((c, i) =>
+      edges.set(
+        c.field,
+        [...new Set((rows[0]?.[`q${i}`] ?? []).map(Number))].sort((a, b) => a - b),
+      ),
+    );
+  }
+  const withEdges = columns.map((c) => ({
+    ...c,
+    ...(edges.has(c.field) ? { edges: edges.get(c.field) } : {}),
+  }));
+  const { rows, counts } = await histograms(pool, sample, withEdges);
+  const features: Record<string, FieldProfile> = {};
+  withEdges.forEach((c, i) => {
+    const seen = counts[i] ?? new Map<string, number>();
+    if (c.kind === 'numeric') {
+      const e = c.edges ?? [];
+      features[c.field] = { kind: 'numeric', edges: e, shares: sharesOf(e.length + 1, seen) };
+    } else {
+      const all = categoricalShares(seen).sort((a, b) => b[1] - a[1]);
+      const other = all.slice(TOP).reduce((s, [, v]) => s + v, 0);
+      features[c.field] = {
+        kind: 'categorical',
+        shares: Object.fromEntries([...all.slice(0, TOP), [OTHER, other]]),
+      };
+    }
+  });
+  return { rows, features };
 }
 
 /** PSI of two share vectors over the same bins (empty bins count as EPSILON). */
@@ -128,30 +151,41 @@ function ks(expected: readonly number[], actual: readonly number[]): number {
   return worst;
 }
 
-/** Drift of each profiled field over a window of the source against the reference. */
-export async function driftOfSource(
-  pool: Pool,
-  w: SourceWindow,
+/**
+ * Drift of each column over a sample against its reference profile, from one scan. A column with no value in the
+ * sample (a field online requests never sent) is left out rather than reported as drifted.
+ */
+export async function driftOfSample(
+  pool: Queryable,
+  sample: Sample,
   columns: readonly ProfiledColumn[],
-  reference: ReferenceProfile,
-): Promise<DriftFeature[]> {
-  const out: DriftFeature[] = [];
-  for (const col of columns) {
-    const ref = reference.features[col.field];
-    if (!ref) continue;
+  reference: Readonly<Record<string, FieldProfile>>,
+): Promise<{ rows: number; features: DriftFeature[] }> {
+  const known = columns.flatMap((c) => {
+    const ref = reference[c.field];
+    if (!ref) return [];
+    // The reference decides how the column is binned (a numeric field profiled as numbers stays numeric).
+    return [{ ...c, kind: ref.kind, ref, ...(ref.kind === 'numeric' ? { edges: ref.edges } : {}) }];
+  });
+  const { rows, counts } = await histograms(pool, sample, known);
+  const features: DriftFeature[] = [];
+  known.forEach((c, i) => {
+    const seen = counts[i] ?? new Map<string, number>();
+    if (seen.size === 0) return;
+    const ref = c.ref;
     if (ref.kind === 'numeric') {
-      const shares = await numericShares(pool, w, col.column, ref.edges);
-      out.push({ field: col.field, psi: psi(ref.shares, shares), ks: ks(ref.shares, shares) });
+      const actual = sharesOf(ref.edges.length + 1, seen);
+      features.push({ field: c.field, psi: psi(ref.shares, actual), ks: ks(ref.shares, actual) });
     } else {
-      const now = await categoricalShares(pool, w, col.column);
+      const now = new Map(categoricalShares(seen));
       const bins = Object.keys(ref.shares).filter((k) => k !== OTHER);
-      const actual = bins.map((b) => now[b] ?? 0);
+      const actual = bins.map((b) => now.get(b) ?? 0);
       actual.push(Math.max(0, 1 - actual.reduce((a, b) => a + b, 0)));
-      out.push({
-        field: col.field,
+      features.push({
+        field: c.field,
         psi: psi([...bins.map((b) => ref.shares[b] ?? 0), ref.shares[OTHER] ?? 0], actual),
       });
     }
-  }
-  return out;
+  });
+  return { rows, features };
 }

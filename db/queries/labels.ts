@@ -8,7 +8,7 @@ export async function upsertLabels(
   pool: Pool,
   deployment: string,
   labels: readonly LabelInput[],
-  source: 'api' | 'stream',
+  source: 'api' | 'stream' | 'batch',
 ): Promise<{ inserted: number; updated: number; unchanged: number }> {
   if (labels.length === 0) return { inserted: 0, updated: 0, unchanged: 0 };
   const { rows } = await pool.query<{ inserted: boolean }>(
@@ -68,11 +68,15 @@ export async function performance(pool: Pool, q: PerformanceQuery): Promise<Perf
   if (q.sink) {
     const n = q.sink.names;
     const value = q.sink.values[0]?.column ?? '';
+    // A label sent by key wins; else the source's label column, copied into the sink's `actual` column by the run.
+    const actual = q.sink.values.find((v) => v.role === 'actual')?.column;
+    const copied = actual ? `s.${quote(actual)}::${regression ? 'float8' : 'text'}` : 'NULL';
     parts.push(
-      `SELECT 'batch', s.${quote(n.model_version)}, date_trunc($4, r.partition_from), ${predicted.batch(quote(value))}, ${truth}
+      `SELECT 'batch', s.${quote(n.model_version)}, date_trunc($4, r.partition_from), ${predicted.batch(quote(value))},
+              COALESCE(${truth}, ${copied})
          FROM ${quoteTable(q.sink.table)} s
          JOIN batch_runs r ON r.run_id = s.${quote(n.run_id)}
-         JOIN labels l ON l.deployment = $1 AND l.record_key = s.${quote(q.sink.key.column)}::text
+         LEFT JOIN labels l ON l.deployment = $1 AND l.record_key = s.${quote(q.sink.key.column)}::text
         WHERE r.partition_from >= $2::timestamptz AT TIME ZONE 'UTC' AND r.partition_from < $3::timestamptz AT TIME ZONE 'UTC'`,
     );
   }
@@ -84,7 +88,7 @@ export async function performance(pool: Pool, q: PerformanceQuery): Promise<Perf
     : `avg((yhat = y)::int) AS accuracy`;
   const { rows } = await pool.query<Record<string, unknown>>(
     `WITH joined AS (${parts.join('\nUNION ALL\n')})
-     SELECT mode, version, w, count(*) AS n, ${figures} FROM joined GROUP BY 1, 2, 3 ORDER BY 3, 1, 2`,
+     SELECT mode, version, w, count(*) AS n, ${figures} FROM joined WHERE y IS NOT NULL GROUP BY 1, 2, 3 ORDER BY 3, 1, 2`,
     regression
       ? [q.deployment, q.from, q.to, q.window, q.range?.min ?? -1e308, q.range?.max ?? 1e308]
       : [q.deployment, q.from, q.to, q.window],
@@ -100,7 +104,8 @@ export async function performance(pool: Pool, q: PerformanceQuery): Promise<Perf
       recall: number;
     }>(
       `WITH joined AS (${parts.join('\nUNION ALL\n')})
-       SELECT mode, version, w, y, count(*) AS n, avg((yhat = y)::int) AS recall FROM joined GROUP BY 1, 2, 3, 4 ORDER BY 4`,
+       SELECT mode, version, w, y, count(*) AS n, avg((yhat = y)::int) AS recall FROM joined WHERE y IS NOT NULL
+        GROUP BY 1, 2, 3, 4 ORDER BY 4`,
       [q.deployment, q.from, q.to, q.window],
     );
     perClass = new Map();

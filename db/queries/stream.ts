@@ -1,5 +1,5 @@
 /** SQL of the streaming mode: predictions (durable record + NOTIFY), dead letters, and reads for consumers. */
-import type { Prediction, Primary } from '../../contracts/scoring.js';
+import type { FieldRecord, Prediction, Primary } from '../../contracts/scoring.js';
 import {
   STREAM_PREDICTIONS_CHANNEL,
   STREAM_ROLLOVER_CHANNEL,
@@ -27,6 +27,8 @@ export interface PredictionRow {
   payload: StreamPrediction;
   attempts: number;
   receivedAt: string;
+  /** The record as scored (streaming defaults filled in): a stream window's drift reads it. */
+  features?: FieldRecord;
 }
 
 export interface StoredPrediction {
@@ -81,11 +83,11 @@ export async function insertPredictions(
   const { rows: inserted } = await db.query<{ event_id: string }>(
     `INSERT INTO stream_predictions
        (stream_id, event_id, deployment, record_key, model, version, prediction, primary_value, payload, attempts,
-        received_at, role)
-     SELECT $1, e, dep, k, m, v, pr::jsonb, pv::jsonb, p::jsonb, a, t, ro
+        received_at, role, features)
+     SELECT $1, e, dep, k, m, v, pr::jsonb, pv::jsonb, p::jsonb, a, t, ro, f::jsonb
        FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],
-                   $10::int[], $11::timestamptz[], $12::text[])
-            WITH ORDINALITY AS x(e, dep, k, m, v, pr, pv, p, a, t, ro, ord)
+                   $10::int[], $11::timestamptz[], $12::text[], $13::text[])
+            WITH ORDINALITY AS x(e, dep, k, m, v, pr, pv, p, a, t, ro, f, ord)
       ORDER BY ord
      ON CONFLICT (stream_id, event_id) DO NOTHING
      RETURNING event_id`,
@@ -102,6 +104,7 @@ export async function insertPredictions(
       rows.map((r) => r.attempts),
       rows.map((r) => r.receivedAt),
       rows.map((r) => r.role ?? 'champion'),
+      rows.map((r) => (r.features ? JSON.stringify(r.features) : null)),
     ],
   );
   return inserted.map((r) => r.event_id);

@@ -198,11 +198,13 @@ it('Prometheus reads the latest PSI per field and the alerts raised from /metric
   expect(Number(rows[0]?.n)).toBeGreaterThan(0);
   expect(text).toContain(`monitoring_alerts{deployment="ride-duration",kind="drift"} ${Number(rows[0]?.n)}`);
   const psi =
-    /model_drift_psi\{deployment="ride-duration",version="2",feature="trip_distance"\} ([\d.e-]+)/.exec(text);
+    /model_drift_psi\{deployment="ride-duration",mode="batch",version="2",feature="trip_distance"\} ([\d.e-]+)/.exec(
+      text,
+    );
   expect(psi).not.toBeNull();
   const { rows: latest } = await f.db.pool.query<{ psi: number }>(
     `SELECT (f ->> 'psi')::float8 AS psi FROM drift_windows, jsonb_array_elements(result -> 'features') AS f
-      WHERE deployment = 'ride-duration' AND version = '2' AND f ->> 'field' = 'trip_distance'
+      WHERE deployment = 'ride-duration' AND mode = 'batch' AND version = '2' AND f ->> 'field' = 'trip_distance'
       ORDER BY window_from DESC LIMIT 1`,
   );
   expect(Number(psi?.[1])).toBeCloseTo(latest[0]?.psi ?? NaN, 9);
