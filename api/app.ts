@@ -118,7 +118,7 @@ export function createApp(deps: AppDeps, options: { metrics?: ApiMetrics; shadow
     .route('/', batchRunRoutes(deps))
     .route('/', scheduleRoutes(deps))
     .route('/', streamRoutes(deps, metrics))
-    .route('/', uiRoutes(deps));
+    .route('/', uiRoutes(deps, metrics));
   mountMeta(app, metrics, config.api.publicUrl);
   return app;
 }

@@ -121,6 +121,15 @@ export function checkCatalog(
 }
 
 export const ROUTING_CHANNEL = 'deployment_routing';
+/** NOTIFY channel of every saved rollout progress (a step started or judged, a pause, the end): RolloutEvent. */
+export const ROLLOUTS_CHANNEL = 'rollouts';
+export interface RolloutEvent {
+  deployment: string;
+  id: string;
+  status: RolloutStatus;
+  /** Index of the current step (0-based). */
+  step: number;
+}
 /**
  * Workflow ids, scoped by task queue (`ride-duration/routing-ride-duration`): stacks that share one Temporal
  * namespace on different task queues (test suites, a staging worker) never answer each other's routing.

@@ -1,6 +1,8 @@
-/** SQL of rollouts: the routing mirror (+ NOTIFY), the routing history, rollout progress, and the step figures. */
+/** SQL of rollouts: the routing mirror (+ NOTIFY), the routing history, rollout progress (+ NOTIFY), step figures. */
 import {
+  ROLLOUTS_CHANNEL,
   ROUTING_CHANNEL,
+  type RolloutEvent,
   type RolloutProgress,
   type RoutingState,
   type StepFigures,
@@ -117,12 +119,22 @@ export async function routingAt(pool: Pool, deployment: string, at: Date): Promi
   return rows[0] ? historyRow(rows[0]) : null;
 }
 
+/** Saves a rollout's progress and announces it on ROLLOUTS_CHANNEL (RolloutEvent), in one statement. */
 export async function saveRollout(pool: Pool, progress: RolloutProgress): Promise<void> {
+  const event: RolloutEvent = {
+    deployment: progress.spec.deployment,
+    id: progress.spec.id,
+    status: progress.status,
+    step: progress.step,
+  };
   await pool.query(
-    `INSERT INTO rollouts (deployment, id, version, status, progress, started_at, updated_at)
-     VALUES ($1, $2, $3, $4, $5, $6, now())
-     ON CONFLICT (deployment, id) DO UPDATE SET status = EXCLUDED.status, progress = EXCLUDED.progress,
-       updated_at = now()`,
+    `WITH saved AS (
+       INSERT INTO rollouts (deployment, id, version, status, progress, started_at, updated_at)
+       VALUES ($1, $2, $3, $4, $5, $6, now())
+       ON CONFLICT (deployment, id) DO UPDATE SET status = EXCLUDED.status, progress = EXCLUDED.progress,
+         updated_at = now()
+       RETURNING 1)
+     SELECT pg_notify($7, $8) FROM saved`,
     [
       progress.spec.deployment,
       progress.spec.id,
@@ -130,6 +142,8 @@ export async function saveRollout(pool: Pool, progress: RolloutProgress): Promis
       progress.status,
       JSON.stringify(progress),
       progress.startedAt,
+      ROLLOUTS_CHANNEL,
+      JSON.stringify(event),
     ],
   );
 }

@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BATCH_WORKFLOW, type BatchRunSummary } from '../../contracts/batch.js';
 import { generateIntoDb } from '../../data/generate-db.js';
 import { findChromium } from '../../dev/browser.js';
 import {
@@ -55,6 +56,8 @@ describe.skipIf(!browser.ok)('dashboard and docs in Chromium, outside network bl
     t = await createTestApp({ taskQueue });
     worker = await startTestWorker({ pool: t.db.pool, scorer: t.scorer, taskQueue });
     await generateIntoDb(t.db.pool, { month: '2030-07', rows: 600, seed: 7 });
+    // About 1000 rides a day: a run of one day in batches of 5 rows commits about 200 times.
+    await generateIntoDb(t.db.pool, { month: '2030-08', rows: 31_000, seed: 8 });
     server = await new Promise<ServerType>((resolve) => {
       const s = serve({ fetch: t.app.fetch, hostname: '127.0.0.1', port: 0 }, () => resolve(s));
     });
@@ -112,6 +115,13 @@ describe.skipIf(!browser.ok)('dashboard and docs in Chromium, outside network bl
     await page.getByRole('heading', { name: 'Overview', level: 1 }).waitFor();
     await page.getByText('2 of 2 ready').waitFor();
     await page.getByText('0 runs').waitFor();
+    const monitoring = page.getByRole('region', { name: 'Monitoring', exact: true });
+    await monitoring.getByText('No alert this week').waitFor();
+    const lines = await monitoring.getByRole('listitem').allTextContents();
+    expect(lines.sort()).toEqual([
+      'penguin-species: no drift window yet · no labelled prediction lately',
+      'ride-duration: no drift window yet · no labelled prediction lately',
+    ]);
     await check('overview');
     // The key stays for the tab: a reload goes straight to the page.
     await page.reload();
@@ -190,6 +200,56 @@ describe.skipIf(!browser.ok)('dashboard and docs in Chromium, outside network bl
     await check('batch');
   });
 
+  it("batch: a running run's rows, share and rows/s update live in its row, from NOTIFY batch_progress", async () => {
+    await page.getByText('Live updates: on', { exact: false }).waitFor();
+    // Every text the progress cells of running rows take, as the page writes them (no reload, no polling).
+    await page.evaluate(`(() => {
+      window.progressSeen = [];
+      new MutationObserver((records) => {
+        for (const r of records)
+          for (const n of r.addedNodes)
+            if (r.target.classList?.contains('progress-text')) window.progressSeen.push(n.textContent);
+      }).observe(document.getElementById('batch-table'), { childList: true, subtree: true });
+    })()`);
+    const handle = await t.deps.temporal.workflow.start(BATCH_WORKFLOW, {
+      taskQueue,
+      workflowId: uniqueId('batch-live'),
+      args: [
+        {
+          deployment: 'ride-duration',
+          from: '2030-08-01T00:00:00',
+          to: '2030-08-02T00:00:00',
+          chunkSize: 100,
+          batchRows: 5,
+          maxParallelChunks: 1,
+        },
+      ],
+    });
+    const runs = page.getByRole('table', { name: 'Batch runs, newest first' });
+    const row = runs.getByRole('row').filter({ hasText: handle.workflowId });
+    // While it runs: a bar with its share, rows so far of the planned rows, the chunk.
+    await row.getByRole('progressbar', { name: 'Progress of the run of 2030-08-01' }).waitFor();
+    const summary = (await handle.result()) as BatchRunSummary;
+    const total = summary.rowsScored + summary.rowsRejected;
+    await expect.poll(() => row.textContent(), { timeout: 15_000 }).toContain('completed');
+    await expect(row.textContent()).resolves.toContain(
+      `ride-duration@2${summary.rowsScored.toLocaleString('en-US')}`,
+    );
+    const seen = await page.evaluate<string[]>('window.progressSeen');
+    const shares: number[] = [];
+    for (const text of seen) {
+      const m = /^(\d+)% · ([\d,]+) of ([\d,]+) rows, chunk (\d+) of (\d+)$/.exec(text);
+      if (!m) continue;
+      expect(Number(m[3]?.replace(/,/g, ''))).toBe(total);
+      expect(Number(m[5])).toBe(Math.ceil(total / 100));
+      shares.push(Number(m[1]));
+    }
+    // Several steps seen between the first batch and the end, never going back.
+    expect(shares.filter((p) => p > 0 && p < 100).length, seen.join(' | ')).toBeGreaterThan(2);
+    expect(shares).toEqual([...shares].sort((a, b) => a - b));
+    expect(b.outside).toEqual([]);
+  });
+
   it('streams: state, latency, the live feed and a dead letter replayed from the page', async () => {
     const first = [1, 2, 3, 4, 5].map((i) => ({ ride: ride(i), ride_id: i }));
     const poison = { ride: { ...ride(3), PULocationID: 'nowhere' }, ride_id: 9 };
@@ -241,17 +301,30 @@ describe.skipIf(!browser.ok)('dashboard and docs in Chromium, outside network bl
     expect(rows).toHaveLength(1);
   });
 
-  it('online: scoring requests and their latency histogram from /metrics', async () => {
+  it('online: scoring requests and their latency histogram, pushed by the API (the page never polls)', async () => {
     for (let i = 0; i < 12; i++)
       expect((await api('/predict', { method: 'POST', body: ride(1 + i) })).status).toBe(200);
+    const asked: string[] = [];
+    const ask = (r: { url(): string }) => asked.push(new URL(r.url()).pathname);
+    page.on('request', ask);
     await page.getByRole('link', { name: 'Online', exact: true }).click();
+    await page.getByText('Live updates: on (the API pushes its figures every 2 s)').waitFor();
     const figure = (label: string) => page.locator('#online-summary dt', { hasText: label }).locator('+ dd');
     await expect.poll(() => figure('Scoring requests').textContent()).toBe('12');
-    await expect.poll(() => figure('Now').textContent()).toMatch(/^[\d.]+ req\/s$/); // the second scrape
+    await expect.poll(() => figure('Now').textContent(), { timeout: 10_000 }).toMatch(/^[\d.]+ req\/s$/); // the second snapshot, 2 s after the first
+    // Requests made while the page is open show with the next push.
+    for (let i = 0; i < 5; i++)
+      expect((await api('/predict', { method: 'POST', body: ride(2 + i) })).status).toBe(200);
+    await expect.poll(() => figure('Scoring requests').textContent(), { timeout: 10_000 }).toBe('17');
+    page.off('request', ask);
+    expect(asked.filter((p) => p === '/ui/api/online/events')).toHaveLength(1);
+    expect(asked.filter((p) => p.startsWith('/ui/api/') || p === '/metrics')).toEqual([
+      '/ui/api/online/events',
+    ]);
     const routes = page.getByRole('table', { name: 'Requests per route since the API started' });
     await expect(
       routes.getByRole('row').filter({ hasText: '/predict' }).first().textContent(),
-    ).resolves.toContain('POST/predict12');
+    ).resolves.toContain('POST/predict17');
     await expect(page.locator('#online-latency-plot').getAttribute('aria-label')).resolves.toMatch(/: \d+, /);
     await check('online');
   });

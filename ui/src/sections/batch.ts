@@ -1,21 +1,17 @@
 /**
  * Batch runs: the ledger as a table (partition, version, rows, rejected, duration, status, a link to the run in the
  * Temporal Web UI), rows/s per run and the error metric per version per partition day as charts, a form to start a
- * run, and live changes from NOTIFY batch_runs.
+ * run, and live changes from NOTIFY batch_runs and batch_progress (a running run's rows, share and rows/s).
  */
 import { followSse, getJson, postJson } from '../api.js';
 import { chart } from '../chart.js';
 import { confirmAction } from '../confirm.js';
-import { fill, fmt, h, panel, statusBadge, table, toast } from '../dom.js';
-import type { BatchRun, Deployment } from './shapes.js';
+import { fill, fmt, h, panel, toast } from '../dom.js';
+import { rowsPerSecond, showRuns } from './batch-runs-table.js';
+import type { BatchProgressEvent, BatchRun, Deployment } from './shapes.js';
 import { throttle, type Section } from './types.js';
 
 const COLORS = ['#1f5fbf', '#b34700', '#2e7d32', '#7b1fa2', '#00695c', '#5d4037'];
-
-const rowsPerSecond = (r: BatchRun) =>
-  r.durationS > 0 && r.status === 'completed' ? r.rowsScored / r.durationS : null;
-const partitionText = (r: BatchRun) =>
-  r.partition === '-infinity' || r.from.startsWith('-infinity') ? 'whole table' : r.partition;
 
 /** The runs of one day partition with labelled rows: MAE (regression) or accuracy (classification). */
 const ERROR_METRICS = [
@@ -79,41 +75,6 @@ function errorByDay(runs: BatchRun[], key: (typeof ERROR_METRICS)[number]['key']
   );
   const xs = days.map((d) => Date.parse(`${d}T00:00:00Z`) / 1000);
   return { series, data: [xs, ...ys] as [number[], ...(number | null)[][]], days, chosen };
-}
-
-function runsTable(runs: BatchRun[]): HTMLElement {
-  return table<BatchRun>(
-    'Batch runs, newest first',
-    [
-      { label: 'Partition', cell: partitionText },
-      { label: 'Deployment', cell: (r) => r.deployment ?? '–' },
-      { label: 'Version', cell: (r) => `${r.model}@${r.version}` },
-      { label: 'Rows', cell: (r) => fmt.int(r.rowsScored), numeric: true },
-      { label: 'Rejected', cell: (r) => fmt.int(r.rowsRejected), numeric: true },
-      { label: 'Duration', cell: (r) => fmt.seconds(r.durationS), numeric: true },
-      { label: 'Rows/s', cell: (r) => fmt.int(rowsPerSecond(r)), numeric: true },
-      {
-        label: 'Status',
-        cell: (r) => [statusBadge(r.status), r.error ? h('span', { class: 'error' }, ` ${r.error}`) : null],
-      },
-      {
-        label: 'Temporal',
-        cell: (r) =>
-          h(
-            'a',
-            {
-              href: r.webUiUrl,
-              target: '_blank',
-              rel: 'noopener',
-              'aria-label': `Open ${r.workflowId} in the Temporal Web UI`,
-            },
-            r.workflowId,
-          ),
-      },
-    ],
-    runs,
-    'No batch run yet: start one below, or with POST /batch-runs.',
-  );
 }
 
 function startForm(deployments: Deployment[], onStarted: () => void): HTMLElement {
@@ -188,7 +149,7 @@ export const batch: Section = {
 
     const load = async () => {
       const { runs } = await getJson<{ runs: BatchRun[] }>('/ui/api/batch-runs?limit=500', { signal });
-      fill(tableSlot, runsTable(runs));
+      shown = showRuns(tableSlot, runs);
       const done = runs.filter((r) => rowsPerSecond(r) !== null).reverse();
       const names = [...new Set(done.map((r) => r.deployment ?? r.model))];
       if (speedChart.figure.dataset.series !== names.join()) {
@@ -229,6 +190,11 @@ export const batch: Section = {
       noErrors.hidden = charted > 0;
     };
     const reload = throttle(300, load);
+    let shown: ReturnType<typeof showRuns> | undefined;
+    /** A chunk's progress updates its row in place; a run that starts, ends or is not shown yet reads the runs. */
+    const onProgress = (e: BatchProgressEvent) => {
+      if (e.status !== 'running' || !shown?.update(e)) reload();
+    };
 
     fill(
       root,
@@ -243,16 +209,20 @@ export const batch: Section = {
       speedChart.destroy();
       errorCharts.forEach((e) => e.chart.destroy());
     });
+    let connected = false;
     void followSse(
       '/ui/api/batch-runs/events',
       (m) => {
         if (m.event === 'batch_run') reload();
+        else if (m.event === 'progress') onProgress(JSON.parse(m.data) as BatchProgressEvent);
+        else if (m.event === 'ready' && connected) reload(); // back after a drop: catch up
+        if (m.event === 'ready') connected = true;
       },
       signal,
       (state) =>
         (live.textContent =
           state === 'open'
-            ? 'Live updates: on (a run that starts or ends shows at once)'
+            ? 'Live updates: on (a run that starts or ends shows at once, a running one as its chunks commit)'
             : 'Live updates: reconnecting…'),
     );
   },

@@ -1,34 +1,35 @@
 /**
  * Online: requests per second and the latency histogram of the scoring routes, from the figures `/metrics` already
- * keeps. Prometheus counters have no push channel, so this page scrapes /metrics every few seconds while open.
+ * keeps. Counters have no NOTIFY, so the API samples its registry and pushes a snapshot every 2 s to the pages that
+ * follow GET /ui/api/online/events (and to nobody when none does); the page never polls.
  */
-import { getText } from '../api.js';
+import { followSse } from '../api.js';
 import { chart } from '../chart.js';
 import { figures, fill, fmt, h, panel, table } from '../dom.js';
 import {
   bucketLabel,
   isScoringRoute,
   latencyHistogram,
-  parseMetrics,
   quantileBound,
   routeFigures,
   type RouteFigures,
 } from '../metrics.js';
-import { every, type Section } from './types.js';
+import type { MetricsSnapshot } from './shapes.js';
+import type { Section } from './types.js';
 
-const SCRAPE_MS = 5000;
 const HISTORY = 120;
 
 export const online: Section = {
   id: 'online',
   path: '/ui/online',
   title: 'Online',
-  async render(ctx) {
-    const summary = h('div', { id: 'online-summary' });
+  render(ctx) {
+    const summary = h('div', { id: 'online-summary' }, h('p', {}, 'Waiting for the first figures…'));
+    const live = h('p', { class: 'live', id: 'online-live' }, 'Live updates: connecting…');
     const routesSlot = h('div', { id: 'online-routes' });
     const rate = chart({
       id: 'online-rate',
-      caption: 'Scoring requests per second (sampled every 5 s while this page is open)',
+      caption: 'Scoring requests per second (pushed every 2 s while this page is open)',
       series: [{ label: 'req/s', color: '#1f5fbf' }],
       yLabel: 'req/s',
     });
@@ -46,6 +47,7 @@ export const online: Section = {
     fill(
       ctx.root,
       h('h1', {}, 'Online'),
+      live,
       panel('online-now', 'Scoring routes', summary, rate.figure),
       panel('online-histogram', 'Latency', histogram.figure),
       panel('online-all', 'Every route', routesSlot),
@@ -54,12 +56,11 @@ export const online: Section = {
     const times: number[] = [];
     const rates: (number | null)[] = [];
     let previous: { at: number; requests: number } | undefined;
-    const scrape = async () => {
-      const samples = parseMetrics(await getText('/metrics', ctx.signal));
+    const show = ({ at, samples }: MetricsSnapshot) => {
       const routes = routeFigures(samples);
       const scoring = routes.filter((r) => isScoringRoute(r.route));
       const requests = scoring.reduce((a, r) => a + r.requests, 0);
-      const now = Date.now() / 1000;
+      const now = at / 1000;
       const perSecond = previous ? (requests - previous.requests) / (now - previous.at) : null;
       previous = { at: now, requests };
       times.push(now);
@@ -109,10 +110,18 @@ export const online: Section = {
         ),
       );
     };
-    await scrape();
-    // A first rate a second later, then one per scrape interval.
-    const soon = window.setTimeout(() => void scrape().catch(() => undefined), 1000);
-    ctx.signal.addEventListener('abort', () => window.clearTimeout(soon));
-    every(ctx, SCRAPE_MS, scrape);
+    void followSse(
+      '/ui/api/online/events',
+      (m) => {
+        if (m.event === 'metrics') show(JSON.parse(m.data) as MetricsSnapshot);
+      },
+      ctx.signal,
+      (state) =>
+        (live.textContent =
+          state === 'open'
+            ? 'Live updates: on (the API pushes its figures every 2 s)'
+            : 'Live updates: reconnecting…'),
+    );
+    return Promise.resolve();
   },
 };

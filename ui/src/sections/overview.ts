@@ -2,7 +2,7 @@
 import { getJson, getText } from '../api.js';
 import { fill, fmt, h, panel, statusBadge } from '../dom.js';
 import { parseMetrics, routeFigures, isScoringRoute } from '../metrics.js';
-import type { BatchRun, Deployment, StreamItem } from './shapes.js';
+import type { BatchRun, Deployment, MonitoringHeadline, StreamItem } from './shapes.js';
 import type { Section } from './types.js';
 
 type Card = { id: string; title: string; href: string; body: () => Promise<HTMLElement> };
@@ -85,7 +85,59 @@ const CARDS: Card[] = [
       );
     },
   },
+  {
+    id: 'ov-monitoring',
+    title: 'Monitoring',
+    href: '/ui/monitoring',
+    body: async () => {
+      const { deployments } = await getJson<{ deployments: MonitoringHeadline[] }>(
+        '/ui/api/monitoring/summary',
+      );
+      const recent = deployments.reduce((a, d) => a + d.alerts.recent, 0);
+      const all = deployments.reduce((a, d) => a + d.alerts.count, 0);
+      return h(
+        'div',
+        {},
+        h(
+          'p',
+          { class: 'big' },
+          recent === 0 ? 'No alert this week' : `${recent} alert${recent === 1 ? '' : 's'} this week`,
+        ),
+        all > recent ? h('p', {}, `${fmt.int(all)} in all`) : null,
+        h('ul', { class: 'plain monitoring-list' }, ...deployments.map(monitoringLine)),
+      );
+    },
+  },
 ];
+
+/** One deployment: its latest drift window, latest alert and latest labelled performance, in words. */
+function monitoringLine(d: MonitoringHeadline): HTMLElement {
+  const w = d.drift;
+  const drift = w
+    ? `drift ${w.from.slice(0, 10)}${w.mode ? ` (${w.mode})` : ''}: ` +
+      (w.drifted.length > 0
+        ? `${w.drifted.join(', ')} drifted`
+        : `no drift, largest PSI ${fmt.num(w.worst?.psi)}${w.worst ? ` (${w.worst.field})` : ''}`)
+    : 'no drift window yet';
+  const label = d.performance?.metric === 'accuracy' ? 'accuracy' : 'MAE';
+  const perf =
+    d.performance && d.performance.rows.length > 0
+      ? d.performance.rows
+          .map((r) => `${label} ${fmt.num(r.value)} ${r.mode} v${r.version} on ${r.window.slice(0, 10)}`)
+          .join('; ')
+      : 'no labelled prediction lately';
+  const alert = d.alerts.latest
+    ? `latest alert ${d.alerts.latest.kind} v${d.alerts.latest.version} ${d.alerts.latest.from.slice(0, 10)}`
+    : null;
+  return h(
+    'li',
+    {},
+    h('strong', {}, d.deployment),
+    ': ',
+    [drift, alert, perf].filter((x) => x !== null).join(' · '),
+    d.problem ? h('span', { class: 'error' }, ` (${d.problem})`) : null,
+  );
+}
 
 export const overview: Section = {
   id: 'overview',

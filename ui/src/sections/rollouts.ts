@@ -1,35 +1,16 @@
 /**
  * Rollouts: per deployment its routing state, the current rollout with its steps, figures and failed gates, the
  * rollouts list and the routing history as a timeline, with the actions (start, approve, reject, pause, resume,
- * abort; set or clear a challenger). Live: every routing change is announced on NOTIFY deployment_routing
- * (relayed by GET /ui/api/routing/events) and each rollout step changes the routing, so the page refetches on it.
+ * abort; set or clear a challenger). Live: every routing change is announced on NOTIFY deployment_routing and
+ * every saved rollout progress (a step started or judged, a pause, the end) on NOTIFY rollouts, both relayed by
+ * GET /ui/api/routing/events; the page reads the deployment again on each, and never on a timer.
  */
 import { followSse, getJson } from '../api.js';
 import { fill, h, panel, toast } from '../dom.js';
 import { challengerForm, rolloutActions, startRolloutForm, type Target } from './rollout-forms.js';
-import { ended, historyTimeline, rolloutDetail, rolloutsTable, routingFigures } from './rollout-view.js';
+import { historyTimeline, rolloutDetail, rolloutsTable, routingFigures } from './rollout-view.js';
 import type { Deployment, HistoryEntry, ModelList, RolloutProgress, RoutingState } from './shapes.js';
 import type { Section } from './types.js';
-
-/**
- * Whether the progress agrees with the routing: a rollout that owns the routing is inside a step at the routing's
- * canary (or waits, or is paused); one that ended has released it. Between the two the workflow is on its way.
- */
-function settled(p: RolloutProgress, r: RoutingState): boolean {
-  if (ended(p)) return r.rollout !== p.spec.id;
-  if (p.status !== 'running') return true;
-  const last = p.steps.at(-1);
-  return last !== undefined && last.endedAt === null && r.rollout === p.spec.id && r.canary === last.canary;
-}
-
-const pause = (ms: number, signal: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const timer = window.setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => {
-      window.clearTimeout(timer);
-      resolve();
-    });
-  });
 
 /** One deployment's part of the page, with its own refetch. */
 function deploymentView(d: Deployment, models: ModelList, signal: AbortSignal) {
@@ -54,17 +35,12 @@ function deploymentView(d: Deployment, models: ModelList, signal: AbortSignal) {
     h('h3', {}, 'Routing history'),
     slots.history,
   );
-  let shown = '';
   let formsKey = '';
-  let stepTimer: number | undefined;
-  /** The step the timer was set for (rollout, index, start). */
-  let armedFor = '';
-  signal.addEventListener('abort', () => window.clearTimeout(stepTimer));
 
-  const target: Target = { name: d.name, base, prefix, changed: () => void settle(true) };
+  const target: Target = { name: d.name, base, prefix, changed: () => refresh() };
 
-  /** Reads everything once and draws it; answers whether the current rollout agrees with the routing. */
-  const load = async (): Promise<{ settled: boolean; changed: boolean }> => {
+  /** Reads everything once and draws it. */
+  const load = async (): Promise<void> => {
     const [routing, history, list] = await Promise.all([
       getJson<RoutingState>(`${base}/routing`, { signal }),
       getJson<{ changes: HistoryEntry[] }>(`${base}/history`, { signal }),
@@ -111,58 +87,33 @@ function deploymentView(d: Deployment, models: ModelList, signal: AbortSignal) {
     const rows = list.rollouts.map((p) => (current && p.spec.id === current.spec.id ? current : p));
     fill(slots.list, rolloutsTable(d.name, rows));
     fill(slots.history, historyTimeline(d.name, history.changes));
-
-    const last = current?.steps.at(-1);
-    const step = current && last ? `${current.spec.id}/${last.step}/${last.startedAt}` : '';
-    if (current?.status === 'running' && last && last.endedAt === null && step !== armedFor) {
-      // The step's gates are judged when its timer ends: read once then (the routing does not change at that
-      // point). Once per step: a step resumed after a pause ends later, and shows with the next routing change.
-      armedFor = step;
-      window.clearTimeout(stepTimer);
-      const due = Date.parse(last.startedAt) + current.spec.stepSeconds * 1000 - Date.now();
-      stepTimer = window.setTimeout(() => void settle(true), Math.max(0, due) + 200);
-    }
-    const text = JSON.stringify(current ?? null);
-    const changed = text !== shown;
-    shown = text;
-    return { settled: current === undefined || settled(current, routing), changed };
   };
 
   let running: Promise<void> | undefined;
-  let queued: boolean | undefined;
+  let again = false;
   /**
-   * Refetches until the rollout agrees with the routing (a NOTIFY may arrive before the workflow has recorded
-   * the step it belongs to) and, with `expectChange`, until its progress moved: a few reads, 0.1 s growing to 2 s.
+   * Reads again after a change was announced: one read at a time, and one more after it when announcements came
+   * meanwhile. No timer: each step's start, judgement, pause and end is saved with NOTIFY rollouts, each routing
+   * change with NOTIFY deployment_routing, so the last announcement of a change is followed by a read after it.
    */
-  const settle = async (expectChange: boolean): Promise<void> => {
+  const refresh = (): void => {
     if (running) {
-      queued = (queued ?? false) || expectChange;
-      return running;
+      again = true;
+      return;
     }
-    running = (async () => {
-      let moved = false;
-      for (let attempt = 0, delay = 100; attempt < 10 && !signal.aborted; attempt++) {
-        const r = await load().catch((err: unknown) => {
-          if (!signal.aborted) toast(`Could not refresh ${d.name}: ${(err as Error).message}`);
-          return undefined;
-        });
-        if (!r) break;
-        moved ||= r.changed;
-        if (r.settled && (moved || !expectChange)) break;
-        await pause(delay, signal);
-        delay = Math.min(delay * 2, 2000);
-      }
-    })();
-    try {
-      await running;
-    } finally {
-      running = undefined;
-      const again = queued;
-      queued = undefined;
-      if (again !== undefined) void settle(again);
-    }
+    running = load()
+      .catch((err: unknown) => {
+        if (!signal.aborted) toast(`Could not refresh ${d.name}: ${(err as Error).message}`);
+      })
+      .finally(() => {
+        running = undefined;
+        if (again && !signal.aborted) {
+          again = false;
+          refresh();
+        }
+      });
   };
-  return { element, load, settle };
+  return { element, load, refresh };
 }
 
 export const rollouts: Section = {
@@ -185,12 +136,12 @@ export const rollouts: Section = {
     void followSse(
       '/ui/api/routing/events',
       (m) => {
-        if (m.event === 'routing') {
+        if (m.event === 'routing' || m.event === 'rollout') {
           const { deployment } = JSON.parse(m.data) as { deployment?: string };
-          void views.get(deployment ?? '')?.settle(false);
+          views.get(deployment ?? '')?.refresh();
         } else if (m.event === 'ready' && connected) {
           // A reconnection: changes made while away were not announced.
-          for (const v of views.values()) void v.settle(false);
+          for (const v of views.values()) v.refresh();
         }
         if (m.event === 'ready') connected = true;
       },

@@ -52,6 +52,26 @@ export interface BatchRun {
   durationS: number;
   error: string | null;
   webUiUrl: string;
+  /** A running run's committed rows and chunks so far. */
+  progress: RunProgress | null;
+}
+
+/** The live progress of a running batch run (batch_run_progress, summed over its chunks). */
+export interface RunProgress {
+  rowsDone: number;
+  rowsTotal: number | null;
+  chunksDone: number;
+  chunksTotal: number | null;
+  at: string;
+}
+
+export type { BatchProgressEvent } from '../../../contracts/batch.js';
+
+/** An event of GET /ui/api/online/events: the API's request counters and latency histogram (ui/server/online.ts). */
+export interface MetricsSnapshot {
+  /** ms since the epoch */
+  at: number;
+  samples: { name: string; labels: Record<string, string>; value: number }[];
 }
 
 export interface StreamItem {
@@ -141,4 +161,30 @@ export interface MonitoringAlert {
   to: string;
   details: { drifted?: string[]; threshold?: number } | null;
   raisedAt: string;
+}
+
+/** GET /ui/api/monitoring/summary, one deployment (ui/server/monitoring.ts). */
+export interface MonitoringHeadline {
+  deployment: string;
+  drift: {
+    version: string;
+    mode: string | null;
+    from: string;
+    to: string;
+    rows: number;
+    threshold: number;
+    drifted: string[];
+    worst: { field: string; psi: number } | null;
+    computedAt: string;
+  } | null;
+  alerts: {
+    count: number;
+    recent: number;
+    latest: { kind: string; version: string; from: string; to: string; raisedAt: string } | null;
+  };
+  performance: {
+    metric: 'mae' | 'accuracy';
+    rows: { mode: string; version: string; window: string; labelled: number; value: number | null }[];
+  } | null;
+  problem?: string;
 }

@@ -20,12 +20,6 @@ export interface Section {
   render(ctx: SectionContext): Promise<void>;
 }
 
-/** Runs `fn` every `ms` until the page is left (for figures only a scrape can give, like /metrics). */
-export function every(ctx: SectionContext, ms: number, fn: () => Promise<void> | void): void {
-  const timer = window.setInterval(() => void background(fn), ms);
-  ctx.signal.addEventListener('abort', () => window.clearInterval(timer));
-}
-
 /** Calls `fn` at most once per `ms`, trailing: a burst of live events gives one refresh. */
 export function throttle(ms: number, fn: () => Promise<void>): () => void {
   let timer: number | undefined;
