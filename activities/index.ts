@@ -9,8 +9,10 @@ import { createBatchActivities } from './batch.js';
 import { createBatchCompareActivities } from './batch-compare.js';
 import { createLabelActivities } from './labels.js';
 import { createMonitoringActivities } from './monitoring.js';
+import { retrainOnAlert } from './retraining-alert.js';
 import { createNotifyActivities } from './notify.js';
 import { createPingActivities } from './ping.js';
+import { createRetrainingActivities, type RetrainingDeps } from './retraining.js';
 import { createRoutingActivities, type RoutingActivityDeps } from './routing.js';
 import { createStreamActivities } from './stream.js';
 
@@ -26,6 +28,8 @@ export interface ActivityDeps {
   routing?: RoutingTable;
   /** A Temporal client for the rollout workflow's routing Updates (workers/main.ts). */
   temporal?: RoutingActivityDeps['temporal'];
+  /** Retraining: the model folder versions are registered into, the training python and the command's cwd. */
+  retraining?: RetrainingDeps['retraining'];
 }
 
 export function createActivities(deps: ActivityDeps) {
@@ -37,7 +41,8 @@ export function createActivities(deps: ActivityDeps) {
     ...createRoutingActivities(deps),
     ...createBatchCompareActivities(deps),
     ...createLabelActivities(deps),
-    ...createMonitoringActivities(deps),
+    ...createMonitoringActivities({ ...deps, onAlert: retrainOnAlert(deps) }),
+    ...createRetrainingActivities(deps),
   };
 }
 

@@ -8,6 +8,7 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { ScheduleNotFoundError } from '@temporalio/client';
 import { BatchInputError, BatchRunNotFoundError } from '../control/batch-runs.js';
 import { DriftInputError } from '../activities/drift.js';
+import { RetrainingRunningError } from '../control/retraining.js';
 import { RolloutNotFoundError, RoutingConflictError, RoutingRefusedError } from '../control/routing.js';
 import { InvalidStreamIdError, StreamControlError, StreamNotFoundError } from '../control/streams.js';
 import type { Logger } from '../logger.js';
@@ -104,6 +105,7 @@ function toApiError(err: Error): Error {
   if (err instanceof RoutingRefusedError) return new ValidationError(err.problems);
   if (err instanceof RoutingConflictError) return new ConflictError(err.message);
   if (err instanceof RolloutNotFoundError) return new NotFoundError(err.message);
+  if (err instanceof RetrainingRunningError) return new ConflictError(err.message);
   return err;
 }
 

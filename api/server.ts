@@ -13,6 +13,7 @@ import { batchTableCheck } from '../activities/batch-check.js';
 import { loadDeployments } from '../platform/deployments.js';
 import { createPgRouting, routedDeployment } from '../platform/routing.js';
 import { createScorer } from '../scoring/scorer.js';
+import { followModelVersions } from '../platform/model-versions.js';
 import { createThreadScorer } from '../scoring/score-thread.js';
 import { createStreamSender } from '../control/stream-send.js';
 import { watchStreamRollovers } from '../control/stream-rollover.js';
@@ -37,6 +38,8 @@ runMain(async () => {
     intraOpThreads: config.models.intraOpThreads,
     logger,
   });
+  // A version a retraining registers while the API runs is loaded here too.
+  const versions = await followModelVersions(pool, scorer, logger);
   // Checked against their tables as the worker checks them, so GET /deployments shows a batch mode that waits.
   const deployments = await loadDeployments({
     dir: config.deployments.dir,
@@ -102,6 +105,7 @@ runMain(async () => {
   );
   await rollover.close();
   await routing.close();
+  await versions.close();
   await challengerThread?.close();
   await scorer.close();
   await temporal.connection.close();

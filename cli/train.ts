@@ -135,17 +135,33 @@ function basePython(): string {
   throw new TrainError('Python >= 3.11 is required to train (python3.11 or python3 on PATH)');
 }
 
+async function prepareVenv(
+  plan: Pick<TrainPlan, 'createVenv' | 'venvDir' | 'install' | 'python' | 'stampFile' | 'requirementsHash'>,
+) {
+  if (plan.createVenv) await run([basePython(), '-m', 'venv', plan.venvDir]);
+  if (plan.install) {
+    await run([plan.python, '-m', 'pip', 'install', '--disable-pip-version-check', '-r', REQUIREMENTS]);
+    await writeFile(plan.stampFile, `${plan.requirementsHash}\n`);
+  }
+}
+
+/**
+ * Makes (or updates) the training venv under `toolsDir` as `npm run train` does, and returns its python: the
+ * `{python}` of a deployment's retraining command.
+ */
+export async function ensureTrainingVenv(toolsDir: string): Promise<string> {
+  const plan = await planTrain(['models/train/penguins.py'], { venvDir: path.join(toolsDir, 'venv-train') });
+  await prepareVenv(plan);
+  return plan.python;
+}
+
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   runMain(async () => {
     const config = loadConfig();
     const plan = await planTrain(process.argv.slice(2), {
       venvDir: path.join(config.paths.tools, 'venv-train'),
     });
-    if (plan.createVenv) await run([basePython(), '-m', 'venv', plan.venvDir]);
-    if (plan.install) {
-      await run([plan.python, '-m', 'pip', 'install', '--disable-pip-version-check', '-r', REQUIREMENTS]);
-      await writeFile(plan.stampFile, `${plan.requirementsHash}\n`);
-    }
+    await prepareVenv(plan);
     const modelDir = path.resolve(ROOT, config.models.dir);
     const serving = await readServingBlocks(modelDir);
     await run(plan.command);

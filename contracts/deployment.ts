@@ -58,6 +58,93 @@ export const batchScheduleSchema = z.strictObject({
   paused: z.boolean().default(false),
 });
 
+/** Placeholders a retraining command may carry; the worker fills them in (docs/monitoring.md, Retraining). */
+export const RETRAINING_PLACEHOLDERS = [
+  'python',
+  'out',
+  'version',
+  'model',
+  'deployment',
+  'from',
+  'to',
+] as const;
+const PLACEHOLDER = /\{([a-z_]+)\}/g;
+
+export const retrainingSchema = z.strictObject({
+  /**
+   * The training program and its arguments, run without a shell from the repository root: `{out}` is the staging
+   * folder it writes `<model>/<version>/` into, `{version}` the new version, `{python}` the training venv's python,
+   * `{from}`/`{to}` the time since the last training. Only this file names what runs; the API never does.
+   */
+  command: z
+    .array(
+      z
+        .string()
+        .min(1)
+        .refine(
+          (arg) =>
+            [...arg.matchAll(PLACEHOLDER)].every((m) =>
+              (RETRAINING_PLACEHOLDERS as readonly string[]).includes(m[1] ?? ''),
+            ),
+          {
+            message: `holds an unknown placeholder (known: ${RETRAINING_PLACEHOLDERS.map((p) => `{${p}}`).join(', ')})`,
+          },
+        ),
+    )
+    .min(1, 'must name the program to run, e.g. ["{python}", "models/train/<script>.py", "--out", "{out}"]')
+    .refine((argv) => argv.some((a) => a.includes('{out}')), {
+      message: 'must pass {out}: the staging folder the new version is written into',
+    }),
+  /** What the candidate and the champion are compared on: accuracy or log_loss (classifier), mae or rmse (regression). */
+  metric: z.enum(['accuracy', 'log_loss', 'mae', 'rmse']),
+  /** How much better than the champion the candidate must be on the metric (its own units; 0: any better). */
+  margin: z.number().min(0).default(0),
+  /** The labelled window compared on: labels received in the last `window_days` before the latest one. */
+  window_days: z.number().positive().max(366).default(7),
+  /** Fewest labelled rows in the window; fewer refuses the candidate (no evidence, no registration). */
+  min_rows: z.number().int().positive().default(20),
+  /** At most this many labelled rows (the newest). */
+  max_rows: z.number().int().positive().max(1_000_000).default(100_000),
+  /** The training command is killed after this long (and the attempt fails). */
+  timeout_minutes: z
+    .number()
+    .positive()
+    .max(24 * 60)
+    .default(60),
+  /** A drift alert on this deployment starts a retraining. */
+  on_alert: z.boolean().default(false),
+  schedule: z
+    .strictObject({
+      id: z
+        .string()
+        .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/)
+        .optional(),
+      cron: z.string().min(9),
+      time_zone: z.string().default('UTC'),
+      paused: z.boolean().default(false),
+    })
+    .optional(),
+  /** The rollout a registered version starts (POST /deployments/{name}/rollouts' fields). */
+  rollout: z
+    .strictObject({
+      approval: z.enum(['auto', 'manual']).default('manual'),
+      steps: z.array(z.number()).default([5, 25, 50, 100]),
+      step_seconds: z.number().default(300),
+      shadow: z.number().default(10),
+      gates: z
+        .strictObject({
+          max_error_rate: z.number().optional(),
+          max_p99_ms: z.number().optional(),
+          max_mean_diff: z.number().optional(),
+          max_label_error: z.number().optional(),
+          min_samples: z.number().int().optional(),
+        })
+        .default({}),
+    })
+    .default({ approval: 'manual', steps: [5, 25, 50, 100], step_seconds: 300, shadow: 10, gates: {} }),
+});
+export type RetrainingSpec = z.infer<typeof retrainingSchema>;
+
 export const deploymentSchema = z.strictObject({
   name: z.string().regex(DEPLOYMENT_NAME, 'must be lower-case letters, digits or "-"'),
   description: z.string().optional(),
@@ -105,6 +192,8 @@ export const deploymentSchema = z.strictObject({
         .optional(),
     })
     .optional(),
+  /** Retraining: the training command, the comparison with the champion, and the rollout of a better version. */
+  retraining: retrainingSchema.optional(),
 });
 
 export type DeploymentSpec = z.infer<typeof deploymentSchema>;

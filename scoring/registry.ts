@@ -26,6 +26,11 @@ export interface ModelRegistry {
   names(): string[];
   versions(name: string): string[];
   failures(): LoadFailure[];
+  /**
+   * Loads a version that arrived in MODEL_DIR after start (a retraining registered it); the loaded one when it was
+   * there already. Throws ModelLoadError naming the problem, and records nothing then.
+   */
+  add(name: string, version: string): Promise<LoadedModel>;
   close(): Promise<void>;
 }
 
@@ -89,12 +94,27 @@ export async function loadRegistry(options: RegistryOptions): Promise<ModelRegis
   }
   if (models.size === 0) logger?.warn({ modelDir: root }, 'no model could be loaded');
   const list = [...models.values()];
+  const byVersion = (a: LoadedModel, b: LoadedModel) =>
+    a.name === b.name ? compareVersions(a.version, b.version) : a.name.localeCompare(b.name);
   return {
     get: (name, version) => models.get(`${name}@${version}`),
     list: () => [...list],
     names: () => [...new Set(list.map((m) => m.name))],
     versions: (name) => list.filter((m) => m.name === name).map((m) => m.version),
     failures: () => [...failed],
+    async add(name, version) {
+      const ref = `${name}@${version}`;
+      const known = models.get(ref);
+      if (known) return known;
+      const model = await loadModel(path.join(root, name, version), name, version, options);
+      models.set(ref, model);
+      list.push(model);
+      list.sort(byVersion);
+      const refused = failed.findIndex((f) => f.ref === ref);
+      if (refused >= 0) failed.splice(refused, 1);
+      logger?.info({ model: ref }, 'model version added');
+      return model;
+    },
     async close() {
       await Promise.all(list.map((m) => m.session.release().catch(() => undefined)));
       models.clear();

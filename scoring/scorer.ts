@@ -65,6 +65,8 @@ export interface ModelScorer extends Scorer {
   setAlias(name: string, alias: string, version: string): Promise<void>;
   listModels(): ModelSummary[];
   listAliases(): AliasEntry[];
+  /** Loads a version registered after start (registry.add) and makes its name resolvable. */
+  addVersion(name: string, version: string): Promise<LoadedModel>;
   /** Versions that were refused at load, with the reason. */
   failures(): LoadFailure[];
   /** `resolve` without the promise, for the online hot path; throws ModelNotFoundError. */
@@ -103,7 +105,7 @@ export async function createScorer(options: ScorerOptions): Promise<ModelScorer>
     return [...refs, ...aliases];
   };
 
-  // The loaded set never changes after load (aliases do, and are read on every lookup).
+  // The loaded set changes only by addVersion (aliases do, and are read on every lookup).
   const names = new Set(registry.names());
   const resolved = new Map<LoadedModel, ResolvedModel>();
   const resolveNow = (ref: string): ResolvedModel => {
@@ -186,6 +188,11 @@ export async function createScorer(options: ScorerOptions): Promise<ModelScorer>
       }
       await aliasStore.set(name, alias, version);
       logger?.info({ model: name, alias, version }, 'model alias set');
+    },
+    async addVersion(name, version) {
+      const model = await registry.add(name, version);
+      names.add(name);
+      return model;
     },
     listModels: () => registry.list().map(summary),
     listAliases: () =>

@@ -9,8 +9,9 @@ import { createActivities } from '../activities/index.js';
 import { loadConfig, requireDatabaseUrl, temporalAddress } from '../config.js';
 import { createPool } from '../db/pool.js';
 import { createLogger } from '../logger.js';
+import { connectClient } from '../platform/temporal.js';
 import { createScorer } from '../scoring/scorer.js';
-import { createWorker, loadWorkerDeployments } from '../workers/create-worker.js';
+import { createWorker, loadWorkerDeployments, retrainingPaths } from '../workers/create-worker.js';
 import { installRuntimeLogger } from '../workers/runtime.js';
 
 const config = loadConfig({ ...process.env, NODE_ENV: 'test', LOG_FORMAT: 'json' });
@@ -19,6 +20,8 @@ installRuntimeLogger(logger, 'WARN');
 const pool = createPool(requireDatabaseUrl(config), { max: 8, logger, application: 'test-worker' });
 const scorer = await createScorer({ modelDir: config.models.dir, pool, intraOpThreads: 1, logger });
 const connection = await NativeConnection.connect({ address: temporalAddress(config) });
+// For the activities that talk to Temporal (rollout Updates, a retraining's rollout).
+const client = await connectClient(temporalAddress(config), config.temporal.namespace);
 try {
   const worker = await createWorker({
     connection,
@@ -28,6 +31,8 @@ try {
       pool,
       scorer,
       deployments: await loadWorkerDeployments({ pool, scorer, dir: config.deployments.dir, logger }),
+      retraining: retrainingPaths(config),
+      temporal: { client: () => Promise.resolve(client), taskQueue: config.temporal.taskQueue },
     }),
     workflowBundle: config.temporal.workflowBundle,
   });
@@ -35,6 +40,7 @@ try {
   process.stdout.write('worker ready\n');
   await running;
 } finally {
+  await client.connection.close();
   await connection.close();
   await scorer.close();
   await pool.end();

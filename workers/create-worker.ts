@@ -1,9 +1,11 @@
 /** Builds a worker over injected dependencies, and loads the deployments it serves; used by the worker and tests. */
+import path from 'node:path';
 import type { NativeConnection } from '@temporalio/worker';
 import { Worker } from '@temporalio/worker';
 import type { Activities } from '../activities/index.js';
 import { batchTableCheck } from '../activities/batch-check.js';
 import { describeBatchTables, planBatchLayout } from '../activities/batch-layout.js';
+import type { Config } from '../config.js';
 import type { Pool } from '../db/pool.js';
 import { createSinkTables } from '../db/queries/batch-tables.js';
 import type { Logger } from '../logger.js';
@@ -79,4 +81,16 @@ export async function createBatchSinks(
     );
   }
   return created;
+}
+
+/**
+ * Where a worker's retrainings register versions (MODEL_DIR), the python `{python}` names (the training venv that
+ * `npm run train` makes under TOOLS_DIR), and the folder the command runs in (the repository root).
+ */
+export function retrainingPaths(config: Config, cwd = process.cwd()) {
+  return {
+    modelDir: path.resolve(cwd, config.models.dir),
+    python: path.resolve(cwd, config.paths.tools, 'venv-train', 'bin', 'python'),
+    cwd,
+  };
 }

@@ -8,6 +8,7 @@ import { createActivities } from '../activities/index.js';
 import { loadConfig, requireDatabaseUrl, temporalAddress } from '../config.js';
 import { ensureControllers } from '../control/controllers.js';
 import { ensureMonitoringSchedule } from '../control/monitoring.js';
+import { ensureRetrainingSchedule } from '../control/retraining.js';
 import { ensureSchedule, schedulePlans } from '../control/schedules.js';
 import { migrate } from '../db/migrate.js';
 import { createPool, waitForDatabase } from '../db/pool.js';
@@ -16,7 +17,8 @@ import { createPgRouting, routedDeployment, type RoutingTable } from '../platfor
 import { runMain } from '../platform/run-main.js';
 import { clientRetryInterceptors, ensureSearchAttributes } from '../platform/temporal.js';
 import { createScorer, type ModelScorer } from '../scoring/scorer.js';
-import { createWorker, loadWorkerDeployments } from './create-worker.js';
+import { followModelVersions } from '../platform/model-versions.js';
+import { createWorker, loadWorkerDeployments, retrainingPaths } from './create-worker.js';
 import { installRuntimeLogger } from './runtime.js';
 import { runWorkerSession, stopSignal } from './temporal-session.js';
 
@@ -35,6 +37,7 @@ runMain(async () => {
   const { namespace, taskQueue } = config.temporal;
   let scorer: ModelScorer | undefined;
   let routing: RoutingTable | undefined;
+  let versions: Awaited<ReturnType<typeof followModelVersions>> | undefined;
   // One client connection for the rollout workflow's routing Updates, opened at first use.
   let routingClient: Promise<Client> | undefined;
   const routingClientOf = () =>
@@ -63,6 +66,8 @@ runMain(async () => {
       createSinks: true,
     });
     const models = scorer;
+    // A version another worker's retraining registers is loaded here too.
+    versions = await followModelVersions(pool, scorer, logger);
     routing = await createPgRouting({ pool, logger, deploymentOf: routedDeployment(deployments) });
     const activities = createActivities({
       pool,
@@ -71,6 +76,7 @@ runMain(async () => {
       routing,
       webhookUrl: config.notify.webhookUrl,
       temporal: { client: routingClientOf, taskQueue },
+      retraining: retrainingPaths(config),
     });
     await runWorkerSession({
       address,
@@ -94,6 +100,8 @@ runMain(async () => {
           await ensureControllers(client, taskQueue, pool, models, deployments.ready(), logger);
           for (const d of deployments.ready())
             await ensureMonitoringSchedule(client, taskQueue, d.spec, logger);
+          for (const d of deployments.ready())
+            await ensureRetrainingSchedule(client, taskQueue, d.spec, logger);
         } finally {
           await admin.close();
         }
@@ -111,6 +119,7 @@ runMain(async () => {
   } finally {
     stop.dispose();
     await routing?.close();
+    await versions?.close();
     await routingClient?.then((c) => c.connection.close()).catch(() => undefined);
     await scorer?.close();
     await pool.end();

@@ -6,3 +6,4 @@ export { routingController } from './routing-controller.js';
 export { rollout } from './rollout.js';
 export { batchShadow } from './batch-shadow.js';
 export { deliverMonitoringAlert, monitorDeployment } from './monitoring.js';
+export { retraining } from './retraining.js';

@@ -81,7 +81,7 @@ def onnx_feeds(df: pd.DataFrame) -> dict[str, np.ndarray]:
     return feeds
 
 
-def build_pipeline():
+def build_pipeline(c: float = 1.0):
     from sklearn.compose import ColumnTransformer
     from sklearn.impute import SimpleImputer
     from sklearn.linear_model import LogisticRegression
@@ -94,7 +94,7 @@ def build_pipeline():
          MEASUREMENTS),
         ("year", StandardScaler(), ["year"]),
     ])
-    return Pipeline([("features", pre), ("classifier", LogisticRegression(max_iter=1000, random_state=0))])
+    return Pipeline([("features", pre), ("classifier", LogisticRegression(C=c, max_iter=1000, random_state=0))])
 
 
 def to_onnx(model):
@@ -219,6 +219,9 @@ def parse_args(argv):
     p.add_argument("--out", type=Path, default=Path("models"), help="model repository (default: models)")
     p.add_argument("--version", default="1")
     p.add_argument("--seed", type=int, default=SEED, help="seed of the stratified train/validation split")
+    p.add_argument("--c", type=float, default=1.0,
+                   help="inverse regularization strength of the LogisticRegression (default 1.0; a tiny value such "
+                        "as 1e-4 makes a deliberately poor model, for the retraining tests)")
     p.add_argument("--export-csv", type=Path, metavar="FILE",
                    help="write the whole dataset (with penguin_id) to FILE and exit, training nothing")
     return p.parse_args(argv)
@@ -238,7 +241,7 @@ def main(argv=None) -> int:
     from sklearn.model_selection import train_test_split
 
     train, val = train_test_split(df, test_size=VALIDATION_FRACTION, stratify=df[TARGET], random_state=args.seed)
-    model = build_pipeline().fit(sklearn_frame(train), train[TARGET])
+    model = build_pipeline(args.c).fit(sklearn_frame(train), train[TARGET])
     classes = [str(c) for c in model.classes_]
 
     onx = to_onnx(model)
@@ -312,7 +315,7 @@ def main(argv=None) -> int:
                           "missing": {c: int(n) for c, n in df[FIELDS].isna().sum().items() if n}},
         "estimator": "Pipeline(ColumnTransformer(OneHotEncoder(handle_unknown='ignore') on island, sex; "
                      "SimpleImputer(median) + StandardScaler on the measurements; StandardScaler on year), "
-                     "LogisticRegression(max_iter=1000, random_state=0))",
+                     "LogisticRegression(" + ("" if args.c == 1.0 else f"C={args.c}, ") + "max_iter=1000, random_state=0))",
         "framework": {"scikit-learn": sklearn.__version__, "numpy": np.__version__, "pandas": pd.__version__,
                       "python": sys.version.split()[0]},
         "converter": {"skl2onnx": skl2onnx.__version__, "onnx": onnx.__version__, "opset": opset,

@@ -1,0 +1,96 @@
+/**
+ * Client side of retraining, shared by the API, the alert hook and the worker's start-up: start a deployment's
+ * retraining (one at a time: a running one is a RetrainingRunningError, 409) and its Temporal Schedule.
+ */
+import {
+  ScheduleAlreadyRunning,
+  ScheduleNotFoundError,
+  ScheduleOverlapPolicy,
+  WorkflowExecutionAlreadyStartedError,
+  type Client,
+  type ScheduleOptions,
+} from '@temporalio/client';
+import type { DeploymentSpec } from '../contracts/deployment.js';
+import {
+  RETRAINING_WORKFLOW,
+  retrainingScheduleId,
+  retrainingWorkflowId,
+  type RetrainingInput,
+} from '../contracts/retraining.js';
+import type { Logger } from '../logger.js';
+
+export class RetrainingRunningError extends Error {
+  constructor(deployment: string, options?: ErrorOptions) {
+    super(`a retraining of ${deployment} is running: wait for it to end or cancel it first`, options);
+    this.name = 'RetrainingRunningError';
+  }
+}
+
+export async function startRetraining(
+  client: Client,
+  taskQueue: string,
+  input: RetrainingInput,
+): Promise<{ workflowId: string; runId: string }> {
+  const workflowId = retrainingWorkflowId(taskQueue, input.deployment);
+  try {
+    const handle = await client.workflow.start(RETRAINING_WORKFLOW, {
+      taskQueue,
+      workflowId,
+      args: [input],
+      workflowIdConflictPolicy: 'FAIL',
+    });
+    return { workflowId, runId: handle.firstExecutionRunId };
+  } catch (err) {
+    if (err instanceof WorkflowExecutionAlreadyStartedError)
+      throw new RetrainingRunningError(input.deployment, { cause: err });
+    throw err;
+  }
+}
+
+/** The retraining schedule of a deployment with `retraining.schedule` (`retrain-<deployment>` unless named). */
+export async function ensureRetrainingSchedule(
+  client: Client,
+  taskQueue: string,
+  spec: DeploymentSpec,
+  logger?: Logger,
+): Promise<string | undefined> {
+  const schedule = spec.retraining?.schedule;
+  if (!schedule) return undefined;
+  const scheduleId = schedule.id ?? retrainingScheduleId(spec.name);
+  const args: RetrainingInput[] = [
+    { deployment: spec.name, trigger: 'schedule', reason: `schedule ${scheduleId} (${schedule.cron})` },
+  ];
+  const options: Omit<ScheduleOptions, 'scheduleId'> = {
+    spec: { cronExpressions: [schedule.cron], timezone: schedule.time_zone },
+    action: {
+      type: 'startWorkflow',
+      workflowType: RETRAINING_WORKFLOW,
+      taskQueue,
+      args,
+      workflowId: retrainingWorkflowId(taskQueue, spec.name),
+    },
+    // A retraining that is still running when the next one is due makes the next one pointless.
+    policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 hour' },
+    state: { paused: schedule.paused, note: `retraining of ${spec.name}` },
+  };
+  const handle = client.schedule.getHandle(scheduleId);
+  try {
+    await handle.describe();
+    await handle.update((prev) => ({
+      spec: options.spec,
+      action: options.action,
+      policies: options.policies,
+      state: { paused: prev.state.paused, note: prev.state.note },
+    }));
+    return scheduleId;
+  } catch (err) {
+    if (!(err instanceof ScheduleNotFoundError)) throw err;
+  }
+  try {
+    await client.schedule.create({ scheduleId, ...options });
+    logger?.info({ scheduleId, deployment: spec.name, cron: schedule.cron }, 'retraining schedule created');
+  } catch (err) {
+    if (!(err instanceof ScheduleAlreadyRunning)) throw err;
+  }
+  return scheduleId;
+}
