@@ -26,6 +26,7 @@ import { deploymentRoutes } from './routes/deployments.js';
 import { modelPredictRoutes } from './routes/predict.js';
 import { batchShadowRoutes } from './routes/batch-shadow.js';
 import { monitoringRoutes } from './routes/monitoring.js';
+import { retrainingRoutes } from './routes/retraining.js';
 import { rolloutRoutes } from './routes/rollouts.js';
 import { scheduleRoutes } from './routes/schedules.js';
 import { streamRoutes } from './routes/streams.js';
@@ -114,6 +115,7 @@ export function createApp(deps: AppDeps, options: { metrics?: ApiMetrics; shadow
     .route('/', rolloutRoutes(deps))
     .route('/', batchShadowRoutes(deps))
     .route('/', monitoringRoutes(deps))
+    .route('/', retrainingRoutes(deps))
     .route('/', modelRoutes(deps))
     .route('/', batchRunRoutes(deps))
     .route('/', scheduleRoutes(deps))
