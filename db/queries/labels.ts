@@ -98,7 +98,7 @@ export async function performance(pool: Pool, q: PerformanceQuery): Promise<Perf
     const { rows: classes } = await pool.query<{
       mode: string;
       version: string;
-      w: Date;
+      w: Date | number;
       y: string;
       n: string;
       recall: number;
@@ -110,7 +110,7 @@ export async function performance(pool: Pool, q: PerformanceQuery): Promise<Perf
     );
     perClass = new Map();
     for (const c of classes) {
-      const k = `${c.mode}|${c.version}|${c.w.toISOString()}`;
+      const k = `${c.mode}|${c.version}|${c.w instanceof Date ? c.w.toISOString() : String(c.w)}`;
       perClass.set(k, [
         ...(perClass.get(k) ?? []),
         { label: c.y, labelled: Number(c.n), recall: num(c.recall) },
@@ -118,7 +118,8 @@ export async function performance(pool: Pool, q: PerformanceQuery): Promise<Perf
     }
   }
   return rows.map((r) => {
-    const w = (r.w as Date).toISOString();
+    // A whole-table batch run's partition starts at -infinity (pg reads it as a number, not a Date).
+    const w = r.w instanceof Date ? r.w.toISOString() : String(r.w);
     const base = {
       mode: r.mode as PerformanceRow['mode'],
       version: String(r.version),
