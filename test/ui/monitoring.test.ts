@@ -56,7 +56,8 @@ describe.skipIf(!browser.ok)('monitoring page in Chromium, on the real stack', (
       await f.temporal.client.workflow.start(BATCH_WORKFLOW, {
         taskQueue: f.worker.taskQueue,
         workflowId: uniqueId('batch-ui-monitoring'),
-        args: [{ deployment: 'ride-duration', ...SCORED }],
+        // No window at the end of the run: the page computes the day's window itself below.
+        args: [{ deployment: 'ride-duration', ...SCORED, drift: false }],
       })
     ).result()) as BatchRunSummary;
     expect(run.rowsScored).toBeGreaterThan(500);
@@ -218,6 +219,20 @@ describe.skipIf(!browser.ok)('monitoring page in Chromium, on the real stack', (
       .poll(() => mae.getAttribute('aria-label'))
       .toMatch(/: 1 day, 1 version; newest 2030-07-02 ride-duration@2 [\d.]+$/);
     expect(await seriousViolations(page), 'axe on batch').toEqual([]);
+
+    // The overview's Monitoring card: the alert, the latest window's drifted feature, the labelled day's MAE.
+    await page.getByRole('link', { name: 'Overview', exact: true }).click();
+    const card = page.getByRole('region', { name: 'Monitoring', exact: true });
+    await card.getByText('1 alert this week').waitFor();
+    const line = card.getByRole('listitem').filter({ hasText: 'ride-duration' });
+    await expect(line.textContent()).resolves.toMatch(
+      new RegExp(
+        '^ride-duration: drift 2030-07-03(?: \\(batch\\))?: trip_distance drifted · ' +
+          `latest alert drift v2 2030-07-03 · MAE ${Number(batchRow?.mae?.toFixed(2))} batch v2 on 2030-07-02$`,
+      ),
+    );
+    expect(await seriousViolations(page), 'axe on overview').toEqual([]);
+    await screenshot(page, 'overview-monitoring');
     expect(consoleErrors).toEqual([]);
     expect(b.outside).toEqual([]);
   }, 120_000);
