@@ -10,7 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../api/app.js';
 import { BATCH_WORKFLOW, type BatchRunSummary } from '../../contracts/batch.js';
 import type { PerformanceRow } from '../../contracts/monitoring.js';
-import { sendEvents } from '../../control/streams.js';
+import { labelsSignal, streamWorkflowId } from '../../contracts/stream.js';
+import { getStreamState, sendEvents } from '../../control/streams.js';
 import { generateIntoDb } from '../../data/generate-db.js';
 import { ingestParquetFile } from '../../data/ingest.js';
 import { TEST_API_KEY, uniqueId, waitFor } from '../helpers.js';
@@ -222,4 +223,67 @@ it('the classifier reports accuracy and per-class recall from its labels', async
   expect(rows[0]?.accuracy).toBeCloseTo(right / scored.length, 9);
   const classes = new Set(golden.map((g) => g.species));
   expect(new Set(rows[0]?.perClass?.map((c) => c.label))).toEqual(classes);
+});
+
+it("a stream's labels signal writes labels by key (idempotent, bad ones refused at the edge or dropped), joined to its predictions", async () => {
+  const streamId = uniqueId('stream-labels');
+  const events = makeEvents(10, { prefix: 'signal-ride-' });
+  await sendEvents(f.temporal.client, f.deps.config, streamId, events);
+  await waitFor(
+    async () =>
+      Number(
+        (
+          await f.db.pool.query<{ n: string }>(
+            'SELECT count(*) AS n FROM stream_predictions WHERE stream_id = $1',
+            [streamId],
+          )
+        ).rows[0]?.n,
+      ) === 10,
+    { timeoutMs: 30_000, what: 'the stream predictions' },
+  );
+  const { rows } = await f.db.pool.query<{ record_key: string; v: number }>(
+    `SELECT record_key, (primary_value #>> '{}')::float8 AS v FROM stream_predictions WHERE stream_id = $1`,
+    [streamId],
+  );
+  const path = `${D}/streams/${streamId}/labels`;
+  const bad = await f.send('POST', path, [
+    { key: 'x', label: 1 },
+    { key: 'y', label: 'long' },
+  ]);
+  expect(bad.status).toBe(400);
+  expect(((await bad.json()) as { errors: { field: string }[] }).errors.map((e) => e.field)).toEqual([
+    '[1].label',
+  ]);
+  const missing = await f.send('POST', `${D}/streams/${uniqueId('none')}/labels`, [{ key: 'x', label: 1 }]);
+  expect(missing.status).toBe(404);
+  const res = await f.send(
+    'POST',
+    path,
+    rows.map((r) => ({ key: r.record_key, label: 15 })),
+  );
+  expect(res.status).toBe(202);
+  expect(await res.json()).toEqual({ streamId, accepted: 10 });
+  // The signal itself (as a producer sends it): a key sent again with the same label changes nothing, a malformed
+  // entry is dropped, a label of the wrong type for the model is dropped by the activity.
+  await f.temporal.client.workflow.getHandle(streamWorkflowId(streamId)).signal(labelsSignal, [
+    { key: rows[0]?.record_key ?? '', label: 15 },
+    { key: '', label: Number.NaN },
+    { key: 'z', label: 'oops' },
+  ]);
+  const streamLabels = async () =>
+    (
+      await f.db.pool.query<{ record_key: string; label: number }>(
+        "SELECT record_key, (label #>> '{}')::float8 AS label FROM labels WHERE source = 'stream' ORDER BY 1",
+      )
+    ).rows;
+  await waitFor(async () => (await getStreamState(f.temporal.client, streamId)).labels === 12, {
+    timeoutMs: 20_000,
+    what: 'the stream to write its labels',
+  });
+  const written = await streamLabels();
+  expect(written.map((l) => l.record_key)).toEqual(rows.map((r) => r.record_key).sort());
+  expect(new Set(written.map((l) => l.label))).toEqual(new Set([15]));
+  // The streaming figures now count these 10 labelled predictions too (beside the earlier test's 30).
+  const stream = (await metrics('window=hour')).filter((r) => r.mode === 'streaming');
+  expect(stream.reduce((n, r) => n + r.labelled, 0)).toBe(40);
 });
