@@ -3,7 +3,7 @@
  * runs, 10 streams (their predictions and a few dead letters) and 3 deployments (the repository's two and a third
  * one in a temporary DEPLOYMENT_DIR). The API runs as its own process (api/server.ts) on a private Postgres and
  * Temporal dev server; Chromium (the browser tests' launcher: the same flags, the outside network blocked) loads
- * /ui in a new tab each time, and the time is from navigation start to the four overview cards showing their
+ * /ui in a new tab each time, and the time is from navigation start to the five overview cards showing their
  * figures. The first load also bundles the front end (once per API process) and is reported apart.
  * Options: --runs 7 (warm loads), --predictions 500 (per stream). Writes bench/results/ui-<timestamp>.json.
  */
@@ -92,12 +92,12 @@ type PageDocument = {
   querySelectorAll(selector: string): { length: number };
 };
 
-/** Runs in the page: -1 when a card failed, performance.now() once all four cards show figures, else false. */
+/** Runs in the page: -1 when a card failed, performance.now() once all five cards show figures, else false. */
 function rendered(): number | false {
   const doc = (globalThis as unknown as { document: PageDocument }).document;
   if (doc.querySelector('main .card-body .error')) return -1;
   const done =
-    doc.querySelectorAll('main .card-body .big').length === 4 && !doc.querySelector('main[aria-busy]');
+    doc.querySelectorAll('main .card-body .big').length === 5 && !doc.querySelector('main[aria-busy]');
   return done ? performance.now() : false;
 }
 
@@ -187,7 +187,7 @@ async function main(): Promise<void> {
     const result = {
       bench: 'ui',
       date: new Date().toISOString(),
-      what: 'navigation start to the overview fully rendered (4 cards with figures), new tab per load',
+      what: 'navigation start to the overview fully rendered (5 cards with figures), new tab per load',
       seeded: {
         batchRuns: BATCH_RUNS,
         streams: STREAMS,
