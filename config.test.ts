@@ -42,6 +42,7 @@ describe('loadConfig', () => {
         bodyLimitBytes: 8388608,
         maxBatchRecords: 10000,
         requireKeyForPredict: false,
+        challengerThread: true,
         sseMaxConnections: 100,
         requestTimeoutMs: 30000,
       },
