@@ -13,6 +13,7 @@ import type {
   MonitorResult,
   ReferenceProfile,
 } from '../contracts/monitoring.js';
+import { postWebhook } from './webhook.js';
 import type { Pool } from '../db/pool.js';
 import { modelOf, type Deployment, type DeploymentRegistry } from '../platform/deployments.js';
 import type { LoadedModel } from '../scoring/load-model.js';
@@ -178,27 +179,11 @@ export function createMonitoringActivities(deps: MonitoringActivityDeps) {
         to: row.window_to,
         ...row.details,
       };
-      let res: Response;
-      try {
-        res = await fetch(deps.webhookUrl, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', 'idempotency-key': input.key },
-          body: JSON.stringify(alert),
-          signal: AbortSignal.timeout(deps.webhookTimeoutMs ?? 10_000),
-        });
-      } catch (err) {
-        throw ApplicationFailure.create({
-          type: 'WebhookUnreachable',
-          message: `webhook unreachable: ${(err as Error).message}`,
-        });
-      }
-      await res.body?.cancel();
-      if (!res.ok)
-        throw ApplicationFailure.create({
-          type: 'WebhookRejected',
-          message: `webhook answered ${res.status}`,
-        });
-      return { status: `delivered ${res.status}`, attempts };
+      const status = await postWebhook(deps.webhookUrl, alert, {
+        headers: { 'idempotency-key': input.key },
+        ...(deps.webhookTimeoutMs ? { timeoutMs: deps.webhookTimeoutMs } : {}),
+      });
+      return { status, attempts };
     },
 
     /** Records how an alert's delivery ended; a delivered alert keeps its first delivery. */

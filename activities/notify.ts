@@ -3,9 +3,9 @@
  * summary, and an optional webhook POST whose final outcome is recorded on the row.
  */
 import { Context } from '@temporalio/activity';
-import { ApplicationFailure } from '@temporalio/common';
 import type { BatchRunSummary } from '../contracts/batch.js';
 import type { Pool } from '../db/pool.js';
+import { postWebhook } from './webhook.js';
 import { notifyBatchRun, setWebhookOutcome, upsertBatchRun } from '../db/queries/batch-runs.js';
 
 export interface RecordRunInput {
@@ -56,27 +56,10 @@ export function createNotifyActivities(deps: { pool: Pool; webhookUrl?: string; 
     }): Promise<{ status: string; attempts: number }> {
       const attempts = Context.current().info.attempt;
       if (!deps.webhookUrl) return { status: 'skipped', attempts: 0 };
-      let res: Response;
-      try {
-        res = await fetch(deps.webhookUrl, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify(input.summary),
-          signal: AbortSignal.timeout(deps.webhookTimeoutMs ?? 10_000),
-        });
-      } catch (err) {
-        throw ApplicationFailure.create({
-          type: 'WebhookUnreachable',
-          message: `webhook unreachable: ${(err as Error).message}`,
-        });
-      }
-      await res.body?.cancel();
-      if (!res.ok)
-        throw ApplicationFailure.create({
-          type: 'WebhookRejected',
-          message: `webhook answered ${res.status}`,
-        });
-      return { status: `delivered ${res.status}`, attempts };
+      const status = await postWebhook(deps.webhookUrl, input.summary, {
+        ...(deps.webhookTimeoutMs ? { timeoutMs: deps.webhookTimeoutMs } : {}),
+      });
+      return { status, attempts };
     },
 
     /** Records how the webhook delivery ended (after its retries). */

@@ -1,14 +1,9 @@
 /** The monitoring schedule of a deployment (`monitor-<deployment>` unless named): created or updated, state kept. */
-import {
-  ScheduleAlreadyRunning,
-  ScheduleNotFoundError,
-  ScheduleOverlapPolicy,
-  type Client,
-  type ScheduleOptions,
-} from '@temporalio/client';
+import { ScheduleOverlapPolicy, type Client, type ScheduleOptions } from '@temporalio/client';
 import { MONITOR_WORKFLOW, monitorScheduleId, type MonitorInput } from '../contracts/monitoring.js';
 import type { DeploymentSpec } from '../contracts/deployment.js';
 import type { Logger } from '../logger.js';
+import { upsertSchedule } from './schedule-upsert.js';
 
 export async function ensureMonitoringSchedule(
   client: Client,
@@ -33,24 +28,7 @@ export async function ensureMonitoringSchedule(
     policies: { overlap: ScheduleOverlapPolicy.BUFFER_ALL, catchupWindow: '1 day' },
     state: { paused: schedule.paused, note: `drift of ${spec.name}'s batch source, the previous day` },
   };
-  const handle = client.schedule.getHandle(scheduleId);
-  try {
-    await handle.describe();
-    await handle.update((prev) => ({
-      spec: options.spec,
-      action: options.action,
-      policies: options.policies,
-      state: { paused: prev.state.paused, note: prev.state.note },
-    }));
-    return scheduleId;
-  } catch (err) {
-    if (!(err instanceof ScheduleNotFoundError)) throw err;
-  }
-  try {
-    await client.schedule.create({ scheduleId, ...options });
+  if ((await upsertSchedule(client, { scheduleId, ...options })) === 'created')
     logger?.info({ scheduleId, deployment: spec.name, cron: schedule.cron }, 'monitoring schedule created');
-  } catch (err) {
-    if (!(err instanceof ScheduleAlreadyRunning)) throw err;
-  }
   return scheduleId;
 }

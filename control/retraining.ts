@@ -3,8 +3,6 @@
  * retraining (one at a time: a running one is a RetrainingRunningError, 409) and its Temporal Schedule.
  */
 import {
-  ScheduleAlreadyRunning,
-  ScheduleNotFoundError,
   ScheduleOverlapPolicy,
   WorkflowExecutionAlreadyStartedError,
   type Client,
@@ -18,6 +16,7 @@ import {
   type RetrainingInput,
 } from '../contracts/retraining.js';
 import type { Logger } from '../logger.js';
+import { upsertSchedule } from './schedule-upsert.js';
 
 export class RetrainingRunningError extends Error {
   constructor(deployment: string, options?: ErrorOptions) {
@@ -73,24 +72,7 @@ export async function ensureRetrainingSchedule(
     policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 hour' },
     state: { paused: schedule.paused, note: `retraining of ${spec.name}` },
   };
-  const handle = client.schedule.getHandle(scheduleId);
-  try {
-    await handle.describe();
-    await handle.update((prev) => ({
-      spec: options.spec,
-      action: options.action,
-      policies: options.policies,
-      state: { paused: prev.state.paused, note: prev.state.note },
-    }));
-    return scheduleId;
-  } catch (err) {
-    if (!(err instanceof ScheduleNotFoundError)) throw err;
-  }
-  try {
-    await client.schedule.create({ scheduleId, ...options });
+  if ((await upsertSchedule(client, { scheduleId, ...options })) === 'created')
     logger?.info({ scheduleId, deployment: spec.name, cron: schedule.cron }, 'retraining schedule created');
-  } catch (err) {
-    if (!(err instanceof ScheduleAlreadyRunning)) throw err;
-  }
   return scheduleId;
 }

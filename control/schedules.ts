@@ -4,8 +4,6 @@
  * time scores the day before its scheduled time; of a source without, the whole table.
  */
 import {
-  ScheduleAlreadyRunning,
-  ScheduleNotFoundError,
   ScheduleOverlapPolicy,
   type Client,
   type ScheduleDescription,
@@ -18,6 +16,7 @@ import { addDays, toNaiveTimestamp } from '../contracts/batch-input.js';
 import type { DeploymentSpec } from '../contracts/deployment.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
+import { upsertSchedule } from './schedule-upsert.js';
 import { zonedToUtc } from '../platform/wall-clock.js';
 
 type ScheduleConfig = Pick<Config, 'temporal' | 'batch'>;
@@ -155,41 +154,21 @@ export async function ensureSchedule(
   logger?: Logger,
 ): Promise<'created' | 'updated'> {
   const { scheduleId } = plan;
-  const handle = client.schedule.getHandle(scheduleId);
-  const update = async () => {
-    await handle.update((prev) => ({
-      spec: spec(plan),
-      action: action(config, plan, taskQueue),
-      policies: policies(config),
-      state: { paused: prev.state.paused, note: prev.state.note },
-    }));
-    logger?.info({ scheduleId }, 'batch schedule updated (state kept)');
-    return 'updated' as const;
-  };
-  try {
-    await handle.describe();
-    return await update();
-  } catch (err) {
-    if (!(err instanceof ScheduleNotFoundError)) throw err;
-  }
-  try {
-    await client.schedule.create({
-      scheduleId,
-      spec: spec(plan),
-      action: action(config, plan, taskQueue),
-      policies: policies(config),
-      memo: { description: note(plan) },
-      state: { note: note(plan), paused: plan.paused },
-    });
+  const outcome = await upsertSchedule(client, {
+    scheduleId,
+    spec: spec(plan),
+    action: action(config, plan, taskQueue),
+    policies: policies(config),
+    memo: { description: note(plan) },
+    state: { note: note(plan), paused: plan.paused },
+  });
+  if (outcome === 'created')
     logger?.info(
       { scheduleId, deployment: plan.deployment, cron: plan.cron, tz: plan.timeZone },
       'batch schedule created',
     );
-    return 'created';
-  } catch (err) {
-    if (err instanceof ScheduleAlreadyRunning) return update(); // another worker created it first
-    throw err;
-  }
+  else logger?.info({ scheduleId }, 'batch schedule updated (state kept)');
+  return outcome;
 }
 
 export async function listSchedules(client: Client): Promise<ScheduleSummary[]> {
