@@ -107,8 +107,12 @@ export function createThreadScorer(settings: ThreadSettings, logger: Logger): Th
     async close() {
       const w = worker;
       worker = undefined;
-      if (w) await w.terminate();
+      // What it holds fails now: a reply that arrives while the thread stops is not delivered.
       failAll('the scoring thread was closed');
+      if (w) {
+        w.removeAllListeners('message');
+        await w.terminate();
+      }
     },
   };
 }

@@ -181,7 +181,7 @@ const labelsRoute = createRoute({
       deployment: z
         .string()
         .regex(DEPLOYMENT_NAME, 'must be a deployment name')
-        .openapi({ param: { name: 'deployment', in: 'path' }, example: 'ride-duration' }),
+        .openapi({ param: { name: 'deployment', in: 'path' }, example: 'penguin-species' }),
     }),
     body: {
       ...json(

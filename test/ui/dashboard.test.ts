@@ -222,7 +222,7 @@ describe.skipIf(!browser.ok)('dashboard and docs in Chromium, outside network bl
           chunkSize: 100,
           batchRows: 5,
           maxParallelChunks: 1,
-          // The monitoring page is checked below before any window exists (a run computes its day's otherwise).
+          // Not a monitored window: the monitoring page below shows only the 3-day run's days.
           drift: false,
         },
       ],
@@ -331,7 +331,7 @@ describe.skipIf(!browser.ok)('dashboard and docs in Chromium, outside network bl
     await check('online');
   });
 
-  it('rollouts: the routing state per deployment, no rollout yet; monitoring: no drift window yet', async () => {
+  it('rollouts: the routing state per deployment, no rollout yet; monitoring: the windows the runs computed', async () => {
     await page.getByRole('link', { name: 'Rollouts', exact: true }).click();
     await page.getByRole('heading', { name: 'Rollouts', level: 1 }).waitFor();
     await page.getByText('Live updates: on', { exact: false }).waitFor();
@@ -346,8 +346,21 @@ describe.skipIf(!browser.ok)('dashboard and docs in Chromium, outside network bl
     await page.getByRole('link', { name: 'Monitoring', exact: true }).click();
     await page.getByText('Live updates: on (a new alert shows at once)').waitFor();
     const watched = page.getByRole('region', { name: 'ride-duration', exact: true });
-    await watched.getByText('No drift window computed yet', { exact: false }).waitFor();
-    await watched.getByText('No alert.').waitFor();
+    // Each day the page's 3-day run scored computed its drift window at its end; the live run (drift: false) did not.
+    const heatmap = watched.getByRole('table', {
+      name: /^Drift of ride-duration: PSI per feature and window/,
+    });
+    await expect(heatmap.locator('thead th').allTextContents()).resolves.toEqual([
+      'Feature',
+      '2030-07-01',
+      '2030-07-02',
+      '2030-07-03',
+    ]);
+    // The generated days are not January 2021 (the card's reference): the page lists exactly the alerts the API holds.
+    const held = (await (await api('/deployments/ride-duration/drift')).json()) as { alerts: unknown[] };
+    const alerts = watched.getByRole('table', { name: 'Alerts of ride-duration, newest first' });
+    if (held.alerts.length === 0) await watched.getByText('No alert.').waitFor();
+    else await expect(alerts.locator('tbody tr').count()).resolves.toBe(held.alerts.length);
     await check('monitoring-idle');
   });
 
