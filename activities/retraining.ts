@@ -25,6 +25,7 @@ import type { ModelScorer } from '../scoring/scorer.js';
 import { runCommand } from './retraining-command.js';
 import { judgeCandidate, type Judgement } from './retraining-evaluate.js';
 import { startRetrainedRollout } from './retraining-rollout.js';
+import { withActivityCancel } from './temporal-call.js';
 
 export const MODEL_VERSIONS_CHANNEL = 'model_versions';
 
@@ -207,14 +208,16 @@ export function createRetrainingActivities(deps: RetrainingDeps) {
       if (deps.temporal && deployment) {
         const client = await deps.temporal.client();
         const { taskQueue } = deps.temporal;
-        await ensureController(
-          client,
-          taskQueue,
-          await controllerInput(client, taskQueue, deps.pool, deps.scorer, deployment),
-        );
-        await client.workflow
-          .getHandle(controllerId(taskQueue, plan.deployment))
-          .signal(setCatalogSignal, catalogOf(deps.scorer, plan.model));
+        await withActivityCancel(client, async () => {
+          await ensureController(
+            client,
+            taskQueue,
+            await controllerInput(client, taskQueue, deps.pool, deps.scorer, deployment),
+          );
+          await client.workflow
+            .getHandle(controllerId(taskQueue, plan.deployment))
+            .signal(setCatalogSignal, catalogOf(deps.scorer, plan.model));
+        });
       }
     },
 
@@ -222,7 +225,9 @@ export function createRetrainingActivities(deps: RetrainingDeps) {
     async startRetrainingRollout(plan: RetrainingPlan): Promise<{ rollout: string | null; note: string }> {
       const { spec } = declared(deps, plan.deployment);
       if (!deps.temporal) return { rollout: null, note: 'no rollout: this worker has no Temporal client' };
-      return startRetrainedRollout(await deps.temporal.client(), deps.temporal.taskQueue, plan, spec);
+      const client = await deps.temporal.client();
+      const { taskQueue } = deps.temporal;
+      return withActivityCancel(client, () => startRetrainedRollout(client, taskQueue, plan, spec));
     },
 
     async markRetraining(input: { runId: string; status: RetrainingStatus }): Promise<void> {

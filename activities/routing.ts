@@ -14,6 +14,7 @@ import type { Pool } from '../db/pool.js';
 import { publishRouting, saveRollout, stepFigures, type PublishOutcome } from '../db/queries/routing.js';
 import type { DeploymentRegistry } from '../platform/deployments.js';
 import type { ModelScorer } from '../scoring/scorer.js';
+import { withActivityCancel } from './temporal-call.js';
 
 export interface RoutingActivityDeps {
   pool: Pool;
@@ -81,20 +82,16 @@ export function createRoutingActivities(deps: RoutingActivityDeps) {
           message: `deployment "${input.deployment}" is not ready on this worker`,
           nonRetryable: true,
         });
-      await ensureController(
-        client,
-        deps.temporal.taskQueue,
-        await controllerInput(client, deps.temporal.taskQueue, deps.pool, deps.scorer, deployment),
-      );
+      const { taskQueue } = deps.temporal;
       try {
-        return await routingUpdate(
-          client,
-          deps.temporal.taskQueue,
-          input.deployment,
-          input.op,
-          input.arg,
-          input.updateId,
-        );
+        return await withActivityCancel(client, async () => {
+          await ensureController(
+            client,
+            taskQueue,
+            await controllerInput(client, taskQueue, deps.pool, deps.scorer, deployment),
+          );
+          return routingUpdate(client, taskQueue, input.deployment, input.op, input.arg, input.updateId);
+        });
       } catch (err) {
         if (err instanceof RoutingRefusedError || err instanceof RoutingConflictError)
           throw ApplicationFailure.create({
