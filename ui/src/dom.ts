@@ -86,6 +86,9 @@ const decimal = new Intl.NumberFormat('en-US', { maximumFractionDigits: 2 });
 
 export const fmt = {
   int: (n: number | null | undefined) => (n === null || n === undefined ? '–' : integer.format(n)),
+  /** "1 run", "3 runs" (English plurals by an s, enough for the page's nouns). */
+  count: (n: number, noun: string, more = false) =>
+    `${integer.format(n)}${more ? '+' : ''} ${noun}${n === 1 && !more ? '' : 's'}`,
   num: (n: number | null | undefined) => (n === null || n === undefined ? '–' : decimal.format(n)),
   ms: (n: number | null | undefined) => (n === null || n === undefined ? '–' : `${decimal.format(n)} ms`),
   seconds: (s: number | null | undefined) => {

@@ -37,7 +37,7 @@ const CARDS: Card[] = [
       return h(
         'div',
         {},
-        h('p', { class: 'big' }, `${runs.length}${runs.length === 50 ? '+' : ''} runs`),
+        h('p', { class: 'big' }, fmt.count(runs.length, 'run', runs.length === 50)),
         last
           ? h(
               'p',
@@ -63,7 +63,7 @@ const CARDS: Card[] = [
       return h(
         'div',
         {},
-        h('p', { class: 'big' }, `${streams.length} streams`),
+        h('p', { class: 'big' }, fmt.count(streams.length, 'stream')),
         h('p', {}, `${fmt.int(predictions)} predictions, ${fmt.int(pending)} dead letters pending`),
       );
     },
