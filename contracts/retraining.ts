@@ -17,7 +17,10 @@ export interface RetrainingInput {
   trigger: RetrainingTrigger;
   /** Why it was started (the caller's reason, the alert, the schedule). */
   reason: string;
-  /** ISO bounds of the labelled window compared on (default: the deployment's window_days before the latest label). */
+  /**
+   * ISO bounds of the labelled window compared on (default: the deployment's window_days before the latest label);
+   * when given, also the training command's `{from}`/`{to}` (default: the time since the last training).
+   */
   from?: string;
   to?: string;
 }

@@ -22,12 +22,14 @@ const isoTime = z
   .refine((v) => !Number.isNaN(new Date(v).getTime()), 'must be an ISO time, e.g. 2026-12-01T00:00:00Z');
 const fields = {
   reason: z.string().max(500).optional().openapi({ example: 'labels of the new season are in' }),
-  from: isoTime
-    .optional()
-    .openapi({ description: 'Labelled window start (label arrival time)', example: '2026-11-24T00:00:00Z' }),
-  to: isoTime
-    .optional()
-    .openapi({ description: 'Labelled window end, exclusive', example: '2026-12-01T00:00:00Z' }),
+  from: isoTime.optional().openapi({
+    description: "Labelled window start (label arrival time); also the training command's {from}",
+    example: '2026-11-24T00:00:00Z',
+  }),
+  to: isoTime.optional().openapi({
+    description: "Labelled window end, exclusive; also the training command's {to}",
+    example: '2026-12-01T00:00:00Z',
+  }),
 };
 /** What the handler accepts: these three fields only (an unknown one is refused by name). */
 const RetrainBody = z.strictObject(fields);

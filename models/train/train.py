@@ -388,18 +388,27 @@ def parse_args(argv):
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    codes = zone_codes(read_zones(args.zones))
+    train, train_raw = read_trips(args.train)
+    val, val_raw = read_trips(args.val)
+    write_version(args, codes, train, {"file": args.train.name, "rows": len(train), "rows_raw": train_raw},
+                  val, {"file": args.val.name, "rows": len(val), "rows_raw": val_raw})
+    return 0
+
+
+def write_version(args, codes: dict, train: pd.DataFrame, train_info: dict, val: pd.DataFrame, val_info: dict,
+                  card_extra: dict | None = None) -> dict:
+    """Fits on `train` (cleaned trips), checks ONNX parity, and writes <out>/<name>/<version>/{model.onnx,
+    golden.jsonl, model.json}; `args` carries name, version, kind, gbm_params, extra_eval, golden_rows, seed, out.
+    `*_info` become the card's training_data / validation_data; `card_extra` is merged into the card. Returns it."""
     t0 = time.time()
     import onnx
     import onnxruntime as ort
     import skl2onnx
     import sklearn
 
-    zones = read_zones(args.zones)
-    codes = zone_codes(zones)
-    train, train_raw = read_trips(args.train)
-    val, val_raw = read_trips(args.val)
-    print(f"[{args.name} v{args.version} {args.kind}] train {len(train)}/{train_raw} rows, "
-          f"val {len(val)}/{val_raw} rows", flush=True)
+    print(f"[{args.name} v{args.version} {args.kind}] train {len(train)}/{train_info['rows_raw']} rows, "
+          f"val {len(val)}/{val_info['rows_raw']} rows", flush=True)
 
     t_fit = time.time()
     model = fit(args.kind, sklearn_frame(args.kind, train, codes), train.duration.to_numpy(), args.gbm_params)
@@ -425,7 +434,7 @@ def main(argv=None) -> int:
         print(f"  {label}: rmse {m['rmse']:.4f} mae {m['mae']:.4f} onnx max|diff| {diff:.2e}", flush=True)
         return pred, m, diff
 
-    val_pred, val_metrics, val_diff = evaluate(val, Path(args.val).name)
+    val_pred, val_metrics, val_diff = evaluate(val, val_info["file"])
     other, parity_other = {}, {}
     for path in args.extra_eval:
         df, raw = read_trips(path)
@@ -470,8 +479,8 @@ def main(argv=None) -> int:
                    "definition": "(lpep_dropoff_datetime - lpep_pickup_datetime) in minutes; training/evaluation "
                                  f"rows kept only when {MIN_DURATION:g} <= duration <= {MAX_DURATION:g} "
                                  "(rows outside are dropped, not clipped); predictions are not clipped"},
-        "training_data": {"file": args.train.name, "rows": len(train), "rows_raw": train_raw},
-        "validation_data": {"file": args.val.name, "rows": len(val), "rows_raw": val_raw},
+        "training_data": train_info,
+        "validation_data": val_info,
         "task": "regression",
         "signature": {"fields": fields},
         "inputs": inputs,
@@ -480,7 +489,7 @@ def main(argv=None) -> int:
                      "description": "predicted ride duration in minutes"}],
         "regression": {"output": "duration", "name": "duration", "unit": "minutes"},
         "metrics": {
-            "validation": {**val_metrics, "file": args.val.name, "rows": len(val)},
+            "validation": {**val_metrics, "file": val_info["file"], "rows": len(val)},
             "other_months": other,
             "golden": {**metrics(gold.duration, gold_pred), "rows": len(gold)},
         },
@@ -493,10 +502,11 @@ def main(argv=None) -> int:
         "training_seconds": round(fit_seconds, 2),
         "model_bytes": model_path.stat().st_size,
         "sha256": sha256(model_path),
+        **(card_extra or {}),
     }
     (out_dir / "model.json").write_text(json.dumps(card, indent=2) + "\n")
     print(f"  wrote {out_dir} ({card['model_bytes']} bytes, fit {fit_seconds:.1f}s, total {time.time() - t0:.1f}s)")
-    return 0
+    return card
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
  * deliberately poor version 1 trained with `--c 1e-4`), its deployment file with a given training command, a fresh
  * database holding the penguins table and their labels, a real worker (in this process, or none for a test that runs
  * its own) and the HTTP app, whose scorer is a second one (it learns new versions by NOTIFY model_versions).
+ * Another deployment of the repository (the rides) takes the penguins' place with `deployment`.
  */
 import { spawnSync } from 'node:child_process';
 import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -16,6 +17,7 @@ import { ensureTrainingVenv } from '../../cli/train.js';
 import { loadConfig } from '../../config.js';
 import { retrainingWorkflowId, type RetrainingResult } from '../../contracts/retraining.js';
 import { upsertLabels } from '../../db/queries/labels.js';
+import type { Pool } from '../../db/pool.js';
 import { createLogger } from '../../logger.js';
 import { followModelVersions } from '../../platform/model-versions.js';
 import { createScorer, type ModelScorer } from '../../scoring/scorer.js';
@@ -41,6 +43,8 @@ export const MODEL = 'penguin-species';
 export const TRAIN = ['{python}', 'models/train/penguins.py', '--out', '{out}', '--version', '{version}'];
 
 export interface RetrainingStack {
+  /** The deployment retrained (its model has the same name). */
+  deployment: string;
   dir: string;
   modelDir: string;
   deploymentDir: string;
@@ -77,31 +81,50 @@ export async function startRetrainingStack(options: {
   retraining?: Record<string, unknown>;
   /** Default true: a worker in this process; false for a test that runs its own worker process. */
   worker?: boolean;
+  /**
+   * Another deployment of the repository instead of the penguins (`champion` is then ignored): its name (its
+   * model's too), the versions copied from the repository's model folder (the newest is the champion), and what
+   * loads its records and labels into the fresh database.
+   */
+  deployment?: { name: string; versions: readonly string[]; load: (pool: Pool) => Promise<void> };
 }): Promise<RetrainingStack> {
   const python = await ensureTrainingVenv(TOOLS_DIR);
+  const name = options.deployment?.name ?? MODEL;
   const dir = await mkdtemp(path.join(tmpdir(), 'retraining-'));
   const modelDir = path.join(dir, 'models');
   const deploymentDir = path.join(dir, 'deployments');
-  await mkdir(path.join(modelDir, MODEL), { recursive: true });
+  await mkdir(path.join(modelDir, name), { recursive: true });
   await mkdir(deploymentDir, { recursive: true });
-  const championDir =
-    options.champion === 'poor' ? await trainPoorChampion(python) : path.join(TEST_MODEL_DIR, MODEL, '1');
-  await cp(championDir, path.join(modelDir, MODEL, '1'), { recursive: true });
-  const file = JSON.parse(await readFile(path.join(TEST_DEPLOYMENT_DIR, `${MODEL}.json`), 'utf8')) as {
-    retraining: Record<string, unknown>;
+  if (options.deployment) {
+    for (const v of options.deployment.versions)
+      await cp(path.join(TEST_MODEL_DIR, name, v), path.join(modelDir, name, v), { recursive: true });
+  } else {
+    const championDir =
+      options.champion === 'poor' ? await trainPoorChampion(python) : path.join(TEST_MODEL_DIR, MODEL, '1');
+    await cp(championDir, path.join(modelDir, MODEL, '1'), { recursive: true });
+  }
+  const file = JSON.parse(await readFile(path.join(TEST_DEPLOYMENT_DIR, `${name}.json`), 'utf8')) as {
+    retraining?: Record<string, unknown>;
   };
-  file.retraining = { ...file.retraining, command: options.command ?? TRAIN, ...options.retraining };
-  await writeFile(path.join(deploymentDir, `${MODEL}.json`), JSON.stringify(file, null, 2));
+  file.retraining = {
+    ...file.retraining,
+    ...(options.command || !options.deployment ? { command: options.command ?? TRAIN } : {}),
+    ...options.retraining,
+  };
+  await writeFile(path.join(deploymentDir, `${name}.json`), JSON.stringify(file, null, 2));
 
   const db = await createTestDatabase();
-  const golden = await readPenguinGolden();
-  await loadPenguinTable(db.pool, golden);
-  await upsertLabels(
-    db.pool,
-    MODEL,
-    golden.map((g, i) => ({ key: i + 1, label: g.species })),
-    'api',
-  );
+  if (options.deployment) await options.deployment.load(db.pool);
+  else {
+    const golden = await readPenguinGolden();
+    await loadPenguinTable(db.pool, golden);
+    await upsertLabels(
+      db.pool,
+      MODEL,
+      golden.map((g, i) => ({ key: i + 1, label: g.species })),
+      'api',
+    );
+  }
   const temporal = await connectTestTemporal();
   const taskQueue = uniqueId('tq-retrain');
   const scorers: ModelScorer[] = [];
@@ -143,6 +166,7 @@ export async function startRetrainingStack(options: {
   };
   const app = createApp(deps);
   return {
+    deployment: name,
     dir,
     modelDir,
     deploymentDir,
@@ -164,10 +188,10 @@ export async function startRetrainingStack(options: {
       ),
     async result(runId) {
       return (await temporal.client.workflow
-        .getHandle(retrainingWorkflowId(taskQueue, MODEL), runId)
+        .getHandle(retrainingWorkflowId(taskQueue, name), runId)
         .result()) as RetrainingResult;
     },
-    versionsOnDisk: async () => (await readdir(path.join(modelDir, MODEL))).sort(),
+    versionsOnDisk: async () => (await readdir(path.join(modelDir, name))).sort(),
     async close() {
       await worker?.stop();
       await versions.close();
