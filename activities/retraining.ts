@@ -86,14 +86,14 @@ export function createRetrainingActivities(deps: RetrainingDeps) {
       const champion = modelOf(deps.scorer, deployment.spec);
       if (typeof champion === 'string') throw fail('DeploymentNotFound', champion);
       const model = modelName(deployment);
-      // {from}/{to}: the run's window when it was given one (the API's from/to), else the time since the last
-      // registered training (or the champion's card date) until now.
+      // {from}/{to}: the run's training window when it was given one (the API's train_from/train_to), else the time
+      // since the last registered training (or the champion's card date) until now.
       const iso = (t: string) => new Date(t).toISOString();
       const from =
-        input.from !== undefined
-          ? iso(input.from)
+        input.trainFrom !== undefined
+          ? iso(input.trainFrom)
           : ((await lastTraining(deps.pool, deployment.spec.name)) ?? champion.card.created ?? '');
-      const to = input.to !== undefined ? iso(input.to) : new Date().toISOString();
+      const to = input.trainTo !== undefined ? iso(input.trainTo) : new Date().toISOString();
       const version = await nextVersion(deps, modelDir, model);
       const values: Record<string, string> = {
         python,

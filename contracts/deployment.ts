@@ -74,8 +74,8 @@ export const retrainingSchema = z.strictObject({
   /**
    * The training program and its arguments, run without a shell from the repository root: `{out}` is the staging
    * folder it writes `<model>/<version>/` into, `{version}` the new version, `{python}` the training venv's python,
-   * `{from}`/`{to}` the run's window when it was given one (the API's from/to), else the time since the last
-   * training until now (ISO times). Only this file names what runs; the API never does.
+   * `{from}`/`{to}` the run's training window when it was given one (the API's train_from/train_to), else the
+   * time since the last training until now (ISO times). Only this file names what runs; the API never does.
    */
   command: z
     .array(

@@ -17,12 +17,12 @@ export interface RetrainingInput {
   trigger: RetrainingTrigger;
   /** Why it was started (the caller's reason, the alert, the schedule). */
   reason: string;
-  /**
-   * ISO bounds of the labelled window compared on (default: the deployment's window_days before the latest label);
-   * when given, also the training command's `{from}`/`{to}` (default: the time since the last training).
-   */
+  /** ISO bounds of the labelled window compared on (default: the deployment's window_days before the latest label). */
   from?: string;
   to?: string;
+  /** ISO bounds the training command gets as `{from}`/`{to}` (default: the time since the last training until now). */
+  trainFrom?: string;
+  trainTo?: string;
 }
 
 /** `training` .. `registering` while it runs; the rest are final. */

@@ -1,6 +1,7 @@
 /**
- * Retraining over HTTP (API key required): start a deployment's retraining (the body may carry a reason and the
- * labelled window to compare on, never what runs: the command is the deployment file's), and read its runs.
+ * Retraining over HTTP (API key required): start a deployment's retraining (the body may carry a reason, the
+ * labelled window to compare on and the training window the command gets, never what runs: the command is the
+ * deployment file's), and read its runs.
  */
 import { createRoute, z } from '@hono/zod-openapi';
 import type { RetrainingInput } from '../../contracts/retraining.js';
@@ -22,16 +23,21 @@ const isoTime = z
   .refine((v) => !Number.isNaN(new Date(v).getTime()), 'must be an ISO time, e.g. 2026-12-01T00:00:00Z');
 const fields = {
   reason: z.string().max(500).optional().openapi({ example: 'labels of the new season are in' }),
-  from: isoTime.optional().openapi({
-    description: "Labelled window start (label arrival time); also the training command's {from}",
-    example: '2026-11-24T00:00:00Z',
+  from: isoTime
+    .optional()
+    .openapi({ description: 'Labelled window start (label arrival time)', example: '2026-11-24T00:00:00Z' }),
+  to: isoTime
+    .optional()
+    .openapi({ description: 'Labelled window end, exclusive', example: '2026-12-01T00:00:00Z' }),
+  train_from: isoTime.optional().openapi({
+    description: "The training command's {from} (default: the end of the last registered run)",
+    example: '2022-01-01T00:00:00Z',
   }),
-  to: isoTime.optional().openapi({
-    description: "Labelled window end, exclusive; also the training command's {to}",
-    example: '2026-12-01T00:00:00Z',
-  }),
+  train_to: isoTime
+    .optional()
+    .openapi({ description: "The training command's {to} (default: now)", example: '2022-03-01T00:00:00Z' }),
 };
-/** What the handler accepts: these three fields only (an unknown one is refused by name). */
+/** What the handler accepts: these fields only (an unknown one is refused by name). */
 const RetrainBody = z.strictObject(fields);
 /** The documented body; the handler checks it with RetrainBody so that a `command` is refused naming it. */
 const RetrainDoc = z.object(fields).openapi('RetrainingRequest', {
@@ -116,7 +122,7 @@ export function retrainingRoutes(deps: AppDeps) {
               ? i.keys.map((key) => ({
                   field: key,
                   message:
-                    'is not accepted: the body may carry reason, from and to; what runs comes from the deployment file',
+                    'is not accepted: the body may carry reason, from, to, train_from and train_to; what runs comes from the deployment file',
                 }))
               : [{ field: i.path.length > 0 ? i.path.join('.') : '(body)', message: i.message }],
           ),
@@ -128,12 +134,27 @@ export function retrainingRoutes(deps: AppDeps) {
         ]);
       if (body.from !== undefined && body.to !== undefined && !(new Date(body.from) < new Date(body.to)))
         throw new ValidationError([{ field: 'to', message: 'must be after from' }]);
+      if ((body.train_from === undefined) !== (body.train_to === undefined))
+        throw new ValidationError([
+          {
+            field: body.train_from === undefined ? 'train_from' : 'train_to',
+            message: 'train_from and train_to come together',
+          },
+        ]);
+      if (
+        body.train_from !== undefined &&
+        body.train_to !== undefined &&
+        !(new Date(body.train_from) < new Date(body.train_to))
+      )
+        throw new ValidationError([{ field: 'train_to', message: 'must be after train_from' }]);
       const input: RetrainingInput = {
         deployment: d.spec.name,
         trigger: 'api',
         reason: `${body.reason ?? 'started through the API'} (${actorOf(c)})`,
         ...(body.from !== undefined ? { from: body.from } : {}),
         ...(body.to !== undefined ? { to: body.to } : {}),
+        ...(body.train_from !== undefined ? { trainFrom: body.train_from } : {}),
+        ...(body.train_to !== undefined ? { trainTo: body.train_to } : {}),
       };
       const started = await startRetraining(deps.temporal, deps.config.temporal.taskQueue, input);
       return c.json({ ...started, run: `/deployments/${d.spec.name}/retraining/${started.runId}` }, 202);

@@ -134,7 +134,7 @@ describe('retraining', () => {
       {
         field: 'command',
         message:
-          'is not accepted: the body may carry reason, from and to; what runs comes from the deployment file',
+          'is not accepted: the body may carry reason, from, to, train_from and train_to; what runs comes from the deployment file',
       },
     ]);
     const time = await s.send('POST', R, { from: 'yesterday', to: '2026-12-01T00:00:00Z' });
@@ -145,6 +145,10 @@ describe('retraining', () => {
     const half = await s.send('POST', R, { from: '2026-12-01T00:00:00Z' });
     expect(((await half.json()) as { errors: unknown[] }).errors).toEqual([
       { field: 'to', message: 'from and to come together' },
+    ]);
+    const halfTraining = await s.send('POST', R, { train_from: '2022-01-01T00:00:00Z' });
+    expect(((await halfTraining.json()) as { errors: unknown[] }).errors).toEqual([
+      { field: 'train_to', message: 'train_from and train_to come together' },
     ]);
     const missing = await s.send('POST', '/deployments/no-such/retraining', {});
     expect(missing.status).toBe(404);

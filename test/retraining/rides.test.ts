@@ -1,8 +1,9 @@
 /**
  * The rides retraining on real TLC months (skipped, with the reason, without ../shared/data): deployments/
- * ride-duration.json's own command (models/train/retrain_rides.py) gets the API's window as {from}/{to}, trains on
- * January 2022 and validates on February 2022; the champion (the repository's version 2) and the candidate are then
- * scored by ONNX Runtime on February 2022's labelled rides, loaded by `npm run ingest`'s code. Both figures must
+ * ride-duration.json's own command (models/train/retrain_rides.py) gets the API's training window (train_from,
+ * train_to) as {from}/{to}, trains on January 2022 and validates on February 2022; the champion (the repository's
+ * version 2) and the candidate are then scored by ONNX Runtime on the latest labelled window: February 2022's rides,
+ * loaded by `npm run ingest`'s code, labelled through the labels table as the API writes it. Both figures must
  * equal a recomputation in Python straight from the parquet file (the rows the cards count, less those the
  * signature refuses). A window holding no month fails the run with the script's message.
  */
@@ -22,8 +23,6 @@ const JAN_2022 = path.join(DATA_DIR, 'green_tripdata_2022-01.parquet');
 const FEB_2022 = path.join(DATA_DIR, 'green_tripdata_2022-02.parquet');
 const D = 'ride-duration';
 const R = `/deployments/${D}/retraining`;
-/** When the test says February's labels arrived (inside the window; label arrival is what the window selects). */
-const LABELLED_AT = '2022-02-28T12:00:00Z';
 
 interface Card {
   metrics: {
@@ -77,7 +76,6 @@ async function loadFebruary(pool: Parameters<typeof ingestParquetFile>[0]): Prom
     rows.map((r) => ({ key: r.ride_id, label: r.actual_duration })),
     'batch',
   );
-  await pool.query('UPDATE labels SET received_at = $1 WHERE deployment = $2', [LABELLED_AT, D]);
 }
 
 describe.runIf(existsSync(JAN_2022) && existsSync(FEB_2022))(
@@ -108,7 +106,11 @@ describe.runIf(existsSync(JAN_2022) && existsSync(FEB_2022))(
       { timeout: 240_000 },
       async () => {
         const s = stack;
-        const runId = await start({ reason: 'new months', from: '2022-01-01T00:00:00Z', to: '2022-03-01' });
+        const runId = await start({
+          reason: 'new months',
+          train_from: '2022-01-01T00:00:00Z',
+          train_to: '2022-03-01',
+        });
         const result = await s.result(runId);
         expect(result.status, result.outcome).toBe('registered');
         expect(result.version).toBe('3');
@@ -147,11 +149,11 @@ describe.runIf(existsSync(JAN_2022) && existsSync(FEB_2022))(
           metric: 'mae',
           margin: 0.1,
           rows: candidate.metrics.validation.rows,
-          from: '2022-01-01T00:00:00.000Z',
-          to: '2022-03-01T00:00:00.000Z',
           rejected: { champion: python.refused, candidate: python.refused },
         });
         expect(f?.rows).toBe(champion?.rows);
+        // Compared on the default window: the deployment's 7 days before the latest label (all sent just now).
+        expect(Date.parse(f?.to ?? '') - Date.parse(f?.from ?? '')).toBe(7 * 86_400_000 + 1);
         expect(python.rows + python.refused).toBe(f?.rows);
         expect(Math.abs((f?.champion ?? NaN) - python.champion)).toBeLessThan(1e-5);
         expect(Math.abs((f?.candidate ?? NaN) - python.candidate)).toBeLessThan(1e-5);
@@ -174,8 +176,8 @@ describe.runIf(existsSync(JAN_2022) && existsSync(FEB_2022))(
       const s = stack;
       const runId = await start({
         reason: 'no data yet',
-        from: '2026-01-01T00:00:00Z',
-        to: '2026-02-01T00:00:00Z',
+        train_from: '2026-01-01T00:00:00Z',
+        train_to: '2026-02-01T00:00:00Z',
       });
       const result = await s.result(runId);
       expect(result.status).toBe('failed');
