@@ -28,6 +28,8 @@ export interface ChunkWork {
   committed: (after: PageKey) => void;
   /** The chunk's progress statement for its rows done so far (run in each batch's transaction), if announced. */
   progress?: (rowsDone: number, done: boolean) => Statement;
+  /** The page's drift histograms as a statement of the same transaction, for a monitored deployment. */
+  tally?: (page: Page, out: ScoreOutput) => Statement;
 }
 
 /** Regression rows: value, then actual and diff when labelled; returns into `totals`. */
@@ -125,11 +127,13 @@ export async function scoreChunkPages(w: ChunkWork): Promise<void> {
     }));
     totals.rejected += rejected.length;
     const last = page.count < w.batchRows;
-    const also = w.progress?.(totals.scored + totals.rejected, last);
-    announcedDone = last && also !== undefined;
+    const progress = w.progress?.(totals.scored + totals.rejected, last);
+    announcedDone = last && progress !== undefined;
+    const tally = w.tally?.(page, out);
+    const also = [...(progress ? [progress] : []), ...(tally ? [tally] : [])];
     // Rows go in key order, so a re-run hits its first conflict on the first row: the direct try is cheap.
     await writeScoredBatch(client, layout.sink, meta, copy.rows > 0 ? copy.finish() : null, rejected, {
-      ...(also ? { also } : {}),
+      also,
     });
     if (page.last) {
       range.after = page.last;

@@ -12,10 +12,12 @@ import {
   type PageKey,
   type ResolvedBatchRun,
 } from '../contracts/batch.js';
-import type { ResolvedModel } from '../contracts/scoring.js';
+import type { ResolvedModel, ScoreOutput } from '../contracts/scoring.js';
 import { partitionKey } from '../contracts/batch-input.js';
 import type { Pool } from '../db/pool.js';
+import { keyText, type Page } from '../db/queries/batch-copy.js';
 import { chunkProgressStatement } from '../db/queries/batch-progress.js';
+import { tallyStatement } from '../db/queries/drift-tallies.js';
 import { createSinkTables, missingTables } from '../db/queries/batch-tables.js';
 import { clearEarlierRejections, planKeys } from '../db/queries/batch-source.js';
 import type { DeploymentRegistry } from '../platform/deployments.js';
@@ -29,6 +31,7 @@ import {
   type BatchLayout,
 } from './batch-layout.js';
 import { scoreChunkPages } from './batch-chunk.js';
+import { tallyPage, tallyPlan } from './drift-tally.js';
 
 /** Rows read, scored and written per transaction inside a chunk (also the heartbeat/resume granularity). */
 export const DEFAULT_BATCH_ROWS = 25_000;
@@ -108,6 +111,19 @@ export function createBatchActivities(deps: {
       );
     layouts.set(id, planned.layout);
     return planned.layout;
+  };
+
+  /** A monitored deployment's pages count their drift histograms as they are scored (activities/drift-tally.ts). */
+  const tallyOf = (input: ChunkInput, layout: BatchLayout) => {
+    const loaded = scorer.registry.get(input.model.name, input.model.version);
+    const plan = deploymentOf(input.deployment).spec.monitoring && loaded ? tallyPlan(loaded) : undefined;
+    if (!plan) return undefined;
+    return (page: Page, out: ScoreOutput) =>
+      tallyStatement(
+        input.runId,
+        keyText(page, layout.source.key.type, 0),
+        tallyPage(plan, page.records, out.predictions),
+      );
   };
 
   return {
@@ -196,6 +212,7 @@ export function createBatchActivities(deps: {
       const resumed = ctx.info.heartbeatDetails as ChunkCheckpoint | undefined;
       const totals = resumed?.totals ?? emptyTotals();
       const layout = await layoutOf(input.deployment, input.model);
+      const tally = tallyOf(input, layout);
       const client = await pool.connect();
       let broken: Error | undefined;
       try {
@@ -216,6 +233,7 @@ export function createBatchActivities(deps: {
           totals,
           cancelled: () => ctx.cancellationSignal.aborted,
           committed: (after) => ctx.heartbeat({ after, totals } satisfies ChunkCheckpoint),
+          ...(tally ? { tally } : {}),
           progress: (rowsDone, done) =>
             chunkProgressStatement({
               runId: input.runId,

@@ -25,9 +25,9 @@ export interface Window {
   to?: string;
 }
 
-type Kind = ProfiledColumn['kind'];
+export type Kind = ProfiledColumn['kind'];
 
-function signatureFields(model: LoadedModel): { field: string; kind: Kind }[] {
+export function signatureFields(model: LoadedModel): { field: string; kind: Kind }[] {
   return model.card.signature.fields.flatMap((f): { field: string; kind: Kind }[] => {
     if (f.type === 'integer' || f.type === 'number') return [{ field: f.name, kind: 'numeric' }];
     if (f.type === 'string') return [{ field: f.name, kind: 'categorical' }];

@@ -16,7 +16,8 @@ import {
   type ReferenceProfile,
 } from '../contracts/monitoring.js';
 import { withTransaction, type Pool } from '../db/pool.js';
-import { driftOfSample, type ProfiledColumn } from '../db/queries/drift.js';
+import { driftOfCounts, driftOfSample, type ProfiledColumn } from '../db/queries/drift.js';
+import { runTally } from '../db/queries/drift-tallies.js';
 import type { SinkLayout } from '../db/queries/batch-tables.js';
 import type { Deployment } from '../platform/deployments.js';
 import type { LoadedModel } from '../scoring/load-model.js';
@@ -33,6 +34,13 @@ import {
   type Window,
 } from './drift-samples.js';
 import { windowPerformance } from './drift-performance.js';
+import { tallyOrder, tallyPlan } from './drift-tally.js';
+
+/** A batch run that scored the window: its id and the rows it read (scored and rejected). */
+export interface BatchTallyRun {
+  id: string;
+  rows: number;
+}
 
 export { DriftInputError } from './drift-samples.js';
 export { profileDeployment } from './drift-profile.js';
@@ -60,12 +68,17 @@ async function measure(
   mode: MonitoredMode,
   w: Window,
   sink: SinkLayout | undefined,
+  run: BatchTallyRun | undefined,
 ): Promise<{ rows: number; features: DriftFeature[] }> {
   const refs = {
     ...reference.features,
     ...(reference.prediction ? { [PREDICTION_FIELD]: reference.prediction } : {}),
   };
   const bounds = { from: w.from ?? '-infinity', to: w.to ?? 'infinity' };
+  if (mode === 'batch' && run) {
+    const tallied = await fromTallies(pool, model, refs, run);
+    if (tallied) return tallied;
+  }
   if (mode === 'batch') {
     const source = await driftOfSample(
       pool,
@@ -94,11 +107,28 @@ async function measure(
   );
 }
 
+/**
+ * A run's window from the histograms its pages counted, when they add up to the rows it read (a page counted
+ * twice or missed, or a run whose rows were read in part by another run, falls back to the scan).
+ */
+async function fromTallies(
+  pool: Pool,
+  model: LoadedModel,
+  refs: ReferenceProfile['features'],
+  run: BatchTallyRun,
+): Promise<{ rows: number; features: DriftFeature[] } | undefined> {
+  const plan = tallyPlan(model);
+  if (!plan || run.rows <= 0) return undefined;
+  const tally = await runTally(pool, run.id);
+  if (tally.rows !== run.rows) return undefined;
+  return { rows: tally.rows, features: driftOfCounts(tallyOrder(plan), tally, refs) };
+}
+
 export async function computeDrift(
   pool: Pool,
   deployment: Deployment,
   model: LoadedModel,
-  window: Window & { mode?: MonitoredMode },
+  window: Window & { mode?: MonitoredMode; run?: BatchTallyRun },
 ): Promise<DriftWindow> {
   const reference = model.card.monitoring?.reference as ReferenceProfile | undefined;
   if (!reference)
@@ -112,7 +142,7 @@ export async function computeDrift(
     ...(window.to !== undefined && window.to !== 'infinity' ? { to: window.to } : {}),
   };
   const sink = await sinkOf(pool, deployment, model);
-  const { rows, features } = await measure(pool, deployment, model, reference, mode, w, sink);
+  const { rows, features } = await measure(pool, deployment, model, reference, mode, w, sink, window.run);
   const monitoring = deployment.spec.monitoring;
   const threshold = monitoring?.psi_threshold ?? 0.1;
   const ksThreshold = monitoring?.ks_threshold;

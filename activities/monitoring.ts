@@ -18,7 +18,7 @@ import type { Pool } from '../db/pool.js';
 import { modelOf, type Deployment, type DeploymentRegistry } from '../platform/deployments.js';
 import type { LoadedModel } from '../scoring/load-model.js';
 import type { ModelScorer } from '../scoring/scorer.js';
-import { computeDrift, DriftInputError } from './drift.js';
+import { computeDrift, DriftInputError, type BatchTallyRun } from './drift.js';
 import { versionsSql } from './drift-samples.js';
 
 /** Called once for each alert a window raises (e.g. to start a retraining). */
@@ -65,7 +65,7 @@ export function createMonitoringActivities(deps: MonitoringActivityDeps) {
   const compute = async (
     deployment: Deployment,
     model: LoadedModel,
-    w: { from?: string; to?: string; mode: MonitoredMode },
+    w: { from?: string; to?: string; mode: MonitoredMode; run?: BatchTallyRun },
   ): Promise<DriftWindow> => {
     let window: DriftWindow;
     try {
@@ -93,6 +93,8 @@ export function createMonitoringActivities(deps: MonitoringActivityDeps) {
       mode?: MonitoredMode;
       version?: string;
       ifMonitored?: boolean;
+      /** A batch run's own partition: its pages' tallies stand for the scan when they add up to its rows. */
+      run?: BatchTallyRun;
     }): Promise<DriftWindow | null> {
       const { deployment, champion } = deploymentOf(input.deployment);
       const model =
@@ -103,6 +105,7 @@ export function createMonitoringActivities(deps: MonitoringActivityDeps) {
         mode: input.mode ?? 'batch',
         ...(input.from !== undefined ? { from: input.from } : {}),
         ...(input.to !== undefined ? { to: input.to } : {}),
+        ...(input.run ? { run: input.run } : {}),
       });
     },
 

@@ -4,11 +4,13 @@ import type { FloorResult } from './batch-floor.js';
 import { formatSpread, spread, type Spread } from './batch-stats.js';
 import type { WorkflowRun } from './batch-workflow.js';
 
-export const SIDES = ['workflow', 'floor', 'pandas', 'numpy'] as const;
+export const SIDES = ['workflow', 'nodrift', 'floor', 'pandas', 'numpy'] as const;
 export type Side = (typeof SIDES)[number];
 
 export interface SideRuns {
   workflow: WorkflowRun[];
+  /** The same workflow with `drift: false`: what the partition's drift window costs a run. */
+  nodrift: WorkflowRun[];
   floor: FloorResult[];
   pandas: Record<string, number>[];
   numpy: Record<string, number>[];
@@ -16,13 +18,15 @@ export interface SideRuns {
 
 const seconds: { [S in Side]: (r: SideRuns[S][number]) => number } = {
   workflow: (r) => r.seconds,
+  nodrift: (r) => r.seconds,
   floor: (r) => (r.outMs + r.inMs) / 1000,
   pandas: (r) => r.total_s ?? NaN,
   numpy: (r) => r.total_s ?? NaN,
 };
 
 function label(side: Side, connections: number, pandasMethod: string): string {
-  if (side === 'workflow') return 'batchScoring end to end';
+  if (side === 'workflow') return 'batchScoring end to end (drift window on)';
+  if (side === 'nodrift') return 'batchScoring, drift: false';
   if (side === 'floor') return `COPY floor, binary, ${connections} connections (out + in)`;
   if (side === 'pandas')
     return `pandas read_sql + onnxruntime + to_sql(${pandasMethod === 'copy' ? 'COPY' : 'INSERT'})`;
@@ -46,6 +50,7 @@ export interface ReportInput {
 export function buildReport(o: ReportInput) {
   const secs = {
     workflow: o.runs.workflow.map(seconds.workflow),
+    nodrift: o.runs.nodrift.map(seconds.nodrift),
     floor: o.runs.floor.map(seconds.floor),
     pandas: o.runs.pandas.map(seconds.pandas),
     numpy: o.runs.numpy.map(seconds.numpy),
@@ -91,6 +96,7 @@ export function buildReport(o: ReportInput) {
       ...side('workflow', o.runs.workflow),
       medianRun: medianRun(o.runs.workflow, seconds.workflow),
     },
+    driftOff: o.runs.nodrift.length ? side('nodrift', o.runs.nodrift) : skipped('nodrift'),
     copyFloor: side('floor', o.runs.floor),
     pandas: o.runs.pandas.length ? side('pandas', o.runs.pandas) : skipped('pandas'),
     numpyCopy: o.runs.numpy.length ? side('numpy', o.runs.numpy) : skipped('numpy'),
@@ -98,11 +104,14 @@ export function buildReport(o: ReportInput) {
       pandasOverWorkflow: ratio('pandas'),
       numpyCopyOverWorkflow: ratio('numpy'),
       floorOverWorkflow: ratio('floor'),
+      driftOffOverWorkflow: ratio('nodrift'),
     },
     targets: {
       endToEndRowsPerSecond: { target: 100_000, measured: o.rows / wf.median },
       vsPandas: { target: 5, measured: spread(secs.pandas).median / wf.median },
       vsCopyFloor: { target: 0.4, measured: spread(secs.floor).median / wf.median },
+      /** Throughput lost to the drift window: 1 - (rows/s with drift) / (rows/s without), of the medians. */
+      driftCost: { target: 0.1, measured: 1 - spread(secs.nodrift).median / wf.median },
     },
   };
 }
@@ -134,8 +143,9 @@ export function printTable(r: BatchReport): void {
     x.perRound.runs
       ? `${x.ofMedians.toFixed(2)} [${x.perRound.min.toFixed(2)}-${x.perRound.max.toFixed(2)}]`
       : '';
-  row(r.copyFloor.name, r.copyFloor.seconds, ratioText(r.ratios.floorOverWorkflow));
   for (const [side, x] of [
+    [r.driftOff, r.ratios.driftOffOverWorkflow],
+    [r.copyFloor, r.ratios.floorOverWorkflow],
     [r.pandas, r.ratios.pandasOverWorkflow],
     [r.numpyCopy, r.ratios.numpyCopyOverWorkflow],
   ] as const) {
@@ -160,4 +170,8 @@ export function printTable(r: BatchReport): void {
   process.stdout.write(
     "x workflow: that side's median over the workflow's median [range of the per-round ratios]\n",
   );
+  if (!('skipped' in r.driftOff))
+    process.stdout.write(
+      `drift window: costs ${(100 * r.targets.driftCost.measured).toFixed(1)} % of the run's throughput (median with drift over median without; target at most 10 %)\n`,
+    );
 }

@@ -1,8 +1,8 @@
 /**
  * `npm run bench:batch -- --rows 1000000 [--runs 3] [--chunk-size 50000] [--parallel 2] [--model ride-duration@2]`
  * End-to-end batch scoring on its own embedded Postgres + Temporal dev server + in-process worker: generates a
- * one-day partition, then runs each side `--runs` times, interleaved round by round: the `batchScoring` workflow,
- * the binary COPY floor on `--parallel` connections (bench/batch-floor.ts), and two Python references on the same
+ * one-day partition, then runs each side `--runs` times, interleaved round by round: the `batchScoring` workflow
+ * (which computes the day's drift window at its end), the same workflow with `drift: false`, the binary COPY floor on `--parallel` connections (bench/batch-floor.ts), and two Python references on the same
  * rows and model (pandas read_sql + onnxruntime + to_sql with a COPY writer; numpy + binary COPY), from a venv the
  * bench makes on first use (bench/batch-python.ts). Each measured step starts right after a CHECKPOINT. Prints the
  * median and range of each side and the ratios, and writes bench/results/batch-<timestamp>.json. Whatever happens
@@ -48,6 +48,8 @@ const { values: args } = parseArgs({
     model: { type: 'string', default: 'ride-duration@2' },
     'skip-python': { type: 'boolean', default: false },
     'skip-pandas': { type: 'boolean', default: false },
+    /** Leaves out the workflow side with `drift: false` (the cost of the partition's drift window). */
+    'skip-drift-off': { type: 'boolean', default: false },
     /** Rows of the classifier side (the penguin-species deployment over a generated table); 0 skips it. */
     'classifier-rows': { type: 'string', default: '200000' },
     /** `insert`: the pandas reference writes with to_sql's default INSERTs (its old writer) instead of COPY. */
@@ -194,7 +196,7 @@ async function main(config: Config, dir: string) {
   };
   const pyArgs = ['--from', DAY.from, '--to', DAY.to, '--threads', args.threads];
   pyArgs.push('--model-dir', path.join(root, 'models', model.name, model.version));
-  const runs: SideRuns = { workflow: [], floor: [], pandas: [], numpy: [] };
+  const runs: SideRuns = { workflow: [], nodrift: [], floor: [], pandas: [], numpy: [] };
   const runPy = async (script: string, into: Record<string, number>[], extra: string[] = []) => {
     if ('skip' in python) return NaN;
     // The URL (with the embedded cluster's password) goes through the environment, not the command line.
@@ -213,6 +215,23 @@ async function main(config: Config, dir: string) {
       runs.workflow.push(r);
       return r.seconds;
     },
+    ...(args['skip-drift-off']
+      ? {}
+      : {
+          nodrift: async () => {
+            const noDrift = { ...input, drift: false };
+            const r = await runWorkflowOnce({
+              pool,
+              client,
+              scorer,
+              input: noDrift,
+              rows,
+              signal: abort.signal,
+            });
+            runs.nodrift.push(r);
+            return r.seconds;
+          },
+        }),
     floor: async () => {
       const f = await copyFloor(pool, DAY, input.maxParallelChunks, model);
       runs.floor.push(f);

@@ -50,6 +50,15 @@ export const MONITORED_MODES: readonly MonitoredMode[] = ['batch', 'online', 'st
 /** The field name under which a window reports the prediction's own drift (no signature field looks like it). */
 export const PREDICTION_FIELD = '(prediction)';
 
+/**
+ * Histograms of a sample: its rows and, per field, the count of each bin. A numeric field's bin is the number of the
+ * reference's edges at or below the value (Postgres width_bucket), a categorical field's bin the value as text.
+ */
+export interface BinCounts {
+  rows: number;
+  fields: Record<string, Record<string, number>>;
+}
+
 export interface DriftFeature {
   field: string;
   psi: number;

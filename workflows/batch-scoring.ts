@@ -144,14 +144,25 @@ export async function batchScoring(input: BatchScoringInput = {}): Promise<Batch
   // A day's partition is a monitored window: its drift (and one alert when it drifted) once it is scored. A multi-day
   // run's children compute theirs.
   if (run.resolved && !multiDay && input.drift !== false && patched('batch-drift'))
-    await partitionDrift(run.resolved.deployment, model.version, run.partition);
+    await partitionDrift(run.resolved.deployment, model.version, run.partition, {
+      id: run.runId,
+      rows: totals ? totals.scored + totals.rejected : -1,
+    });
   const summary = summarize(run, model, 'completed', progress, undefined, totals);
   await finishRun(run, summary, notify);
   return summary;
 }
 
-/** The partition's drift window; a failure is logged, never the run's (its predictions are in). */
-async function partitionDrift(deployment: string, version: string, partition: Partition): Promise<void> {
+/**
+ * The partition's drift window, from the histograms the run's pages counted (`run`: its id and rows read); a
+ * failure is logged, never the run's (its predictions are in).
+ */
+async function partitionDrift(
+  deployment: string,
+  version: string,
+  partition: Partition,
+  run: { id: string; rows: number },
+): Promise<void> {
   try {
     const w = await monitoring.computeDriftWindow({
       deployment,
@@ -160,6 +171,7 @@ async function partitionDrift(deployment: string, version: string, partition: Pa
       from: partition.from,
       to: partition.to,
       ifMonitored: true,
+      run,
     });
     if (w?.alertKey) await deliverAlert(w.alertKey);
   } catch (err) {

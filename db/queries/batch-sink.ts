@@ -83,7 +83,7 @@ export async function writeScoredBatch(
   meta: SinkMeta,
   copy: Buffer | null,
   rejected: readonly Rejected[],
-  options: { tryDirect?: boolean; also?: Statement } = {},
+  options: { tryDirect?: boolean; also?: readonly Statement[] } = {},
 ): Promise<'direct' | 'upsert'> {
   const tryDirect = options.tryDirect ?? true;
   const sql = sqlOf(sink);
@@ -114,8 +114,9 @@ export async function writeScoredBatch(
         meta.modelVersion,
         meta.runId,
       ]);
-    // The caller's own statement (the chunk's progress and its NOTIFY) commits with the batch, or not at all.
-    if (options.also) await client.query(options.also.text, options.also.values);
+    // The caller's own statements (the chunk's progress and its NOTIFY, the page's drift tally) commit with the
+    // batch, or not at all.
+    for (const s of options.also ?? []) await client.query(s.text, s.values);
     await client.query('COMMIT');
     return path;
   } catch (err) {

@@ -6,7 +6,7 @@
  * Every column's histogram comes from one scan of the sample. PSI compares the shares bin by bin; KS is the largest
  * gap between the two binned cumulative shares (numeric columns).
  */
-import type { DriftFeature, FieldProfile } from '../../contracts/monitoring.js';
+import type { BinCounts, DriftFeature, FieldProfile } from '../../contracts/monitoring.js';
 import type { Pool, PoolClient } from '../pool.js';
 
 type Queryable = Pool | PoolClient;
@@ -165,27 +165,47 @@ export async function driftOfSample(
     const ref = reference[c.field];
     if (!ref) return [];
     // The reference decides how the column is binned (a numeric field profiled as numbers stays numeric).
-    return [{ ...c, kind: ref.kind, ref, ...(ref.kind === 'numeric' ? { edges: ref.edges } : {}) }];
+    return [{ ...c, kind: ref.kind, ...(ref.kind === 'numeric' ? { edges: ref.edges } : {}) }];
   });
   const { rows, counts } = await histograms(pool, sample, known);
+  const fields = Object.fromEntries(known.map((c, i) => [c.field, Object.fromEntries(counts[i] ?? [])]));
+  return {
+    rows,
+    features: driftOfCounts(
+      known.map((c) => c.field),
+      { rows, fields },
+      reference,
+    ),
+  };
+}
+
+/**
+ * Drift of each field from its histogram (SQL's, or a batch run's tallies: the same bins), in the given order. A
+ * field with no counted value is left out.
+ */
+export function driftOfCounts(
+  order: readonly string[],
+  counts: BinCounts,
+  reference: Readonly<Record<string, FieldProfile>>,
+): DriftFeature[] {
   const features: DriftFeature[] = [];
-  known.forEach((c, i) => {
-    const seen = counts[i] ?? new Map<string, number>();
-    if (seen.size === 0) return;
-    const ref = c.ref;
+  for (const field of order) {
+    const ref = reference[field];
+    const seen = new Map(Object.entries(counts.fields[field] ?? {}));
+    if (!ref || seen.size === 0) continue;
     if (ref.kind === 'numeric') {
       const actual = sharesOf(ref.edges.length + 1, seen);
-      features.push({ field: c.field, psi: psi(ref.shares, actual), ks: ks(ref.shares, actual) });
+      features.push({ field, psi: psi(ref.shares, actual), ks: ks(ref.shares, actual) });
     } else {
       const now = new Map(categoricalShares(seen));
       const bins = Object.keys(ref.shares).filter((k) => k !== OTHER);
       const actual = bins.map((b) => now.get(b) ?? 0);
       actual.push(Math.max(0, 1 - actual.reduce((a, b) => a + b, 0)));
       features.push({
-        field: c.field,
+        field,
         psi: psi([...bins.map((b) => ref.shares[b] ?? 0), ref.shares[OTHER] ?? 0], actual),
       });
     }
-  });
-  return { rows, features };
+  }
+  return features;
 }
