@@ -31,7 +31,7 @@ import {
   type BatchLayout,
 } from './batch-layout.js';
 import { scoreChunkPages } from './batch-chunk.js';
-import { tallyPage, tallyPlan } from './drift-tally.js';
+import { tallyPage, tallyPerformance, tallyPlan } from './drift-tally.js';
 
 /** Rows read, scored and written per transaction inside a chunk (also the heartbeat/resume granularity). */
 export const DEFAULT_BATCH_ROWS = 25_000;
@@ -118,12 +118,14 @@ export function createBatchActivities(deps: {
     const loaded = scorer.registry.get(input.model.name, input.model.version);
     const plan = deploymentOf(input.deployment).spec.monitoring && loaded ? tallyPlan(loaded) : undefined;
     if (!plan) return undefined;
-    return (page: Page, out: ScoreOutput) =>
-      tallyStatement(
-        input.runId,
-        keyText(page, layout.source.key.type, 0),
-        tallyPage(plan, page.records, out.predictions),
-      );
+    return (page: Page, out: ScoreOutput) => {
+      const performance =
+        layout.labelled && loaded ? tallyPerformance(loaded, page, out.predictions) : undefined;
+      return tallyStatement(input.runId, keyText(page, layout.source.key.type, 0), {
+        ...tallyPage(plan, page.records, out.predictions),
+        ...(performance ? { performance } : {}),
+      });
+    };
   };
 
   return {

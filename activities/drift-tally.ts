@@ -8,6 +8,8 @@ import {
   PREDICTION_FIELD,
   type BinCounts,
   type FieldProfile,
+  type PerformanceRow,
+  type PerformanceTally,
   type ReferenceProfile,
 } from '../contracts/monitoring.js';
 import type { FieldRecord, ScoreOutput } from '../contracts/scoring.js';
@@ -93,4 +95,106 @@ export function tallyPage(
     for (let i = 0; i < records.length; i++) count(into, binOf(predictions[i], plan.prediction.edges));
   }
   return { rows: records.length, fields };
+}
+
+/** A page's labels as the chunk read them from the source (absent without a label column). */
+export interface PageLabels {
+  numericLabels?: Float64Array | undefined;
+  labels?: (string | number | null)[] | undefined;
+}
+
+/**
+ * The page's labelled rows summed the way the window's performance query reads the sink: regression errors (and
+ * those whose label is inside the card's target range), or per true class the rows and the right answers.
+ */
+export function tallyPerformance(
+  model: LoadedModel,
+  page: PageLabels,
+  predictions: ScoreOutput['predictions'],
+): PerformanceTally | undefined {
+  const t: PerformanceTally = { labelled: 0, sumAbs: 0, sumSq: 0 };
+  if (model.task.kind === 'regression' && page.numericLabels) {
+    const range = model.card.target?.range;
+    const inside = range ? (t.inRange = { labelled: 0, sumAbs: 0, sumSq: 0 }) : undefined;
+    page.numericLabels.forEach((y, i) => {
+      const p = predictions[i];
+      if (typeof p !== 'number' || Number.isNaN(y)) return;
+      const d = Math.abs(p - y);
+      t.labelled++;
+      t.sumAbs += d;
+      t.sumSq += d * d;
+      if (inside && range && y >= range[0] && y <= range[1]) {
+        inside.labelled++;
+        inside.sumAbs += d;
+        inside.sumSq += d * d;
+      }
+    });
+    return t;
+  }
+  if (model.task.kind === 'classification' && page.labels) {
+    const classes: Record<string, { labelled: number; right: number }> = (t.classes = {});
+    page.labels.forEach((y, i) => {
+      const p = predictions[i];
+      if (y === null || p === null || p === undefined) return;
+      const c = (classes[String(y)] ??= { labelled: 0, right: 0 });
+      t.labelled++;
+      c.labelled++;
+      if (String(p) === String(y)) c.right++;
+    });
+    return t;
+  }
+  return undefined;
+}
+
+/** Two pages' sums added. */
+export function addPerformance(a: PerformanceTally | undefined, b: PerformanceTally): PerformanceTally {
+  if (!a) return structuredClone(b);
+  a.labelled += b.labelled;
+  a.sumAbs += b.sumAbs;
+  a.sumSq += b.sumSq;
+  if (b.inRange) {
+    const r = (a.inRange ??= { labelled: 0, sumAbs: 0, sumSq: 0 });
+    r.labelled += b.inRange.labelled;
+    r.sumAbs += b.inRange.sumAbs;
+    r.sumSq += b.inRange.sumSq;
+  }
+  for (const [label, c] of Object.entries(b.classes ?? {})) {
+    const into = ((a.classes ??= {})[label] ??= { labelled: 0, right: 0 });
+    into.labelled += c.labelled;
+    into.right += c.right;
+  }
+  return a;
+}
+
+/** The window's performance row from the run's sums (null without a labelled row), as the SQL would give it. */
+export function performanceOf(
+  t: PerformanceTally | undefined,
+  version: string,
+  window: string,
+): PerformanceRow | null {
+  if (!t || t.labelled === 0) return null;
+  const base: PerformanceRow = { mode: 'batch', version, window, labelled: t.labelled };
+  if (t.classes) {
+    const classes = Object.entries(t.classes).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return {
+      ...base,
+      accuracy: classes.reduce((s, [, c]) => s + c.right, 0) / t.labelled,
+      perClass: classes.map(([label, c]) => ({ label, labelled: c.labelled, recall: c.right / c.labelled })),
+    };
+  }
+  const r = t.inRange;
+  return {
+    ...base,
+    mae: t.sumAbs / t.labelled,
+    rmse: Math.sqrt(t.sumSq / t.labelled),
+    ...(r
+      ? {
+          inRange: {
+            labelled: r.labelled,
+            mae: r.labelled ? r.sumAbs / r.labelled : null,
+            rmse: r.labelled ? Math.sqrt(r.sumSq / r.labelled) : null,
+          },
+        }
+      : {}),
+  };
 }

@@ -13,6 +13,8 @@ import {
   type DriftWindow,
   type MonitoredMode,
   type MonitoringAlert,
+  type PerformanceRow,
+  type PerformanceTally,
   type ReferenceProfile,
 } from '../contracts/monitoring.js';
 import { withTransaction, type Pool } from '../db/pool.js';
@@ -34,7 +36,7 @@ import {
   type Window,
 } from './drift-samples.js';
 import { windowPerformance } from './drift-performance.js';
-import { tallyOrder, tallyPlan } from './drift-tally.js';
+import { addPerformance, performanceOf, tallyOrder, tallyPlan } from './drift-tally.js';
 
 /** A batch run that scored the window: its id and the rows it read (scored and rejected). */
 export interface BatchTallyRun {
@@ -69,14 +71,14 @@ async function measure(
   w: Window,
   sink: SinkLayout | undefined,
   run: BatchTallyRun | undefined,
-): Promise<{ rows: number; features: DriftFeature[] }> {
+): Promise<Measured> {
   const refs = {
     ...reference.features,
     ...(reference.prediction ? { [PREDICTION_FIELD]: reference.prediction } : {}),
   };
   const bounds = { from: w.from ?? '-infinity', to: w.to ?? 'infinity' };
   if (mode === 'batch' && run) {
-    const tallied = await fromTallies(pool, model, refs, run);
+    const tallied = await fromTallies(pool, deployment, model, refs, run, bounds.from);
     if (tallied) return tallied;
   }
   if (mode === 'batch') {
@@ -113,15 +115,31 @@ async function measure(
  */
 async function fromTallies(
   pool: Pool,
+  deployment: Deployment,
   model: LoadedModel,
   refs: ReferenceProfile['features'],
   run: BatchTallyRun,
-): Promise<{ rows: number; features: DriftFeature[] } | undefined> {
+  windowFrom: string,
+): Promise<Measured | undefined> {
   const plan = tallyPlan(model);
   if (!plan || run.rows <= 0) return undefined;
   const tally = await runTally(pool, run.id);
   if (tally.rows !== run.rows) return undefined;
-  return { rows: tally.rows, features: driftOfCounts(tallyOrder(plan), tally, refs) };
+  const features = driftOfCounts(tallyOrder(plan), tally, refs);
+  // Labels sent by key win over the source's in the performance query: with any of them, that query answers.
+  const byKey = await pool.query('SELECT 1 FROM labels WHERE deployment = $1 LIMIT 1', [
+    deployment.spec.name,
+  ]);
+  if (byKey.rows.length > 0) return { rows: tally.rows, features };
+  const sums = tally.performances.reduce<PerformanceTally | undefined>(addPerformance, undefined);
+  return { rows: tally.rows, features, performance: performanceOf(sums, model.version, windowFrom) };
+}
+
+/** A window's rows and drift, and its performance when the run's tallies give it (undefined: query it). */
+interface Measured {
+  rows: number;
+  features: DriftFeature[];
+  performance?: PerformanceRow | null;
 }
 
 export async function computeDrift(
@@ -142,7 +160,8 @@ export async function computeDrift(
     ...(window.to !== undefined && window.to !== 'infinity' ? { to: window.to } : {}),
   };
   const sink = await sinkOf(pool, deployment, model);
-  const { rows, features } = await measure(pool, deployment, model, reference, mode, w, sink, window.run);
+  const measured = await measure(pool, deployment, model, reference, mode, w, sink, window.run);
+  const { rows, features } = measured;
   const monitoring = deployment.spec.monitoring;
   const threshold = monitoring?.psi_threshold ?? 0.1;
   const ksThreshold = monitoring?.ks_threshold;
@@ -155,7 +174,10 @@ export async function computeDrift(
     : [];
   const from = w.from ?? '-infinity';
   const to = w.to ?? 'infinity';
-  const performance = await windowPerformance(pool, deployment, model, mode, { from, to }, sink);
+  const performance =
+    measured.performance !== undefined
+      ? measured.performance
+      : await windowPerformance(pool, deployment, model, mode, { from, to }, sink);
   const result: DriftWindow = {
     deployment: deployment.spec.name,
     mode,

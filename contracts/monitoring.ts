@@ -57,6 +57,17 @@ export const PREDICTION_FIELD = '(prediction)';
 export interface BinCounts {
   rows: number;
   fields: Record<string, Record<string, number>>;
+  /** A batch run's pages with labels from the source: what the window's performance is computed from. */
+  performance?: PerformanceTally;
+}
+
+/** Sums over labelled rows: regression errors (also inside the card's target range), or right answers per class. */
+export interface PerformanceTally {
+  labelled: number;
+  sumAbs: number;
+  sumSq: number;
+  inRange?: { labelled: number; sumAbs: number; sumSq: number };
+  classes?: Record<string, { labelled: number; right: number }>;
 }
 
 export interface DriftFeature {

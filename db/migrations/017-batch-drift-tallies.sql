@@ -7,5 +7,6 @@ CREATE TABLE batch_drift_tallies (
   first_key  text NOT NULL,
   rows       integer NOT NULL,                      -- source rows the page read (scored and rejected)
   counts     jsonb NOT NULL,                        -- {field: {bin: count}}, bins as the SQL histograms name them
+  performance jsonb,                                -- the page's labelled rows: sums (regression) or per class
   PRIMARY KEY (run_id, first_key)
 );

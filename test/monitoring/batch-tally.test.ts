@@ -12,6 +12,7 @@ import { PREDICTION_FIELD, type DriftWindow } from '../../contracts/monitoring.j
 import { generateIntoDb } from '../../data/generate-db.js';
 import { modelOf, type Deployment } from '../../platform/deployments.js';
 import type { LoadedModel } from '../../scoring/load-model.js';
+import { upsertLabels } from '../../db/queries/labels.js';
 import { uniqueId } from '../helpers.js';
 import { startRolloutFixture, type RolloutFixture } from '../rollouts/fixture.js';
 
@@ -77,6 +78,16 @@ const tallies = async (runId: string) =>
     )
   ).rows[0];
 
+function expectSamePerformance(a: DriftWindow, b: DriftWindow) {
+  const x = a.performance;
+  const y = b.performance;
+  expect(x?.labelled).toBe(y?.labelled);
+  expect(x?.mae).toBeCloseTo(y?.mae ?? NaN, 9);
+  expect(x?.rmse).toBeCloseTo(y?.rmse ?? NaN, 9);
+  expect(x?.inRange?.labelled).toBe(y?.inRange?.labelled);
+  expect(x?.inRange?.mae).toBeCloseTo(y?.inRange?.mae ?? NaN, 9);
+}
+
 function expectSameFeatures(a: DriftWindow, b: DriftWindow) {
   expect(a.rows).toBe(b.rows);
   expect(a.features.map((x) => x.field)).toEqual(b.features.map((x) => x.field));
@@ -99,6 +110,29 @@ it("the run's window is counted page by page, rejected rows included, and equals
   const scanned = await computeDrift(f.db.pool, deployment, model, DAY);
   expectSameFeatures(fromRun, scanned);
   expect(scanned.drifted).toEqual(fromRun.drifted);
+  // The performance the pages summed from the source's labels is the query's over the sink.
+  expectSamePerformance(fromRun, scanned);
+  expect(fromRun.performance?.labelled).toBeGreaterThan(100);
+  expect(fromRun.performance?.inRange?.labelled).toBeLessThanOrEqual(fromRun.performance?.labelled ?? 0);
+});
+
+it("a label sent by key wins over the source's: the window's performance is then the query's", async () => {
+  const run = { id: summary.runId, rows: summary.rowsScored + summary.rowsRejected };
+  const { rows } = await f.db.pool.query<{ ride_id: string }>(
+    `SELECT ride_id FROM predictions WHERE run_id = $1 AND actual_duration IS NOT NULL ORDER BY ride_id LIMIT 20`,
+    [run.id],
+  );
+  await upsertLabels(
+    f.db.pool,
+    'ride-duration',
+    rows.map((r) => ({ key: r.ride_id, label: 500 })),
+    'api',
+  );
+  const again = await computeDrift(f.db.pool, deployment, model, { ...DAY, run });
+  expectSameFeatures(again, fromRun);
+  expect(again.performance?.mae).toBeGreaterThan((fromRun.performance?.mae ?? Infinity) + 1);
+  expectSamePerformance(again, await computeDrift(f.db.pool, deployment, model, DAY));
+  await f.db.pool.query("DELETE FROM labels WHERE deployment = 'ride-duration'");
 });
 
 it("tallies are used only when they add up to the run's rows; otherwise the scan answers", async () => {
