@@ -276,9 +276,16 @@ it("a stream's labels signal writes labels by key (idempotent, bad ones refused 
         "SELECT record_key, (label #>> '{}')::float8 AS label FROM labels WHERE source = 'stream' ORDER BY 1",
       )
     ).rows;
-  await waitFor(async () => (await getStreamState(f.temporal.client, streamId)).labels === 12, {
-    timeoutMs: 20_000,
-    what: 'the stream to write its labels',
+  let state: unknown;
+  await waitFor(
+    async () => {
+      const now = await getStreamState(f.temporal.client, streamId);
+      state = now;
+      return now.labels === 12;
+    },
+    { timeoutMs: 20_000, what: 'the stream to write its labels' },
+  ).catch((err: Error) => {
+    throw new Error(`${err.message}; its state: ${JSON.stringify(state)}`);
   });
   const written = await streamLabels();
   // Both sides sorted here: ORDER BY follows the database's collation, which need not be JavaScript's code-unit order.
