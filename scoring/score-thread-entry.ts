@@ -7,7 +7,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type { OutputColumn, ResolvedModel, ScoreOutput } from '../contracts/scoring.js';
 import { createBatcher } from './batcher.js';
 import { loadModel, type LoadedModel } from './load-model.js';
-import type { ThreadReply, ThreadRequest, ThreadSettings } from './score-thread.js';
+import type { ThreadClose, ThreadReply, ThreadRequest, ThreadSettings } from './score-thread.js';
 import { scoreRows } from './scorer.js';
 
 const settings = workerData as ThreadSettings;
@@ -54,7 +54,23 @@ function own(out: ScoreOutput): ScoreOutput {
   return { ...out, scored: out.scored.slice(), outputs };
 }
 
-port.on('message', (request: ThreadRequest) => {
+// Asked to close, the thread answers nothing more and lets go of its port once its runs in flight end: the event
+// loop empties and the thread exits without a run cut short.
+let inFlight = 0;
+let closing = false;
+const exitWhenIdle = () => {
+  if (closing && inFlight === 0) port.close();
+};
+
+port.on('message', (message: ThreadRequest | ThreadClose) => {
+  if ('close' in message) {
+    closing = true;
+    exitWhenIdle();
+    return;
+  }
+  if (closing) return;
+  const request = message;
+  inFlight++;
   void (async () => {
     let reply: ThreadReply;
     try {
@@ -66,6 +82,9 @@ port.on('message', (request: ThreadRequest) => {
       const e = err instanceof Error ? err : new Error(String(err));
       reply = { id: request.id, error: { name: e.name, message: e.message } };
     }
-    port.postMessage(reply);
-  })();
+    if (!closing) port.postMessage(reply);
+  })().finally(() => {
+    inFlight--;
+    exitWhenIdle();
+  });
 });

@@ -23,6 +23,14 @@ export interface ThreadRequest {
   records: readonly FieldRecord[];
 }
 
+/** Asks the thread to stop once its runs in flight are done (it answers nothing more, then exits). */
+export interface ThreadClose {
+  close: true;
+}
+
+/** How long close() waits for the thread to stop by itself before it terminates it. */
+const CLOSE_GRACE_MS = 10_000;
+
 export type ThreadReply =
   { id: number; out: ScoreOutput } | { id: number; error: { name: string; message: string } };
 
@@ -81,7 +89,9 @@ export function createThreadScorer(settings: ThreadSettings, logger: Logger): Th
       logger.error({ err: err.message }, 'scoring thread failed; it starts again on the next call');
     });
     w.on('exit', (code) => {
-      if (worker === w) worker = undefined;
+      // A thread that was closed has nothing left here (close() failed it), and must not fail its successor's calls.
+      if (worker !== w) return;
+      worker = undefined;
       failAll(`the scoring thread exited (code ${code}) before it answered`);
     });
     return w;
@@ -109,10 +119,15 @@ export function createThreadScorer(settings: ThreadSettings, logger: Logger): Th
       worker = undefined;
       // What it holds fails now: a reply that arrives while the thread stops is not delivered.
       failAll('the scoring thread was closed');
-      if (w) {
-        w.removeAllListeners('message');
-        await w.terminate();
-      }
+      if (!w) return;
+      w.removeAllListeners('message');
+      // Asked to stop rather than terminated: terminating a thread while ONNX Runtime runs in it can bring the
+      // whole process down. It finishes its runs in flight, answers nothing more and exits; terminate() only if not.
+      const exited = new Promise<void>((resolve) => w.once('exit', () => resolve()));
+      w.postMessage({ close: true } satisfies ThreadClose);
+      const timer = setTimeout(() => void w.terminate(), CLOSE_GRACE_MS);
+      await exited;
+      clearTimeout(timer);
     },
   };
 }
