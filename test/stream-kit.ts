@@ -111,7 +111,8 @@ export function makeEvents(count: number, options: { from?: number; prefix?: str
 }
 
 const PENGUIN_GOLDEN = new URL('../models/penguin-species/1/golden.jsonl', import.meta.url);
-const PENGUIN_FIELDS = [
+/** The penguin-species card's input fields, in signature order. */
+export const PENGUIN_FIELDS = [
   'island',
   'bill_length_mm',
   'bill_depth_mm',

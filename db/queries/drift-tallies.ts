@@ -24,21 +24,20 @@ export async function runTally(
   pool: Pool,
   runId: string,
 ): Promise<BinCounts & { performances: PerformanceTally[] }> {
-  const { rows } = await pool.query<{ field: string; bin: string; n: string }>(
-    `SELECT f.key AS field, b.key AS bin, sum(b.value::bigint) AS n
-       FROM batch_drift_tallies t, jsonb_each(t.counts) f, jsonb_each_text(f.value) b
-      WHERE t.run_id = $1 GROUP BY 1, 2`,
-    [runId],
-  );
-  const pages = await pool.query<{ rows: number; performance: PerformanceTally | null }>(
-    'SELECT rows, performance FROM batch_drift_tallies WHERE run_id = $1',
-    [runId],
-  );
-  const fields: Record<string, Record<string, number>> = {};
-  for (const r of rows) (fields[r.field] ??= {})[r.bin] = Number(r.n);
+  const { rows: pages } = await pool.query<{
+    rows: number;
+    counts: BinCounts['fields'];
+    performance: PerformanceTally | null;
+  }>('SELECT rows, counts, performance FROM batch_drift_tallies WHERE run_id = $1', [runId]);
+  const fields: BinCounts['fields'] = {};
+  for (const page of pages)
+    for (const [field, bins] of Object.entries(page.counts)) {
+      const into = (fields[field] ??= {});
+      for (const [bin, n] of Object.entries(bins)) into[bin] = (into[bin] ?? 0) + n;
+    }
   return {
-    rows: pages.rows.reduce((s, p) => s + p.rows, 0),
+    rows: pages.reduce((s, p) => s + p.rows, 0),
     fields,
-    performances: pages.rows.flatMap((p) => (p.performance ? [p.performance] : [])),
+    performances: pages.flatMap((p) => (p.performance ? [p.performance] : [])),
   };
 }

@@ -12,10 +12,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { createApp } from '../../api/app.js';
-import type { AppDeps } from '../../api/deps.js';
 import { ensureTrainingVenv } from '../../cli/train.js';
-import { loadConfig } from '../../config.js';
 import { BATCH_WORKFLOW, type BatchRunSummary } from '../../contracts/batch.js';
 import {
   ALERTS_CHANNEL,
@@ -26,34 +23,20 @@ import {
 } from '../../contracts/monitoring.js';
 import { loadTable } from '../../data/load-table.js';
 import { Prng } from '../../data/prng.js';
-import { createLogger } from '../../logger.js';
 import type { ModelScorer } from '../../scoring/scorer.js';
 import {
-  connectTestTemporal,
-  createTestDatabase,
-  createTestScorer,
-  loadTestDeployments,
+  createTestApp,
   startTestWorker,
   TEST_API_KEY,
   uniqueId,
   waitFor,
+  type TestApp,
   type TestDatabase,
-  type TestTemporal,
-  type TestWorker,
 } from '../helpers.js';
+import { PENGUIN_FIELDS } from '../stream-kit.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const D = 'penguin-species';
-/** The card's fields in signature order (numeric ones get KS too), then the predicted species. */
-const FIELDS = [
-  'island',
-  'bill_length_mm',
-  'bill_depth_mm',
-  'flipper_length_mm',
-  'body_mass_g',
-  'sex',
-  'year',
-];
 const NUMERIC = new Set(['bill_length_mm', 'bill_depth_mm', 'flipper_length_mm', 'body_mass_g', 'year']);
 /**
  * PSI over 10 deciles has a sampling noise of about (bins - 1) / n: ~0.09 for the golden file's 97 rows, as large as
@@ -84,10 +67,8 @@ afterAll(async () => {
 
 interface Stack {
   db: TestDatabase;
-  temporal: TestTemporal;
   scorer: ModelScorer;
-  worker: TestWorker;
-  app: ReturnType<typeof createApp>;
+  app: TestApp['app'];
   notices: MonitoringAlert[];
   get(url: string): Promise<Response>;
   /** Scores the whole penguins table (no event time: the partition is the table) and computes its window. */
@@ -100,7 +81,9 @@ interface Stack {
  * palmerpenguins (loaded as `npm run load` does), then changed by `shift`; a worker and the HTTP app over it.
  */
 async function startStack(shift?: string): Promise<Stack> {
-  const db = await createTestDatabase();
+  const taskQueue = uniqueId('tq-penguin-drift');
+  const t = await createTestApp({ taskQueue });
+  const { db } = t;
   await loadTable(db.pool, csv, { table: 'palmerpenguins', key: 'penguin_id' });
   const { rows: ids } = await db.pool.query<{ penguin_id: number }>(
     'SELECT penguin_id FROM palmerpenguins ORDER BY penguin_id',
@@ -118,26 +101,8 @@ async function startStack(shift?: string): Promise<Stack> {
     [draw],
   );
   if (shift) await db.pool.query(shift);
-  const temporal = await connectTestTemporal();
-  const scorer = await createTestScorer(db.pool);
   // As the worker process does at start: it creates the missing sink (penguin_predictions).
-  const worker = await startTestWorker({ pool: db.pool, scorer, createSinks: true });
-  const config = loadConfig({
-    NODE_ENV: 'test',
-    LOG_LEVEL: 'silent',
-    API_KEY: TEST_API_KEY,
-    TEMPORAL_TASK_QUEUE: worker.taskQueue,
-  });
-  const deps: AppDeps = {
-    config,
-    logger: createLogger(config),
-    pool: db.pool,
-    temporal: temporal.client,
-    scorer,
-    deployments: await loadTestDeployments(db.pool, scorer),
-    lifecycle: { shuttingDown: false },
-  };
-  const app = createApp(deps);
+  const worker = await startTestWorker({ pool: db.pool, scorer: t.scorer, createSinks: true, taskQueue });
   const notices: MonitoringAlert[] = [];
   const listener = new pg.Client(db.url);
   await listener.connect();
@@ -145,24 +110,21 @@ async function startStack(shift?: string): Promise<Stack> {
   await listener.query(`LISTEN ${ALERTS_CHANNEL}`);
   return {
     db,
-    temporal,
-    scorer,
-    worker,
-    app,
+    scorer: t.scorer,
+    app: t.app,
     notices,
-    get: (url) => Promise.resolve(app.request(url, { headers: { authorization: `Bearer ${TEST_API_KEY}` } })),
+    get: (url) =>
+      Promise.resolve(t.app.request(url, { headers: { authorization: `Bearer ${TEST_API_KEY}` } })),
     run: () =>
-      temporal.client.workflow.execute(BATCH_WORKFLOW, {
-        taskQueue: worker.taskQueue,
+      t.temporal.client.workflow.execute(BATCH_WORKFLOW, {
+        taskQueue,
         workflowId: uniqueId('batch-penguin-drift'),
         args: [{ deployment: D, notify: false }],
       }) as Promise<BatchRunSummary>,
     async close() {
       await listener.end();
       await worker.stop();
-      await scorer.close();
-      await temporal.close();
-      await db.drop();
+      await t.close();
     },
   };
 }
@@ -230,7 +192,7 @@ it('penguins drawn like the training data: one window with PSI per numeric and c
       drifted: [],
       alert: null,
     });
-    expect(w.features.map((x) => x.field)).toEqual([...FIELDS, PREDICTION_FIELD]);
+    expect(w.features.map((x) => x.field)).toEqual([...PENGUIN_FIELDS, PREDICTION_FIELD]);
     for (const x of w.features) {
       expect(x.ks === undefined, x.field).toBe(!NUMERIC.has(x.field));
       // Seen: 0.0046 at most (flipper_length_mm), 0.0001 for the prediction; sampling noise is ~0.005.
@@ -259,7 +221,7 @@ it('penguins drawn like the training data: one window with PSI per numeric and c
     expect(alerts).toEqual([]);
     expect(await alertRows(s)).toBe(0);
     const prom = await scraped(s);
-    expect([...prom.psi.keys()]).toEqual(expect.arrayContaining([...FIELDS, PREDICTION_FIELD]));
+    expect([...prom.psi.keys()]).toEqual(expect.arrayContaining([...PENGUIN_FIELDS, PREDICTION_FIELD]));
     for (const x of w.features) expect(prom.psi.get(x.field), x.field).toBeCloseTo(x.psi, 9);
     expect(prom.alerts).toBeUndefined();
   } finally {
