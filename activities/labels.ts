@@ -47,6 +47,32 @@ export function checkLabel(
   return parsed.data;
 }
 
+/**
+ * A call's labels checked as a whole (the API's feedback and stream routes): each must fit the model's task, and a
+ * key may appear once (two labels for one record in one call are ambiguous; `[j].key` names the repeat).
+ */
+export function checkLabels(
+  model: LoadedModel,
+  body: readonly unknown[],
+): { labels: LabelInput[]; errors: { field: string; message: string }[] } {
+  const labels: LabelInput[] = [];
+  const errors: { field: string; message: string }[] = [];
+  const seen = new Map<string, number>();
+  body.forEach((raw, i) => {
+    const checked = checkLabel(model, raw, i);
+    if ('field' in checked) return void errors.push(checked);
+    const first = seen.get(String(checked.key));
+    if (first !== undefined)
+      return void errors.push({
+        field: `[${i}].key`,
+        message: `repeats the key of [${first}] (${JSON.stringify(checked.key)}); send one label per key`,
+      });
+    seen.set(String(checked.key), i);
+    labels.push(checked);
+  });
+  return { labels, errors };
+}
+
 export function createLabelActivities(deps: {
   pool: Pool;
   scorer: ModelScorer;

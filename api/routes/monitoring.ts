@@ -7,13 +7,12 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { describeBatchTables, planBatchLayout } from '../../activities/batch-layout.js';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { computeDrift } from '../../activities/drift.js';
-import { checkLabel } from '../../activities/labels.js';
+import { checkLabels } from '../../activities/labels.js';
 import {
   ALERT_WORKFLOW,
   alertWorkflowId,
   MONITORED_MODES,
   WINDOWS,
-  type LabelInput,
 } from '../../contracts/monitoring.js';
 import { performance, upsertLabels } from '../../db/queries/labels.js';
 import { modelOf, type Deployment } from '../../platform/deployments.js';
@@ -174,13 +173,7 @@ export function monitoringRoutes(deps: AppDeps) {
         throw new PayloadTooLargeError(
           `the body holds ${body.length} labels; at most ${MAX_LABELS} per call`,
         );
-      const labels: LabelInput[] = [];
-      const errors: { field: string; message: string }[] = [];
-      body.forEach((raw, i) => {
-        const checked = checkLabel(model, raw, i);
-        if ('field' in checked) errors.push(checked);
-        else labels.push(checked);
-      });
+      const { labels, errors } = checkLabels(model, body);
       // Nothing is half-written: one bad label refuses the call.
       if (errors.length > 0) throw new ValidationError(errors.slice(0, 20));
       return c.json(await upsertLabels(deps.pool, d.spec.name, labels, 'api'), 200);

@@ -7,8 +7,7 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { streamSSE } from 'hono/streaming';
 import { streamAdapters } from '../../adapters/streams.js';
 import { DEPLOYMENT_NAME } from '../../contracts/deployment.js';
-import { checkLabel } from '../../activities/labels.js';
-import type { LabelInput } from '../../contracts/monitoring.js';
+import { checkLabels } from '../../activities/labels.js';
 import {
   createStreamSender,
   getStreamState,
@@ -242,13 +241,7 @@ export function streamRoutes(deps: AppDeps, metrics: ApiMetrics) {
         throw new PayloadTooLargeError(
           `the body holds ${body.length} labels; at most ${MAX_LABELS} per call`,
         );
-      const labels: LabelInput[] = [];
-      const errors: { field: string; message: string }[] = [];
-      body.forEach((raw, i) => {
-        const checked = checkLabel(model, raw, i);
-        if ('field' in checked) errors.push(checked);
-        else labels.push(checked);
-      });
+      const { labels, errors } = checkLabels(model, body);
       if (errors.length > 0) throw new ValidationError(errors.slice(0, 20));
       return c.json({ streamId, accepted: await sendLabels(deps.temporal, streamId, labels) }, 202);
     })

@@ -11,6 +11,13 @@ export async function upsertLabels(
   source: 'api' | 'stream' | 'batch',
 ): Promise<{ inserted: number; updated: number; unchanged: number }> {
   if (labels.length === 0) return { inserted: 0, updated: 0, unchanged: 0 };
+  // One statement may touch a row once: a key sent again (a stream's signals written together) keeps its last label.
+  const last = new Map<string, string>();
+  for (const l of labels) {
+    const key = String(l.key);
+    last.delete(key);
+    last.set(key, JSON.stringify(l.label));
+  }
   const { rows } = await pool.query<{ inserted: boolean }>(
     `INSERT INTO labels (deployment, record_key, label, source)
      SELECT $1, k, l::jsonb, $4 FROM unnest($2::text[], $3::text[]) AS x(k, l)
@@ -18,10 +25,10 @@ export async function upsertLabels(
        SET label = EXCLUDED.label, source = EXCLUDED.source, received_at = now()
        WHERE labels.label IS DISTINCT FROM EXCLUDED.label
      RETURNING (xmax = 0) AS inserted`,
-    [deployment, labels.map((l) => String(l.key)), labels.map((l) => JSON.stringify(l.label)), source],
+    [deployment, [...last.keys()], [...last.values()], source],
   );
   const inserted = rows.filter((r) => r.inserted).length;
-  return { inserted, updated: rows.length - inserted, unchanged: labels.length - rows.length };
+  return { inserted, updated: rows.length - inserted, unchanged: last.size - rows.length };
 }
 
 export interface PerformanceQuery {

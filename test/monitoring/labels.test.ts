@@ -45,6 +45,14 @@ it('refuses a call with one bad label as a whole, naming it, and takes labels ag
   expect(bad.status).toBe(400);
   const errors = ((await bad.json()) as { errors: { field: string }[] }).errors.map((e) => e.field);
   expect(errors).toEqual(['[1].label', '[2].key']);
+  const twice = await f.send('POST', `${D}/feedback`, [
+    { key: 7, label: 3 },
+    { key: '7', label: 4 },
+  ]);
+  expect(twice.status).toBe(400);
+  const repeat = ((await twice.json()) as { errors: { field: string; message: string }[] }).errors;
+  expect(repeat.map((e) => e.field)).toEqual(['[1].key']);
+  expect(repeat[0]?.message).toContain('[0]');
   expect(await labelCount()).toBe(0);
   const first = await f.send('POST', `${D}/feedback`, [{ key: 'a', label: 3.5 }]);
   expect(await first.json()).toEqual({ inserted: 1, updated: 0, unchanged: 0 });
@@ -263,9 +271,10 @@ it("a stream's labels signal writes labels by key (idempotent, bad ones refused 
   );
   expect(res.status).toBe(202);
   expect(await res.json()).toEqual({ streamId, accepted: 10 });
-  // The signal itself (as a producer sends it): a key sent again with the same label changes nothing, a malformed
-  // entry is dropped, a label of the wrong type for the model is dropped by the activity.
+  // The signal itself (as a producer sends it): a key sent twice keeps its last label (one write may hold both, and
+  // the API's call above too), a malformed entry is dropped, a label of the wrong type is dropped by the activity.
   await f.temporal.client.workflow.getHandle(streamWorkflowId(streamId)).signal(labelsSignal, [
+    { key: rows[0]?.record_key ?? '', label: 40 },
     { key: rows[0]?.record_key ?? '', label: 15 },
     { key: '', label: Number.NaN },
     { key: 'z', label: 'oops' },
@@ -281,11 +290,17 @@ it("a stream's labels signal writes labels by key (idempotent, bad ones refused 
     async () => {
       const now = await getStreamState(f.temporal.client, streamId);
       state = now;
-      return now.labels === 12;
+      return now.labels === 13;
     },
     { timeoutMs: 20_000, what: 'the stream to write its labels' },
-  ).catch((err: Error) => {
-    throw new Error(`${err.message}; its state: ${JSON.stringify(state)}`);
+  ).catch(async (err: Error) => {
+    const handle = f.temporal.client.workflow.getHandle(streamWorkflowId(streamId));
+    const pending = (await handle.describe()).raw.pendingActivities ?? [];
+    const events: string[] = [];
+    for await (const e of (await handle.fetchHistory()).events ?? []) events.push(JSON.stringify(e));
+    throw new Error(
+      `${err.message}; its state: ${JSON.stringify(state)}; pending: ${JSON.stringify(pending)}; history tail: ${events.slice(-8).join('\n')}`,
+    );
   });
   const written = await streamLabels();
   // Both sides sorted here: ORDER BY follows the database's collation, which need not be JavaScript's code-unit order.
