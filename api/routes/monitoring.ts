@@ -8,12 +8,7 @@ import { describeBatchTables, planBatchLayout } from '../../activities/batch-lay
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { computeDrift } from '../../activities/drift.js';
 import { checkLabels } from '../../activities/labels.js';
-import {
-  ALERT_WORKFLOW,
-  alertWorkflowId,
-  MONITORED_MODES,
-  WINDOWS,
-} from '../../contracts/monitoring.js';
+import { ALERT_WORKFLOW, alertWorkflowId, MONITORED_MODES, WINDOWS } from '../../contracts/monitoring.js';
 import { performance, upsertLabels } from '../../db/queries/labels.js';
 import { modelOf, type Deployment } from '../../platform/deployments.js';
 import type { LoadedModel } from '../../scoring/load-model.js';

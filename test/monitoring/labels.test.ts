@@ -296,8 +296,7 @@ it("a stream's labels signal writes labels by key (idempotent, bad ones refused 
   ).catch(async (err: Error) => {
     const handle = f.temporal.client.workflow.getHandle(streamWorkflowId(streamId));
     const pending = (await handle.describe()).raw.pendingActivities ?? [];
-    const events: string[] = [];
-    for await (const e of (await handle.fetchHistory()).events ?? []) events.push(JSON.stringify(e));
+    const events = ((await handle.fetchHistory()).events ?? []).map((e) => JSON.stringify(e));
     throw new Error(
       `${err.message}; its state: ${JSON.stringify(state)}; pending: ${JSON.stringify(pending)}; history tail: ${events.slice(-8).join('\n')}`,
     );
