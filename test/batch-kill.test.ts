@@ -5,7 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import { inject } from 'vitest';
 import { BATCH_WORKFLOW, type BatchRunSummary } from '../contracts/batch.js';
 import { generateIntoDb } from '../data/generate-db.js';
@@ -64,8 +64,16 @@ describe('batch run survives SIGKILLed workers', () => {
 
   it(
     'completes with exactly one prediction per valid ride after two kills',
-    { timeout: 240_000 },
+    // Alone it takes about 45 s (each kill waits out the chunk's 15 s heartbeat); under the full suite on 2 cores
+    // it once took over 240 s. Every wait inside is bounded by an event; the phases print on failure.
+    { timeout: 420_000 },
     async () => {
+      // Where the time went, printed when the test fails (a timeout included).
+      const started = Date.now();
+      const phases: string[] = [];
+      const phase = (what: string) =>
+        phases.push(`${what} at ${((Date.now() - started) / 1000).toFixed(1)} s`);
+      onTestFailed(() => console.error(`batch-kill phases: ${phases.join('; ')}`));
       const taskQueue = uniqueId('tq-kill');
       const env = {
         DATABASE_URL: db.url,
@@ -90,6 +98,7 @@ describe('batch run survives SIGKILLed workers', () => {
       // A downstream consumer listening for the whole run, as the README's `NOTIFY batch_runs` promises.
       const listener = await BatchRunsListener.open(db.pool);
       worker = await startWorkerProcess(env);
+      phase('worker ready');
       const handle = await temporal.client.workflow.start(BATCH_WORKFLOW, {
         taskQueue,
         workflowId: uniqueId('batch-kill'),
@@ -98,11 +107,14 @@ describe('batch run survives SIGKILLed workers', () => {
       const killedAt: number[] = [];
       for (const share of [0.15, 0.55]) {
         await predictionsReach(total * share);
+        phase(`${Math.round(share * 100)} % scored`);
         await kill(worker);
         killedAt.push(await predictions());
         worker = await startWorkerProcess(env);
+        phase('worker restarted');
       }
       const summary = (await handle.result()) as BatchRunSummary;
+      phase('run completed');
 
       expect(killedAt[0]).toBeLessThan(killedAt[1] ?? 0);
       expect(killedAt[1]).toBeLessThan(total);
