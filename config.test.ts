@@ -56,6 +56,7 @@ describe('loadConfig', () => {
         catchupWindow: '1d',
         chunkSize: 50000,
         maxParallelChunks: 2,
+        scoringThread: true,
       },
       stream: {
         canAfterEvents: 5000,
@@ -214,8 +215,12 @@ describe('dynamic batching variables (DYNAMIC_BATCH_*)', () => {
   });
 
   it('leaves the batch mode BATCH_* settings alone', () => {
-    const config = loadConfig({ BATCH_CHUNK_SIZE: '7', BATCH_MAX_PARALLEL_CHUNKS: '3' });
-    expect(config.batch).toMatchObject({ chunkSize: 7, maxParallelChunks: 3 });
+    const config = loadConfig({
+      BATCH_CHUNK_SIZE: '7',
+      BATCH_MAX_PARALLEL_CHUNKS: '3',
+      BATCH_SCORING_THREAD: 'off',
+    });
+    expect(config.batch).toMatchObject({ chunkSize: 7, maxParallelChunks: 3, scoringThread: false });
     expect(config.warnings).toEqual([]);
   });
 });

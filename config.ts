@@ -116,6 +116,8 @@ const variables = z.object({
     .default('1d'),
   BATCH_CHUNK_SIZE: positiveInt(50_000),
   BATCH_MAX_PARALLEL_CHUNKS: positiveInt(2),
+  // A batch page's ONNX runs go to a worker thread of the worker, off the thread that decodes and writes pages.
+  BATCH_SCORING_THREAD: onOff(true),
   // Streaming mode (workflows/stream-scoring.ts): continue-as-new threshold, dedup window, events per activity.
   // Defaults from STREAM_OPTION_DEFAULTS, which a stream started by hand (no options in its input) also uses.
   STREAM_CAN_AFTER_EVENTS: positiveInt(STREAM_OPTION_DEFAULTS.canAfterEvents),
@@ -189,6 +191,7 @@ const schema = variables.transform((e) => ({
     catchupWindow: e.BATCH_CATCHUP_WINDOW,
     chunkSize: e.BATCH_CHUNK_SIZE,
     maxParallelChunks: e.BATCH_MAX_PARALLEL_CHUNKS,
+    scoringThread: e.BATCH_SCORING_THREAD,
   },
   /** Streaming scoring: options every new stream workflow starts with (see docs/streaming.md). */
   stream: {

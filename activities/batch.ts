@@ -12,7 +12,7 @@ import {
   type PageKey,
   type ResolvedBatchRun,
 } from '../contracts/batch.js';
-import type { ResolvedModel, ScoreOutput } from '../contracts/scoring.js';
+import type { ResolvedModel, ScoreOutput, Scorer } from '../contracts/scoring.js';
 import { partitionKey } from '../contracts/batch-input.js';
 import type { Pool } from '../db/pool.js';
 import { keyText, type Page } from '../db/queries/batch-copy.js';
@@ -22,7 +22,8 @@ import { createSinkTables, missingTables } from '../db/queries/batch-tables.js';
 import { clearEarlierRejections, planKeys } from '../db/queries/batch-source.js';
 import type { DeploymentRegistry } from '../platform/deployments.js';
 import { ModelNotFoundError } from '../scoring/errors.js';
-import type { ModelScorer } from '../scoring/scorer.js';
+import { scoreRows, type ModelScorer } from '../scoring/scorer.js';
+import type { SessionThread } from '../scoring/session-thread.js';
 import {
   describeBatchTables,
   planBatchLayout,
@@ -62,8 +63,22 @@ export function createBatchActivities(deps: {
   /** Scores, and its registry gives each version's card (the layout is planned from it). */
   scorer: ModelScorer;
   deployments?: DeploymentRegistry;
+  batchSessions?: SessionThread;
 }) {
   const { pool, scorer } = deps;
+  // With a session thread, a page's runs leave this thread (features are still built here, from the records).
+  const sessions = deps.batchSessions;
+  const pageScorer: Scorer = sessions
+    ? {
+        resolve: (ref) => scorer.resolve(ref),
+        async score(ref, rows) {
+          const m = typeof ref === 'string' ? await scorer.resolve(ref) : ref;
+          const loaded = scorer.registry.get(m.name, m.version);
+          if (!loaded) return scorer.score(ref, rows);
+          return scoreRows(loaded, rows, sessions.run);
+        },
+      }
+    : scorer;
   // Layouts by deployment and model version; the resolve step of each run refreshes its entry.
   const layouts = new Map<string, BatchLayout>();
 
@@ -220,7 +235,7 @@ export function createBatchActivities(deps: {
       try {
         await scoreChunkPages({
           client,
-          scorer,
+          scorer: pageScorer,
           layout,
           model: input.model,
           runId: input.runId,

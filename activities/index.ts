@@ -5,6 +5,7 @@ import type { Pool } from '../db/pool.js';
 import type { DeploymentRegistry } from '../platform/deployments.js';
 import type { RoutingTable } from '../platform/routing.js';
 import type { ModelScorer } from '../scoring/scorer.js';
+import type { SessionThread } from '../scoring/session-thread.js';
 import { createBatchActivities } from './batch.js';
 import { createBatchCompareActivities } from './batch-compare.js';
 import { createLabelActivities } from './labels.js';
@@ -28,6 +29,8 @@ export interface ActivityDeps {
   routing?: RoutingTable;
   /** A Temporal client for the rollout workflow's routing Updates (workers/main.ts). */
   temporal?: RoutingActivityDeps['temporal'];
+  /** Batch pages' ONNX runs go to this thread (config.batch.scoringThread), off the thread that decodes pages. */
+  batchSessions?: SessionThread;
   /** Retraining: the model folder versions are registered into, the training python and the command's cwd. */
   retraining?: RetrainingDeps['retraining'];
 }

@@ -4,13 +4,15 @@ import type { FloorResult } from './batch-floor.js';
 import { formatSpread, spread, type Spread } from './batch-stats.js';
 import type { WorkflowRun } from './batch-workflow.js';
 
-export const SIDES = ['workflow', 'nodrift', 'floor', 'pandas', 'numpy'] as const;
+export const SIDES = ['workflow', 'nodrift', 'inline', 'floor', 'pandas', 'numpy'] as const;
 export type Side = (typeof SIDES)[number];
 
 export interface SideRuns {
   workflow: WorkflowRun[];
   /** The same workflow with `drift: false`: what the partition's drift window costs a run. */
   nodrift: WorkflowRun[];
+  /** The same workflow with BATCH_SCORING_THREAD=off: the ONNX runs on the worker's main thread. */
+  inline: WorkflowRun[];
   floor: FloorResult[];
   pandas: Record<string, number>[];
   numpy: Record<string, number>[];
@@ -19,6 +21,7 @@ export interface SideRuns {
 const seconds: { [S in Side]: (r: SideRuns[S][number]) => number } = {
   workflow: (r) => r.seconds,
   nodrift: (r) => r.seconds,
+  inline: (r) => r.seconds,
   floor: (r) => (r.outMs + r.inMs) / 1000,
   pandas: (r) => r.total_s ?? NaN,
   numpy: (r) => r.total_s ?? NaN,
@@ -27,6 +30,7 @@ const seconds: { [S in Side]: (r: SideRuns[S][number]) => number } = {
 function label(side: Side, connections: number, pandasMethod: string): string {
   if (side === 'workflow') return 'batchScoring end to end (drift window on)';
   if (side === 'nodrift') return 'batchScoring, drift: false';
+  if (side === 'inline') return 'batchScoring, scoring thread off';
   if (side === 'floor') return `COPY floor, binary, ${connections} connections (out + in)`;
   if (side === 'pandas')
     return `pandas read_sql + onnxruntime + to_sql(${pandasMethod === 'copy' ? 'COPY' : 'INSERT'})`;
@@ -51,6 +55,7 @@ export function buildReport(o: ReportInput) {
   const secs = {
     workflow: o.runs.workflow.map(seconds.workflow),
     nodrift: o.runs.nodrift.map(seconds.nodrift),
+    inline: o.runs.inline.map(seconds.inline),
     floor: o.runs.floor.map(seconds.floor),
     pandas: o.runs.pandas.map(seconds.pandas),
     numpy: o.runs.numpy.map(seconds.numpy),
@@ -97,6 +102,7 @@ export function buildReport(o: ReportInput) {
       medianRun: medianRun(o.runs.workflow, seconds.workflow),
     },
     driftOff: o.runs.nodrift.length ? side('nodrift', o.runs.nodrift) : skipped('nodrift'),
+    threadOff: o.runs.inline.length ? side('inline', o.runs.inline) : skipped('inline'),
     copyFloor: side('floor', o.runs.floor),
     pandas: o.runs.pandas.length ? side('pandas', o.runs.pandas) : skipped('pandas'),
     numpyCopy: o.runs.numpy.length ? side('numpy', o.runs.numpy) : skipped('numpy'),
@@ -105,6 +111,7 @@ export function buildReport(o: ReportInput) {
       numpyCopyOverWorkflow: ratio('numpy'),
       floorOverWorkflow: ratio('floor'),
       driftOffOverWorkflow: ratio('nodrift'),
+      threadOffOverWorkflow: ratio('inline'),
     },
     targets: {
       endToEndRowsPerSecond: { target: 100_000, measured: o.rows / wf.median },
@@ -145,6 +152,7 @@ export function printTable(r: BatchReport): void {
       : '';
   for (const [side, x] of [
     [r.driftOff, r.ratios.driftOffOverWorkflow],
+    [r.threadOff, r.ratios.threadOffOverWorkflow],
     [r.copyFloor, r.ratios.floorOverWorkflow],
     [r.pandas, r.ratios.pandasOverWorkflow],
     [r.numpyCopy, r.ratios.numpyCopyOverWorkflow],
@@ -173,5 +181,9 @@ export function printTable(r: BatchReport): void {
   if (!('skipped' in r.driftOff))
     process.stdout.write(
       `drift window: costs ${(100 * r.targets.driftCost.measured).toFixed(1)} % of the run's throughput (median with drift over median without; target at most 10 %)\n`,
+    );
+  if (!('skipped' in r.numpyCopy))
+    process.stdout.write(
+      `against numpy + binary COPY: the workflow reaches ${(100 * r.ratios.numpyCopyOverWorkflow.ofMedians).toFixed(0)} % of its rows/s (target at least 90 %)\n`,
     );
 }

@@ -2,7 +2,8 @@
  * `npm run bench:batch -- --rows 1000000 [--runs 3] [--chunk-size 50000] [--parallel 2] [--model ride-duration@2]`
  * End-to-end batch scoring on its own embedded Postgres + Temporal dev server + in-process worker: generates a
  * one-day partition, then runs each side `--runs` times, interleaved round by round: the `batchScoring` workflow
- * (which computes the day's drift window at its end), the same workflow with `drift: false`, the binary COPY floor on `--parallel` connections (bench/batch-floor.ts), and two Python references on the same
+ * (which computes the day's drift window at its end), the same workflow with `drift: false`, the same with the
+ * scoring thread off (`inline`), the binary COPY floor on `--parallel` connections (bench/batch-floor.ts), and two Python references on the same
  * rows and model (pandas read_sql + onnxruntime + to_sql with a COPY writer; numpy + binary COPY), from a venv the
  * bench makes on first use (bench/batch-python.ts). Each measured step starts right after a CHECKPOINT. Prints the
  * median and range of each side and the ratios, and writes bench/results/batch-<timestamp>.json. Whatever happens
@@ -21,9 +22,19 @@ import { migrate } from '../db/migrate.js';
 import { createPool } from '../db/pool.js';
 import { startTestServers } from '../dev/stack.js';
 import { createScorer } from '../scoring/scorer.js';
+import { createSessionThread, type SessionThread } from '../scoring/session-thread.js';
 import { createWorker, loadWorkerDeployments } from '../workers/create-worker.js';
 import { copyFloor } from './batch-floor.js';
 import { ensureBenchPython, runPythonReference } from './batch-python.js';
+import {
+  cpuDelta,
+  cpuUse,
+  formatCpu,
+  postmasterPid,
+  processCpu,
+  processCpuDelta,
+  type CpuUse,
+} from './proc-cpu.js';
 import { buildReport, printTable, SIDES, type Side, type SideRuns } from './batch-report.js';
 import { formatSpread, roundOrder, spread } from './batch-stats.js';
 import {
@@ -50,10 +61,14 @@ const { values: args } = parseArgs({
     'skip-pandas': { type: 'boolean', default: false },
     /** Leaves out the workflow side with `drift: false` (the cost of the partition's drift window). */
     'skip-drift-off': { type: 'boolean', default: false },
+    /** Leaves out the workflow side with the scoring thread off (ONNX runs on the worker's main thread). */
+    'skip-inline': { type: 'boolean', default: false },
     /** Rows of the classifier side (the penguin-species deployment over a generated table); 0 skips it. */
     'classifier-rows': { type: 'string', default: '200000' },
     /** `insert`: the pandas reference writes with to_sql's default INSERTs (its old writer) instead of COPY. */
     'pandas-method': { type: 'string', default: 'copy' },
+    /** Prints, per side and round, which Postgres processes used the CPU (backends, checkpointer, autovacuum). */
+    'cpu-detail': { type: 'boolean', default: false },
   },
 });
 const RUNS = Number(args.runs);
@@ -91,6 +106,17 @@ async function removeLeftovers(benchDir: string): Promise<void> {
       log(`removed ${name} left by a killed run (pid ${pid})`);
     }
   }
+}
+
+/** A session thread whose runs go back to the model's own session (the main thread) while `onThread` is false. */
+function switchableSessions(thread: SessionThread): SessionThread & { onThread: boolean } {
+  const s: SessionThread & { onThread: boolean } = {
+    onThread: true,
+    run: (model, feeds, fetches) =>
+      s.onThread ? thread.run(model, feeds, fetches) : model.session.run(feeds, fetches),
+    close: () => thread.close(),
+  };
+  return s;
 }
 
 /** A worker in its own process (its own main thread for ONNX runs) polling the bench task queue. */
@@ -164,13 +190,16 @@ async function main(config: Config, dir: string) {
     scorer: inner,
     dir: path.resolve(root, config.deployments.dir),
   });
+  // The worker's scoring thread (BATCH_SCORING_THREAD=on, the default), switched off for the `inline` side only.
+  const sessions = switchableSessions(createSessionThread({ intraOpThreads: Number(args.threads) }));
+  onCleanup(() => sessions.close());
   const nativeConnection = await NativeConnection.connect({ address: temporal.address });
   onCleanup(() => nativeConnection.close());
   const worker = await createWorker({
     connection: nativeConnection,
     namespace: 'default',
     taskQueue: 'bench-batch',
-    activities: createActivities({ pool, scorer, deployments }),
+    activities: createActivities({ pool, scorer, deployments, batchSessions: sessions }),
     workflowBundle: bundle,
   });
   const running = worker.run().catch((err: Error) => log(`worker stopped: ${err.message}`));
@@ -196,7 +225,7 @@ async function main(config: Config, dir: string) {
   };
   const pyArgs = ['--from', DAY.from, '--to', DAY.to, '--threads', args.threads];
   pyArgs.push('--model-dir', path.join(root, 'models', model.name, model.version));
-  const runs: SideRuns = { workflow: [], nodrift: [], floor: [], pandas: [], numpy: [] };
+  const runs: SideRuns = { workflow: [], nodrift: [], inline: [], floor: [], pandas: [], numpy: [] };
   const runPy = async (script: string, into: Record<string, number>[], extra: string[] = []) => {
     if ('skip' in python) return NaN;
     // The URL (with the embedded cluster's password) goes through the environment, not the command line.
@@ -232,6 +261,20 @@ async function main(config: Config, dir: string) {
             return r.seconds;
           },
         }),
+    ...(args['skip-inline']
+      ? {}
+      : {
+          inline: async () => {
+            sessions.onThread = false;
+            try {
+              const r = await runWorkflowOnce({ pool, client, scorer, input, rows, signal: abort.signal });
+              runs.inline.push(r);
+              return r.seconds;
+            } finally {
+              sessions.onThread = true;
+            }
+          },
+        }),
     floor: async () => {
       const f = await copyFloor(pool, DAY, input.maxParallelChunks, model);
       runs.floor.push(f);
@@ -245,11 +288,22 @@ async function main(config: Config, dir: string) {
   }
   const sides = SIDES.filter((s) => measure[s]);
   log(`${RUNS} rounds of ${sides.join(', ')} (order rotated each round); ${describeInput(input)}`);
+  // CPU per side: Postgres (postmaster, backends, ended backends), this process (worker, scorer, COPY client),
+  // the children it reaped (a Python reference) and the rest of its tree (the Temporal dev server).
+  const pgPid = postmasterPid(pg.dataDir);
+  const cpu: Partial<Record<Side, CpuUse[]>> = {};
   for (let round = 0; round < RUNS; round++) {
     for (const side of roundOrder(sides, round)) {
       await pool.query('CHECKPOINT'); // no step pays for the WAL of the one before
+      const before = cpuUse(pgPid);
+      const detail = args['cpu-detail'] ? processCpu(pgPid) : undefined;
       const seconds = (await measure[side]?.()) ?? NaN;
-      log(`round ${round + 1}/${RUNS} ${side}: ${seconds.toFixed(2)} s`);
+      const used = cpuDelta(before, cpuUse(pgPid));
+      if (detail)
+        for (const p of processCpuDelta(detail, processCpu(pgPid)))
+          log(`  ${side} Postgres CPU ${p.seconds.toFixed(2)} s: ${p.cmd}`);
+      (cpu[side] ??= []).push(used);
+      log(`round ${round + 1}/${RUNS} ${side}: ${seconds.toFixed(2)} s (CPU s: ${formatCpu(used)})`);
     }
   }
   const classifier = await measureClassifier(pool, client, scorer, input, Number(args['classifier-rows']));
@@ -261,6 +315,13 @@ async function main(config: Config, dir: string) {
     pandasMethod: args['pandas-method'],
   });
   printTable(report);
+  for (const side of sides) {
+    const runsOf = cpu[side] ?? [];
+    const med = (k: keyof CpuUse) => spread(runsOf.map((c) => c[k])).median;
+    log(
+      `CPU of ${side}, median s: ${formatCpu({ postgres: med('postgres'), bench: med('bench'), python: med('python'), temporal: med('temporal') })}`,
+    );
+  }
   if (classifier.length > 0) {
     const seconds = spread(classifier.map((r) => r.seconds));
     log(
@@ -276,7 +337,10 @@ async function main(config: Config, dir: string) {
     rowsPerSecond: r.rowsPerSecond,
     summary: r.summary,
   }));
-  await writeFile(file, `${JSON.stringify({ ...report, classifier: classifierRuns }, null, 2)}\n`);
+  await writeFile(
+    file,
+    `${JSON.stringify({ ...report, cpuSeconds: cpu, classifier: classifierRuns }, null, 2)}\n`,
+  );
   log(`wrote ${path.relative(root, file)}`);
 }
 

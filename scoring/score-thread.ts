@@ -6,13 +6,11 @@
  * batcher does, and answers each with its own ScoreOutput. Started on first use; a thread that dies fails what it
  * had in hand (the caller's canary fallback answers with the champion) and is started again by the next call.
  */
-import { createRequire } from 'node:module';
-import path from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type { FieldRecord, ScoreOutput } from '../contracts/scoring.js';
 import type { Logger } from '../logger.js';
 import type { LoadedModel } from './load-model.js';
+import { threadEntry } from './thread-entry.js';
 
 /** What the main thread sends: the version's folder (the thread loads it once), and the records. */
 export interface ThreadRequest {
@@ -48,18 +46,6 @@ export interface ThreadScorer {
   close(): Promise<void>;
 }
 
-/** The thread's entry: compiled JavaScript as is; TypeScript (tsx, vitest) through tsx's loader, registered first. */
-function entrySource(): { code: string } | { file: URL } {
-  const here = new URL(import.meta.url);
-  if (here.pathname.endsWith('.js')) return { file: new URL('./score-thread-entry.js', here) };
-  const tsxPackage = createRequire(here).resolve('tsx/package.json');
-  const api = pathToFileURL(path.join(path.dirname(tsxPackage), 'dist/esm/api/index.mjs')).href;
-  const entry = new URL('./score-thread-entry.ts', here).href;
-  return {
-    code: `import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); });`,
-  };
-}
-
 export function createThreadScorer(settings: ThreadSettings, logger: Logger): ThreadScorer {
   let worker: Worker | undefined;
   let nextId = 1;
@@ -72,11 +58,7 @@ export function createThreadScorer(settings: ThreadSettings, logger: Logger): Th
   };
 
   const start = (): Worker => {
-    const source = entrySource();
-    const w =
-      'code' in source
-        ? new Worker(source.code, { eval: true, workerData: settings })
-        : new Worker(source.file, { workerData: settings });
+    const w = threadEntry(new URL(import.meta.url), 'score-thread-entry', settings);
     w.unref();
     w.on('message', (reply: ThreadReply) => {
       const entry = waiting.get(reply.id);

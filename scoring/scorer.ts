@@ -26,6 +26,7 @@ import { allocate, buildFeatures } from './features.js';
 import { primaries } from './predictions.js';
 import type { TaskView } from './graph-check.js';
 import type { ModelCard } from './model-card.js';
+import type { SessionRun } from './session-thread.js';
 import { loadRegistry, type LoadedModel, type LoadFailure, type ModelRegistry } from './registry.js';
 
 export interface ScorerOptions {
@@ -207,7 +208,15 @@ export async function createScorer(options: ScorerOptions): Promise<ModelScorer>
 }
 
 /** Scores `rows` with one loaded version; exported for tests and benchmarks that bypass alias resolution. */
-export async function scoreRows(model: LoadedModel, rows: readonly FieldRecord[]): Promise<ScoreOutput> {
+/**
+ * Scores rows with one version in runs of at most `maxBatchRows`. `run` runs one set of feeds: the model's own
+ * session by default, a session thread's for batch scoring (session-thread.ts).
+ */
+export async function scoreRows(
+  model: LoadedModel,
+  rows: readonly FieldRecord[],
+  run: SessionRun = (m, feeds, fetches) => m.session.run(feeds, fetches),
+): Promise<ScoreOutput> {
   const prepared = model.signature.prepare(rows);
   const { count } = prepared;
   const outputs: Record<string, OutputColumn> = {};
@@ -226,7 +235,7 @@ export async function scoreRows(model: LoadedModel, rows: readonly FieldRecord[]
           rule.flat ? [to - from] : [to - from, rule.width],
         );
     }
-    const result = await model.session.run(feeds, fetches);
+    const result = await run(model, feeds, fetches);
     for (const o of model.outputs) {
       const t = result[o.name];
       if (!t) throw new Error(`${model.ref}: the graph returned no "${o.name}"`);

@@ -13,6 +13,7 @@ import { createActivities, type Activities } from '../activities/index.js';
 import { createPool, type Pool } from '../db/pool.js';
 import { createLogger } from '../logger.js';
 import { createScorer, type ModelScorer, type ScorerOptions } from '../scoring/scorer.js';
+import { createSessionThread, type SessionThread } from '../scoring/session-thread.js';
 import { createWorker, loadWorkerDeployments } from '../workers/create-worker.js';
 import { createApp } from '../api/app.js';
 import type { AppDeps } from '../api/deps.js';
@@ -148,6 +149,7 @@ export async function startTestWorker(options: {
   installRuntimeLogger(createLogger({ log: { level: 'error', format: 'json' } }), 'ERROR');
   const connection = await NativeConnection.connect({ address: inject('temporalAddress') });
   let ownScorer: ModelScorer | undefined;
+  let sessions: SessionThread | undefined;
   let activities = options.activities;
   if (!activities) {
     const pool = requirePool(options.pool);
@@ -156,7 +158,9 @@ export async function startTestWorker(options: {
       ...(options.deploymentDir ? { dir: options.deploymentDir } : {}),
       ...(options.createSinks ? { createSinks: true } : {}),
     });
-    activities = createActivities({ pool, scorer, deployments });
+    // As the worker runs by default (BATCH_SCORING_THREAD=on): batch pages' ONNX runs in a scoring thread.
+    sessions = createSessionThread({ intraOpThreads: 1 });
+    activities = createActivities({ pool, scorer, deployments, batchSessions: sessions });
   }
   const worker = await createWorker({
     connection,
@@ -173,6 +177,7 @@ export async function startTestWorker(options: {
       if (worker.getState() === 'RUNNING') worker.shutdown();
       await running;
       await connection.close();
+      await sessions?.close();
       await ownScorer?.close();
     },
   };

@@ -11,6 +11,7 @@ import { createPool } from '../db/pool.js';
 import { createLogger } from '../logger.js';
 import { connectClient } from '../platform/temporal.js';
 import { createScorer } from '../scoring/scorer.js';
+import { createSessionThread } from '../scoring/session-thread.js';
 import { createWorker, loadWorkerDeployments, retrainingPaths } from '../workers/create-worker.js';
 import { installRuntimeLogger } from '../workers/runtime.js';
 
@@ -19,6 +20,8 @@ const logger = createLogger(config, 'test-worker');
 installRuntimeLogger(logger, 'WARN');
 const pool = createPool(requireDatabaseUrl(config), { max: 8, logger, application: 'test-worker' });
 const scorer = await createScorer({ modelDir: config.models.dir, pool, intraOpThreads: 1, logger });
+// As workers/main.ts: batch pages' ONNX runs in a scoring thread unless BATCH_SCORING_THREAD=off.
+const batchSessions = config.batch.scoringThread ? createSessionThread({ intraOpThreads: 1 }) : undefined;
 const connection = await NativeConnection.connect({ address: temporalAddress(config) });
 // For the activities that talk to Temporal (rollout Updates, a retraining's rollout).
 const client = await connectClient(temporalAddress(config), config.temporal.namespace);
@@ -31,6 +34,7 @@ try {
       pool,
       scorer,
       deployments: await loadWorkerDeployments({ pool, scorer, dir: config.deployments.dir, logger }),
+      ...(batchSessions ? { batchSessions } : {}),
       retraining: retrainingPaths(config),
       temporal: { client: () => Promise.resolve(client), taskQueue: config.temporal.taskQueue },
     }),
@@ -42,6 +46,7 @@ try {
 } finally {
   await client.connection.close();
   await connection.close();
+  await batchSessions?.close();
   await scorer.close();
   await pool.end();
 }

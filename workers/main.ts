@@ -18,6 +18,7 @@ import { runMain } from '../platform/run-main.js';
 import { clientRetryInterceptors, ensureSearchAttributes } from '../platform/temporal.js';
 import { createScorer, type ModelScorer } from '../scoring/scorer.js';
 import { followModelVersions } from '../platform/model-versions.js';
+import { createSessionThread, type SessionThread } from '../scoring/session-thread.js';
 import { createWorker, loadWorkerDeployments, retrainingPaths } from './create-worker.js';
 import { installRuntimeLogger } from './runtime.js';
 import { runWorkerSession, stopSignal } from './temporal-session.js';
@@ -38,6 +39,7 @@ runMain(async () => {
   let scorer: ModelScorer | undefined;
   let routing: RoutingTable | undefined;
   let versions: Awaited<ReturnType<typeof followModelVersions>> | undefined;
+  let batchSessions: SessionThread | undefined;
   // One client connection for the rollout workflow's routing Updates, opened at first use.
   let routingClient: Promise<Client> | undefined;
   const routingClientOf = () =>
@@ -69,10 +71,13 @@ runMain(async () => {
     // A version another worker's retraining registers is loaded here too.
     versions = await followModelVersions(pool, scorer, logger);
     routing = await createPgRouting({ pool, logger, deploymentOf: routedDeployment(deployments) });
+    if (config.batch.scoringThread)
+      batchSessions = createSessionThread({ intraOpThreads: config.models.intraOpThreads });
     const activities = createActivities({
       pool,
       scorer,
       deployments,
+      ...(batchSessions ? { batchSessions } : {}),
       routing,
       webhookUrl: config.notify.webhookUrl,
       temporal: { client: routingClientOf, taskQueue },
@@ -120,6 +125,7 @@ runMain(async () => {
     stop.dispose();
     await routing?.close();
     await versions?.close();
+    await batchSessions?.close();
     await routingClient?.then((c) => c.connection.close()).catch(() => undefined);
     await scorer?.close();
     await pool.end();

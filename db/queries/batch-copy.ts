@@ -188,6 +188,16 @@ export type SinkValueKind = 'float8' | 'text' | 'int8' | 'jsonb';
  * Sink rows as COPY binary, columns `key, model_name, model_version, values..., run_id`: per row `begin`, one
  * writer call per value column in order, `end`. The buffer grows as needed (one Buffer for the whole batch).
  */
+/**
+ * Copies `length` bytes to `to` at `at`; returns the end. A loop for the few bytes of a row's key and fixed fields:
+ * Buffer#copy makes a view per call, which costs more than the bytes themselves at this size.
+ */
+function copyBytes(from: Buffer, start: number, length: number, to: Buffer, at: number): number {
+  if (length > 64) return at + from.copy(to, at, start, start + length);
+  for (let i = 0; i < length; i++) to[at + i] = from[start + i] ?? 0;
+  return at + length;
+}
+
 export class SinkCopy {
   private buf: Buffer;
   private at: number;
@@ -226,8 +236,8 @@ export class SinkCopy {
     const b = this.buf;
     let o = b.writeInt16BE(this.fieldCount, this.at);
     o = b.writeInt32BE(keyLength, o);
-    o += source.copy(b, o, keyAt, keyAt + keyLength);
-    this.at = o + this.model.copy(b, o);
+    o = copyBytes(source, keyAt, keyLength, b, o);
+    this.at = copyBytes(this.model, 0, this.model.length, b, o);
   }
 
   /** A double; null or NaN writes NULL. */
@@ -267,7 +277,7 @@ export class SinkCopy {
 
   end(): void {
     this.ensure(this.run.length);
-    this.at += this.run.copy(this.buf, this.at);
+    this.at = copyBytes(this.run, 0, this.run.length, this.buf, this.at);
     this.rows++;
   }
 

@@ -171,19 +171,24 @@ export function sinkDdl(sink: SinkLayout): string[] {
   const pk = `PRIMARY KEY (${q(sink.key.column)}, ${q(n.model_name)}, ${q(n.model_version)})`;
   // The first value (the prediction itself) is required; label-derived columns are null when the label is unknown.
   const values = sink.values.map((v, i) => `${q(v.column)} ${v.sqlType}${i === 0 ? ' NOT NULL' : ''}`);
-  const index = (table: string) =>
-    `CREATE INDEX IF NOT EXISTS ${q(`${table.replace('.', '_')}_run_idx`.slice(0, 63))} ON ${quoteTable(table)} (${q(n.run_id)})`;
+  // The sink's run index is BRIN (migration 018 says why); the rejected table's, small, a btree.
+  const index = (table: string, method: 'btree' | 'brin') => {
+    const name = q(`${table.replace('.', '_')}_run_${method === 'brin' ? 'brin' : 'idx'}`.slice(0, 63));
+    const using = method === 'brin' ? ' USING brin' : '';
+    const options = method === 'brin' ? ' WITH (autosummarize = on)' : '';
+    return `CREATE INDEX IF NOT EXISTS ${name} ON ${quoteTable(table)}${using} (${q(n.run_id)})${options}`;
+  };
   return [
     `CREATE TABLE IF NOT EXISTS ${quoteTable(sink.table)} (
       ${key}, ${q(n.model_name)} text NOT NULL, ${q(n.model_version)} text NOT NULL,
       ${values.join(', ')}, ${q(n.run_id)} text NOT NULL,
       ${q(n.scored_at)} timestamptz NOT NULL DEFAULT now(), ${pk})`,
-    index(sink.table),
+    index(sink.table, 'brin'),
     `CREATE TABLE IF NOT EXISTS ${quoteTable(sink.rejectedTable)} (
       ${key}, ${q(n.model_name)} text NOT NULL, ${q(n.model_version)} text NOT NULL,
       ${q(n.run_id)} text NOT NULL, ${q(n.field)} text NOT NULL, ${q(n.reason)} text NOT NULL,
       ${q(n.rejected_at)} timestamptz NOT NULL DEFAULT now(), ${pk})`,
-    index(sink.rejectedTable),
+    index(sink.rejectedTable, 'btree'),
   ];
 }
 
