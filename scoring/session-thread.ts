@@ -56,6 +56,10 @@ export function createSessionThread(settings: { intraOpThreads: number }): Sessi
         entry.resolve(Object.fromEntries(Object.entries(reply.outputs).map(([k, data]) => [k, { data }])));
       else entry.reject(Object.assign(new Error(reply.error.message), { name: reply.error.name }));
     });
+    // An uncaught error in the thread fails its runs (they are retried as the activity's attempt); the exit follows.
+    w.on('error', (err) => {
+      if (worker === w) failAll(`the session thread failed: ${err.message}`);
+    });
     w.on('exit', (code) => {
       if (worker !== w) return;
       worker = undefined;
