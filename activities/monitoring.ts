@@ -4,6 +4,7 @@
  * alert, idempotent by the alert's dedup key (sent as Idempotency-Key; a delivered alert is not sent again).
  */
 import { Context } from '@temporalio/activity';
+import { whileBeating } from './heartbeat.js';
 import { ApplicationFailure } from '@temporalio/common';
 import type {
   DriftFeature,
@@ -81,6 +82,46 @@ export function createMonitoringActivities(deps: MonitoringActivityDeps) {
     return window;
   };
 
+  /** Every window of a deployment over [from, to): each served mode, each version with a reference profile. */
+  const monitorAll = async (input: {
+    deployment: string;
+    from: string;
+    to: string;
+    modes?: MonitoredMode[];
+  }): Promise<MonitorResult> => {
+    const { deployment, champion } = deploymentOf(input.deployment);
+    const result: MonitorResult = { from: input.from, to: input.to, windows: [], skipped: [] };
+    const served = servedModes(deployment);
+    for (const mode of input.modes ?? served) {
+      if (!served.includes(mode)) {
+        result.skipped.push(`${mode}: ${deployment.spec.name} does not serve it`);
+        continue;
+      }
+      const versions =
+        mode === 'batch'
+          ? [champion.version]
+          : (
+              await pool.query<{ version: string }>(versionsSql(mode), [
+                deployment.spec.name,
+                input.from,
+                input.to,
+              ])
+            ).rows.map((r) => r.version);
+      if (versions.length === 0) result.skipped.push(`${mode}: no predictions in the window`);
+      for (const version of versions.sort()) {
+        const model = deps.scorer.registry.get(champion.name, version);
+        if (!model || !hasReference(model)) {
+          result.skipped.push(
+            `${mode} ${champion.name}@${version}: ${model ? 'no reference profile' : 'not loaded'}`,
+          );
+          continue;
+        }
+        result.windows.push(await compute(deployment, model, { mode, from: input.from, to: input.to }));
+      }
+    }
+    return result;
+  };
+
   return {
     /**
      * One window of one mode (default batch) by a version (default the champion). `ifMonitored`: a batch run's
@@ -101,12 +142,14 @@ export function createMonitoringActivities(deps: MonitoringActivityDeps) {
         input.version === undefined ? champion : deps.scorer.registry.get(champion.name, input.version);
       if (!model) throw fail('ModelNotFoundError', `${champion.name}@${input.version ?? ''} is not loaded`);
       if (input.ifMonitored && (!deployment.spec.monitoring || !hasReference(model))) return null;
-      return compute(deployment, model, {
-        mode: input.mode ?? 'batch',
-        ...(input.from !== undefined ? { from: input.from } : {}),
-        ...(input.to !== undefined ? { to: input.to } : {}),
-        ...(input.run ? { run: input.run } : {}),
-      });
+      return whileBeating(() =>
+        compute(deployment, model, {
+          mode: input.mode ?? 'batch',
+          ...(input.from !== undefined ? { from: input.from } : {}),
+          ...(input.to !== undefined ? { to: input.to } : {}),
+          ...(input.run ? { run: input.run } : {}),
+        }),
+      );
     },
 
     /** Every window of a deployment over [from, to): each served mode, each version with a reference profile. */
@@ -116,37 +159,7 @@ export function createMonitoringActivities(deps: MonitoringActivityDeps) {
       to: string;
       modes?: MonitoredMode[];
     }): Promise<MonitorResult> {
-      const { deployment, champion } = deploymentOf(input.deployment);
-      const result: MonitorResult = { from: input.from, to: input.to, windows: [], skipped: [] };
-      const served = servedModes(deployment);
-      for (const mode of input.modes ?? served) {
-        if (!served.includes(mode)) {
-          result.skipped.push(`${mode}: ${deployment.spec.name} does not serve it`);
-          continue;
-        }
-        const versions =
-          mode === 'batch'
-            ? [champion.version]
-            : (
-                await pool.query<{ version: string }>(versionsSql(mode), [
-                  deployment.spec.name,
-                  input.from,
-                  input.to,
-                ])
-              ).rows.map((r) => r.version);
-        if (versions.length === 0) result.skipped.push(`${mode}: no predictions in the window`);
-        for (const version of versions.sort()) {
-          const model = deps.scorer.registry.get(champion.name, version);
-          if (!model || !hasReference(model)) {
-            result.skipped.push(
-              `${mode} ${champion.name}@${version}: ${model ? 'no reference profile' : 'not loaded'}`,
-            );
-            continue;
-          }
-          result.windows.push(await compute(deployment, model, { mode, from: input.from, to: input.to }));
-        }
-      }
-      return result;
+      return whileBeating(() => monitorAll(input));
     },
 
     /**

@@ -44,8 +44,10 @@ import {
 } from './batch-steps.js';
 import { deliverAlert } from './monitoring.js';
 
+// computeDriftWindow heartbeats (a fallback scan may be long): a worker lost during it is noticed in 15 s.
 const monitoring = proxyActivities<Activities>({
   startToCloseTimeout: '10 minutes',
+  heartbeatTimeout: '15 seconds',
   retry: {
     initialInterval: '1 second',
     backoffCoefficient: 2,

@@ -18,7 +18,14 @@ const retry = {
   maximumInterval: '30 seconds',
   maximumAttempts: 10,
 };
-const acts = proxyActivities<Activities>({ startToCloseTimeout: '10 minutes', retry });
+// The windows' scans heartbeat: a worker lost mid-scan is noticed in 15 s, not after the 10 minutes a scan may take.
+const acts = proxyActivities<Activities>({
+  startToCloseTimeout: '10 minutes',
+  heartbeatTimeout: '15 seconds',
+  retry,
+});
+/** One row written: a lost worker's attempt is given up after 30 s. */
+const record = proxyActivities<Activities>({ startToCloseTimeout: '30 seconds', retry });
 export const ALERT_WEBHOOK_ATTEMPTS = 5;
 const webhook = proxyActivities<Activities>({
   startToCloseTimeout: '30 seconds',
@@ -38,7 +45,7 @@ export async function deliverAlert(key: string): Promise<string> {
   } catch (err) {
     outcome = { status: `failed: ${errorMessage(err)}`, attempts: ALERT_WEBHOOK_ATTEMPTS };
   }
-  await acts.recordAlertDelivery({ key, ...outcome });
+  await record.recordAlertDelivery({ key, ...outcome });
   return outcome.status;
 }
 
