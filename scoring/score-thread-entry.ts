@@ -1,33 +1,18 @@
 /**
  * The scoring thread's side (see score-thread.ts): loads each version asked for once, coalesces the requests that
- * arrive while a run is in flight (the main batcher's lanes), and posts each request's output back with copies of
- * its columns, so a reply never carries another request's rows.
+ * arrive while a run is in flight (the main batcher's lanes), and answers each request with copies of its columns,
+ * so a reply never carries another request's rows.
  */
-import { parentPort, workerData } from 'node:worker_threads';
+import { workerData } from 'node:worker_threads';
 import type { OutputColumn, ResolvedModel, ScoreOutput } from '../contracts/scoring.js';
 import { createBatcher } from './batcher.js';
-import { loadModel, type LoadedModel } from './load-model.js';
-import type { ThreadClose, ThreadReply, ThreadRequest, ThreadSettings } from './score-thread.js';
+import type { LoadedModel } from './load-model.js';
+import type { ThreadRequest, ThreadSettings } from './score-thread.js';
 import { scoreRows } from './scorer.js';
+import { serveThread, threadModels } from './thread-serve.js';
 
 const settings = workerData as ThreadSettings;
-const port = parentPort;
-if (!port) throw new Error('score-thread-entry runs as a worker thread');
-
-const models = new Map<string, Promise<LoadedModel>>();
-const modelFor = (request: ThreadRequest): Promise<LoadedModel> => {
-  const ref = `${request.name}@${request.version}`;
-  let model = models.get(ref);
-  if (!model) {
-    model = loadModel(request.dir, request.name, request.version, {
-      intraOpThreads: settings.intraOpThreads,
-    });
-    // A version that failed to load is tried again by the next request, not cached as a failure.
-    model.catch(() => models.delete(ref));
-    models.set(ref, model);
-  }
-  return model;
-};
+const modelFor = threadModels(settings.intraOpThreads);
 
 const loaded = new Map<string, LoadedModel>();
 const batcher = createBatcher(
@@ -54,37 +39,8 @@ function own(out: ScoreOutput): ScoreOutput {
   return { ...out, scored: out.scored.slice(), outputs };
 }
 
-// Asked to close, the thread answers nothing more and lets go of its port once its runs in flight end: the event
-// loop empties and the thread exits without a run cut short.
-let inFlight = 0;
-let closing = false;
-const exitWhenIdle = () => {
-  if (closing && inFlight === 0) port.close();
-};
-
-port.on('message', (message: ThreadRequest | ThreadClose) => {
-  if ('close' in message) {
-    closing = true;
-    exitWhenIdle();
-    return;
-  }
-  if (closing) return;
-  const request = message;
-  inFlight++;
-  void (async () => {
-    let reply: ThreadReply;
-    try {
-      const model = await modelFor(request);
-      loaded.set(model.ref, model);
-      const out = own(await batcher.score({ name: model.name, version: model.version }, request.records));
-      reply = { id: request.id, out };
-    } catch (err) {
-      const e = err instanceof Error ? err : new Error(String(err));
-      reply = { id: request.id, error: { name: e.name, message: e.message } };
-    }
-    if (!closing) port.postMessage(reply);
-  })().finally(() => {
-    inFlight--;
-    exitWhenIdle();
-  });
+serveThread<ThreadRequest & { id: number }>(async (request) => {
+  const model = await modelFor(request);
+  loaded.set(model.ref, model);
+  return { out: own(await batcher.score({ name: model.name, version: model.version }, request.records)) };
 });

@@ -4,30 +4,15 @@
  * the thread), a version that cannot load named in the error while the next good call still works, and close()
  * failing what is in hand instead of leaving it hanging.
  */
-import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BROKEN_RIDE_ERROR, plain, threadFixtures, withBrokenRide } from '../test/thread-fixtures.js';
+import type { FieldRecord } from '../contracts/scoring.js';
 import { createLogger } from '../logger.js';
-import type { FieldRecord, ScoreOutput } from '../contracts/scoring.js';
-import { readGolden } from './golden.js';
-import { loadModel, type LoadedModel } from './load-model.js';
+import type { LoadedModel } from './load-model.js';
 import { createThreadScorer, type ThreadScorer } from './score-thread.js';
 import { scoreRows } from './scorer.js';
 
-const MODEL_DIR = fileURLToPath(new URL('../models/', import.meta.url));
 const logger = createLogger({ log: { level: 'silent', format: 'json' } });
-
-const plain = (out: ScoreOutput) => ({
-  model: out.model,
-  predictions: out.predictions,
-  scored: Array.from(out.scored),
-  outputs: Object.fromEntries(
-    Object.entries(out.outputs).map(([k, c]) => [k, Array.from(c.data as ArrayLike<unknown>)]),
-  ),
-  rejections: out.rejections,
-});
 
 describe('scoring thread', () => {
   let thread: ThreadScorer;
@@ -36,25 +21,15 @@ describe('scoring thread', () => {
   let rides: FieldRecord[];
   let penguins: FieldRecord[];
 
+  let release: () => Promise<void>;
+
   beforeAll(async () => {
     thread = createThreadScorer({ intraOpThreads: 1, maxBatchSize: 64 }, logger);
-    ride = await loadModel(path.join(MODEL_DIR, 'ride-duration', '2'), 'ride-duration', '2');
-    penguin = await loadModel(path.join(MODEL_DIR, 'penguin-species', '1'), 'penguin-species', '1');
-    rides = (await readGolden(ride.dir)).slice(0, 40);
-    penguins = (await readGolden(penguin.dir)).slice(0, 40);
-    // Rows the signature refuses: they come back as rejections naming the field, as on the main thread.
-    rides.push({
-      PULocationID: 'x',
-      DOLocationID: 1,
-      trip_distance: 2,
-      pickup_datetime: '2021-02-01T08:00:00',
-    });
-    penguins.push({ island: 7 });
+    ({ ride, penguin, rides, penguins, release } = await threadFixtures({ rows: 40 }));
   });
   afterAll(async () => {
     await thread.close();
-    await ride.session.release();
-    await penguin.session.release();
+    await release();
   });
 
   it('answers one request as the main thread does', async () => {
@@ -99,20 +74,10 @@ describe('scoring thread', () => {
   });
 
   it('names a version that cannot load, and the next good call still works', async () => {
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'thread-bad-'));
-    try {
-      await cp(ride.dir, dir, { recursive: true });
-      await writeFile(path.join(dir, 'model.onnx'), 'not a model');
-      // The card says version 2: loaded as 9, the folder and the card disagree.
-      const broken = { ...ride, dir, version: '9' };
-      await expect(thread.score(broken, [rides[0] ?? {}])).rejects.toMatchObject({
-        name: 'ModelLoadError',
-        message: 'ride-duration@9: card version "2" does not match its folder "9"',
-      });
+    await withBrokenRide(ride, async (broken) => {
+      await expect(thread.score(broken, [rides[0] ?? {}])).rejects.toMatchObject(BROKEN_RIDE_ERROR);
       expect((await thread.score(ride, [rides[0] ?? {}])).scored.length).toBe(1);
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   it('fails what it holds when closed, and starts again on the next call', async () => {
