@@ -10,7 +10,7 @@ import { timeout } from 'hono/timeout';
 import type { AppDeps } from './deps.js';
 import type { AppEnv } from './env.js';
 import { errorHandler, PayloadTooLargeError, problem } from './errors.js';
-import { createMetrics, type ApiMetrics } from './metrics.js';
+import { createMetrics, registerPredictionLogGauge, type ApiMetrics } from './metrics.js';
 import { registerMonitoringGauges } from './monitoring-metrics.js';
 import { requireApiKey } from './middleware/auth.js';
 import { limitBody } from './middleware/body-limit.js';
@@ -39,7 +39,10 @@ const isModelPredict = (path: string) => /^\/models\/[^/]+\/predict$/.test(path)
 export function createApp(deps: AppDeps, options: { metrics?: ApiMetrics; shadowScore?: ShadowScore } = {}) {
   const { config } = deps;
   const metrics = options.metrics ?? createMetrics();
-  if (!options.metrics) registerMonitoringGauges(metrics, deps.pool, deps.logger);
+  if (!options.metrics) {
+    registerMonitoringGauges(metrics, deps.pool, deps.logger);
+    if (deps.predictionLog) registerPredictionLogGauge(metrics, deps.predictionLog);
+  }
   const { challengerThread: thread, routing } = deps;
   const base = createOnline(
     config,

@@ -1,9 +1,10 @@
 /**
  * Prometheus metrics of one app instance, on its own Registry (never the global one), so tests can create many
  * apps in one process: HTTP requests and latency per route and status, dynamic-batch sizes, queue depth,
- * predictions per model version, and the Node process metrics.
+ * predictions per model version, the prediction log's rows, and the Node process metrics.
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { PredictionLog } from './prediction-log.js';
 
 /** One label set of a counter, counted in a plain number that reaches prom-client when the registry collects. */
 export interface Tally {
@@ -99,4 +100,23 @@ export function createMetrics(): ApiMetrics {
       registers,
     }),
   };
+}
+
+/** The prediction log's rows by state, read when the registry collects: rows lost are never silent. */
+export function registerPredictionLogGauge(
+  metrics: ApiMetrics,
+  log: Pick<PredictionLog, 'written' | 'pending' | 'dropped' | 'refused'>,
+): void {
+  new Gauge({
+    name: 'prediction_log_rows',
+    help: 'Rows of the online prediction log: written, pending (buffered), dropped (refused by Postgres included), refused',
+    labelNames: ['state'],
+    registers: [metrics.registry],
+    collect() {
+      this.set({ state: 'written' }, log.written());
+      this.set({ state: 'pending' }, log.pending());
+      this.set({ state: 'dropped' }, log.dropped());
+      this.set({ state: 'refused' }, log.refused());
+    },
+  });
 }

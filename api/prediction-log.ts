@@ -1,38 +1,16 @@
 /**
  * The online prediction log (PREDICTION_LOG=on): `record` only appends to memory, so a response never waits for
- * Postgres; a background flush writes the buffer in one multi-row INSERT every `flushIntervalMs` or once
+ * Postgres; a background flush writes the buffer in one COPY every `flushIntervalMs` or once
  * `batchSize` rows are waiting. `close()` stops accepting, then flushes everything left (clean shutdown drops
  * nothing). Only when Postgres is unreachable for long does the buffer cap (`maxBuffered`) drop the oldest rows,
- * counted in `dropped()`, rather than grow without bound.
+ * counted in `dropped()`, rather than grow without bound. A write Postgres cannot reach is tried again; a row it
+ * refuses for its values is set apart from its batch and dropped (`refused()`), so it never blocks the rest.
  */
-import type { Role } from '../contracts/routing.js';
 import type { Pool } from '../db/pool.js';
+import { copyPredictions, isDataError, type PredictionRecord } from '../db/queries/online-predictions.js';
 import type { Logger } from '../logger.js';
 
-export interface PredictionRecord {
-  requestId: string;
-  rowIndex: number;
-  route: string;
-  model: string;
-  version: string;
-  features: Record<string, unknown>;
-  /** The primary value when it is a number (a regression), else null. */
-  prediction: number | null;
-  /** The prediction as the API answered it (`{label, probabilities}` ...), when not just `prediction`. */
-  output?: Record<string, unknown>;
-  latencyMs: number;
-  createdAt: Date;
-  /** Rollouts: the deployment that routed the call and the role this row played (default champion). */
-  deployment?: string;
-  role?: Role;
-  /** A canary or shadow call that failed (the row has no prediction). */
-  error?: string;
-  /** Shadow rows: the champion's answer to the same record, and the distance between the two. */
-  championOutput?: Record<string, unknown>;
-  diff?: number | null;
-  /** The key late labels join on (api/routing.ts recordKeyOf). */
-  recordKey?: string;
-}
+export type { PredictionRecord } from '../db/queries/online-predictions.js';
 
 export interface PredictionLog {
   record(rows: readonly PredictionRecord[]): void;
@@ -42,7 +20,10 @@ export interface PredictionLog {
   close(): Promise<void>;
   pending(): number;
   written(): number;
+  /** Rows not written: over the buffer cap, recorded after close(), or refused by Postgres (see `refused`). */
   dropped(): number;
+  /** Rows Postgres refused for their values (written again they fail again), within `dropped`. */
+  refused(): number;
 }
 
 export interface PredictionLogOptions {
@@ -53,8 +34,6 @@ export interface PredictionLogOptions {
   maxBuffered?: number;
 }
 
-const COLUMNS = 16;
-
 export function createPredictionLog(options: PredictionLogOptions): PredictionLog {
   const { pool, logger, batchSize = 1000, flushIntervalMs = 200, maxBuffered = 200_000 } = options;
   let buffer: PredictionRecord[] = [];
@@ -63,51 +42,44 @@ export function createPredictionLog(options: PredictionLogOptions): PredictionLo
   let dropped = 0;
   let closed = false;
 
-  const insert = async (rows: PredictionRecord[]) => {
-    const values: unknown[] = [];
-    const tuples: string[] = [];
-    for (const r of rows) {
-      const base = values.length;
-      tuples.push(`(${Array.from({ length: COLUMNS }, (_, i) => `$${base + i + 1}`).join(', ')})`);
-      values.push(
-        r.requestId,
-        r.rowIndex,
-        r.route,
-        r.model,
-        r.version,
-        JSON.stringify(r.features),
-        r.prediction,
-        r.output === undefined ? null : JSON.stringify(r.output),
-        r.latencyMs,
-        r.createdAt,
-        r.deployment ?? null,
-        r.role ?? 'champion',
-        r.error ?? null,
-        r.championOutput === undefined ? null : JSON.stringify(r.championOutput),
-        r.diff ?? null,
-        r.recordKey ?? null,
-      );
+  let refused = 0;
+
+  /**
+   * Writes `rows`. When Postgres refuses a value, the halves are written apart, down to the rows that fail alone,
+   * which are dropped (counted, their request ids logged): one bad row never holds the log or takes its neighbours.
+   * Any other failure ends the write: it answers the rows not written yet (in order) and the error.
+   */
+  const write = async (rows: PredictionRecord[]): Promise<{ left: PredictionRecord[]; err?: unknown }> => {
+    const parts = [rows];
+    for (let part = parts.pop(); part; part = parts.pop()) {
+      try {
+        await copyPredictions(pool, part);
+        written += part.length;
+      } catch (err) {
+        if (!isDataError(err)) return { left: [part, ...parts.reverse()].flat(), err };
+        if (part.length > 1) {
+          const half = Math.ceil(part.length / 2);
+          parts.push(part.slice(half), part.slice(0, half));
+          continue;
+        }
+        refused++;
+        dropped++;
+        const message = err instanceof Error ? err.message : String(err);
+        logger?.warn({ requestId: part[0]?.requestId, err: message }, 'prediction log row refused; dropped');
+      }
     }
-    await pool.query(
-      `INSERT INTO online_predictions
-         (request_id, row_index, route, model, version, features, prediction, output, latency_ms, created_at,
-          deployment, role, error, champion_output, diff, record_key)
-       VALUES ${tuples.join(', ')}`,
-      values,
-    );
+    return { left: [] };
   };
 
-  // Writes run one after another; a failed write puts its rows back at the front for the next attempt.
+  // Writes run one after another; a failed write puts the rows it did not write back at the front for the next attempt.
   const drain = (): Promise<void> => {
     writing = writing.then(async () => {
       while (buffer.length > 0) {
         const rows = buffer.slice(0, batchSize);
         buffer = buffer.slice(rows.length);
-        try {
-          await insert(rows);
-          written += rows.length;
-        } catch (err) {
-          buffer = rows.concat(buffer);
+        const { left, err } = await write(rows);
+        if (left.length > 0) {
+          buffer = left.concat(buffer);
           logger?.warn({ err, pending: buffer.length }, 'prediction log write failed; will retry');
           throw err;
         }
@@ -148,5 +120,6 @@ export function createPredictionLog(options: PredictionLogOptions): PredictionLo
     pending: () => buffer.length,
     written: () => written,
     dropped: () => dropped,
+    refused: () => refused,
   };
 }

@@ -100,7 +100,7 @@ runMain(async () => {
   // Every response is sent; now the rows they logged reach the table before the pool goes away.
   await predictionLog.close().catch((err: unknown) => logger.error({ err }, 'prediction log flush failed'));
   logger.info(
-    { written: predictionLog.written(), dropped: predictionLog.dropped() },
+    { written: predictionLog.written(), dropped: predictionLog.dropped(), refused: predictionLog.refused() },
     'prediction log flushed',
   );
   await rollover.close();

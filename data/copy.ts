@@ -13,7 +13,7 @@ export async function copyText(
   client: PoolClient,
   table: string,
   columns: readonly string[],
-  chunks: AsyncIterable<string | Buffer>,
+  chunks: Iterable<string | Buffer> | AsyncIterable<string | Buffer>,
 ): Promise<number> {
   const sql = `COPY ${client.escapeIdentifier(table)} (${columns.map((c) => client.escapeIdentifier(c)).join(', ')}) FROM STDIN`;
   const sink = client.query(copyFrom(sql));

@@ -170,5 +170,10 @@ describe('PREDICTION_LOG=on', () => {
     });
     expect(first?.latency_ms).toBeGreaterThan(0);
     expect(rows.filter((r) => r.request_id === 'log-2').map((r) => r.row_index)).toEqual([0, 2]);
+    // The log's own counts in GET /metrics: what an operator alerts on when rows are lost.
+    const text = await (await t.app.request('/metrics')).text();
+    expect(text).toContain(`prediction_log_rows{state="written"} ${rows.length}`);
+    expect(text).toContain('prediction_log_rows{state="dropped"} 0');
+    expect(text).toContain('prediction_log_rows{state="pending"} 0');
   });
 });
