@@ -15,8 +15,9 @@ import { registerMonitoringGauges } from './monitoring-metrics.js';
 import { requireApiKey } from './middleware/auth.js';
 import { limitBody } from './middleware/body-limit.js';
 import { observe, requestIdentity } from './middleware/observe.js';
-import { createOnline, type Online } from './online.js';
+import { createOnline, SHADOW_HOLD_MS, type Online } from './online.js';
 import { createOnlineRouting, type ShadowScore } from './routing.js';
+import { createHold } from '../scoring/hold.js';
 import { batchRunRoutes } from './routes/batch-runs.js';
 import { mountMeta } from './routes/meta.js';
 import { modelRoutes } from './routes/models.js';
@@ -56,7 +57,12 @@ export function createApp(deps: AppDeps, options: { metrics?: ApiMetrics; shadow
     ...base,
     routing: createOnlineRouting(deps, {
       ...(deps.routing ? { table: deps.routing } : {}),
-      shadowScore: options.shadowScore ?? ((model, records) => base.records.score(model, records)),
+      shadowScore:
+        options.shadowScore ??
+        createHold((model, records) => base.records.score(model, records), {
+          holdMs: SHADOW_HOLD_MS,
+          maxRows: config.batching.maxSize,
+        }),
       logAll: deps.logAllPredictions ?? true,
     }),
   };

@@ -47,6 +47,12 @@ export function batchLimits(config: Config['batching'], model: ResolvedModel): B
   return { maxSize: over.maxSize ?? config.maxSize, maxDelayUs: over.maxDelayUs ?? config.maxDelayUs };
 }
 
+/**
+ * How long shadow calls (scored after their response is sent) are held to be scored together (scoring/hold.ts):
+ * one thread message and one ONNX run for several calls instead of one each.
+ */
+export const SHADOW_HOLD_MS = 5;
+
 /** Versions whose record calls go to the scoring thread (a deployment's challenger), and that thread. */
 export interface Offload {
   thread: ThreadScorer;

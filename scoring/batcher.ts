@@ -231,7 +231,7 @@ export function sliceColumn(column: OutputColumn, from: number, to: number): Out
  * own rows; scored rows come in input order, so each request's are one contiguous range of the outputs) and its
  * rejections.
  */
-function split(out: ScoreOutput, inputs: (readonly FieldRecord[])[]): ScoreOutput[] {
+export function split(out: ScoreOutput, inputs: (readonly FieldRecord[])[]): ScoreOutput[] {
   const results: ScoreOutput[] = [];
   let offset = 0;
   let r = 0;
