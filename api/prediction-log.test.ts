@@ -58,27 +58,31 @@ describe('prediction log', () => {
   it('stores tabs, newlines, backslashes and quotes as sent, and every column of a shadow row', async () => {
     const log = createPredictionLog({ pool: db.pool });
     const tricky = 'a\tb\nc\\d\re "q" \\N';
+    const features = { note: tricky, path: 'C:\\temp\\new', nested: { list: [1, 'x\ty'] } };
+    const shadow = {
+      deployment: 'ride-duration',
+      prediction: null,
+      output: { label: 'Adelie', probabilities: { Adelie: 0.9, Gentoo: 0.1 } },
+      diff: 1,
+    };
     log.record([
       row('esc-1', {
-        features: { note: tricky, path: 'C:\\temp\\new', nested: { list: [1, 'x\ty'] } },
+        features,
         error: `failed: ${tricky}`,
         recordKey: tricky,
       }),
       row('esc-2', {
         rowIndex: 3,
         role: 'shadow',
-        deployment: 'ride-duration',
-        prediction: null,
-        output: { label: 'Adelie', probabilities: { Adelie: 0.9, Gentoo: 0.1 } },
+        ...shadow,
         championOutput: { label: 'Gentoo' },
-        diff: 1,
       }),
     ]);
     await log.close();
     expect(log.written()).toBe(2);
     const [one, two] = await stored('esc-');
     expect(one).toMatchObject({
-      features: { note: tricky, path: 'C:\\temp\\new', nested: { list: [1, 'x\ty'] } },
+      features,
       error: `failed: ${tricky}`,
       record_key: tricky,
       role: 'champion',
@@ -90,11 +94,8 @@ describe('prediction log', () => {
     expect(two).toMatchObject({
       row_index: 3,
       role: 'shadow',
-      deployment: 'ride-duration',
-      prediction: null,
-      output: { label: 'Adelie', probabilities: { Adelie: 0.9, Gentoo: 0.1 } },
+      ...shadow,
       champion_output: { label: 'Gentoo' },
-      diff: 1,
     });
   });
 

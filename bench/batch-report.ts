@@ -1,6 +1,6 @@
 /** The report of `bench:batch`: each side's runs summarised as median and range, the ratios, the printed table. */
-import os from 'node:os';
 import type { FloorResult } from './batch-floor.js';
+import { machine } from './results-file.js';
 import { formatSpread, spread, type Spread } from './batch-stats.js';
 import type { WorkflowRun } from './batch-workflow.js';
 
@@ -83,17 +83,10 @@ export function buildReport(o: ReportInput) {
       perRound: spread(secs[s].map((x, i) => x / (secs.workflow[i] ?? NaN))),
     };
   };
-  const cpus = os.cpus();
   return {
     bench: 'batch',
     at: new Date().toISOString(),
-    machine: {
-      loadAverage: os.loadavg(),
-      cpu: cpus[0]?.model ?? 'unknown',
-      cores: cpus.length,
-      memoryGb: Math.round(os.totalmem() / 2 ** 30),
-      node: process.version,
-    },
+    machine: machine(),
     rows: o.rows,
     rounds: o.runs.workflow.length,
     input: o.input,

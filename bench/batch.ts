@@ -10,7 +10,7 @@
  * (a failure, Ctrl-C, SIGTERM) it stops what it started and removes its folder under .data/bench/.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -25,6 +25,7 @@ import { createScorer } from '../scoring/scorer.js';
 import { createSessionThread, type SessionThread } from '../scoring/session-thread.js';
 import { createWorker, loadWorkerDeployments } from '../workers/create-worker.js';
 import { copyFloor } from './batch-floor.js';
+import { writeResults } from './results-file.js';
 import { ensureBenchPython, runPythonReference } from './batch-python.js';
 import {
   cpuDelta,
@@ -329,19 +330,17 @@ async function main(config: Config, dir: string) {
         `label + probabilities): ${formatSpread(seconds)} s, ${Math.round(Number(args['classifier-rows']) / seconds.median)} rows/s`,
     );
   }
-  const outDir = path.join(root, 'bench', 'results');
-  await mkdir(outDir, { recursive: true });
-  const file = path.join(outDir, `batch-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
   const classifierRuns = classifier.map((r) => ({
     seconds: r.seconds,
     rowsPerSecond: r.rowsPerSecond,
     summary: r.summary,
   }));
-  await writeFile(
-    file,
-    `${JSON.stringify({ ...report, cpuSeconds: cpu, classifier: classifierRuns }, null, 2)}\n`,
-  );
-  log(`wrote ${path.relative(root, file)}`);
+  const file = await writeResults('batch', new Date().toISOString(), {
+    ...report,
+    cpuSeconds: cpu,
+    classifier: classifierRuns,
+  });
+  log(`wrote ${file}`);
 }
 
 /**

@@ -15,9 +15,8 @@
  * (32 connections) to compare the champion's latency with canary or shadow on. The challenger scores in the API's
  * scoring thread (CHALLENGER_THREAD, the default); `canary:10:main` and `shadow:10:main` score it on the main thread.
  */
-import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -28,6 +27,7 @@ import { publishRouting } from '../db/queries/routing.js';
 import { createPool } from '../db/pool.js';
 import { freePort, startProcess, waitFor, type Managed } from '../dev/process.js';
 import { startTestServers } from '../dev/stack.js';
+import { machine, writeResults } from './results-file.js';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
 const { values } = parseArgs({
@@ -617,23 +617,13 @@ try {
 
 printSummary(cellsOut as unknown as SummaryCell[]);
 
-const cpus = os.cpus();
 const result = {
   bench: 'online',
   date: new Date().toISOString(),
   durationSeconds: DURATION,
-  machine: {
-    cpu: cpus[0]?.model,
-    cores: cpus.length,
-    memoryGb: Math.round(os.totalmem() / 2 ** 30),
-    node: process.version,
-    loadAverage: os.loadavg(),
-  },
+  machine: machine(),
   loneRequestMedianUs: loneRequest,
   cells: cellsOut,
   halfLoad: halfLoadOut,
 };
-await mkdir(path.join(root, 'bench/results'), { recursive: true });
-const file = path.join(root, 'bench/results', `online-${result.date.replace(/[:.]/g, '-')}.json`);
-await writeFile(file, `${JSON.stringify(result, null, 2)}\n`);
-console.log(`wrote ${path.relative(root, file)}`);
+console.log(`wrote ${await writeResults('online', result.date, result)}`);

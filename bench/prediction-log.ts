@@ -6,10 +6,10 @@
  * sides in one run, each into its own table copy, rotating which goes first each round.
  * Options: --rows 20000 (per side and round), --rounds 7.
  */
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { PredictionLog, PredictionLogOptions, PredictionRecord } from '../api/prediction-log.js';
 import { migrate } from '../db/migrate.js';
@@ -17,9 +17,9 @@ import { createPool } from '../db/pool.js';
 import { freePort } from '../dev/process.js';
 import { startPostgres } from '../dev/stack.js';
 import { formatSpread, roundOrder, spread } from './batch-stats.js';
+import { machine, writeResults } from './results-file.js';
 import { postmasterPid, treeCpuSeconds } from './proc-cpu.js';
 
-const root = fileURLToPath(new URL('../', import.meta.url));
 const { values } = parseArgs({
   options: {
     rows: { type: 'string', default: '20000' },
@@ -132,26 +132,15 @@ async function main() {
     );
     return r;
   });
-  const cpus = os.cpus();
+  const createdAt = new Date().toISOString();
   const report = {
     name: 'prediction-log',
-    createdAt: new Date().toISOString(),
-    machine: {
-      cpu: cpus[0]?.model ?? 'unknown',
-      cores: cpus.length,
-      memoryGb: Math.round(os.totalmem() / 2 ** 30),
-      platform: `${os.platform()} ${os.release()}`,
-      node: process.version,
-    },
+    createdAt,
+    machine: machine(),
     settings: { rows: ROWS, rounds: ROUNDS, baseline: values.baseline ?? null },
-    loadAverage: os.loadavg(),
     results,
   };
-  const out = path.join(root, 'bench', 'results');
-  await mkdir(out, { recursive: true });
-  const file = path.join(out, `prediction-log-${report.createdAt.replace(/[:.]/g, '-')}.json`);
-  await writeFile(file, `${JSON.stringify(report, null, 2)}\n`);
-  console.log(`\nwrote ${path.relative(root, file)}`);
+  console.log(`\nwrote ${await writeResults('prediction-log', createdAt, report)}`);
 }
 
 await main();

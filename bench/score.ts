@@ -4,8 +4,6 @@
  * (maxBatchRows) and the feature code alone (signature validation + feature rules). Warm-up, then the median of
  * several iterations. Prints a table and writes bench/results/score-<timestamp>.json.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -13,6 +11,7 @@ import type { FieldRecord } from '../contracts/scoring.js';
 import { buildFeatures } from '../scoring/features.js';
 import { readGolden } from '../scoring/golden.js';
 import { createScorer, type ModelScorer } from '../scoring/scorer.js';
+import { machine, writeResults } from './results-file.js';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
 const { values } = parseArgs({
@@ -157,26 +156,15 @@ async function main() {
     }
   }
 
-  const cpus = os.cpus();
+  const createdAt = new Date().toISOString();
   const report = {
     name: 'score',
-    createdAt: new Date().toISOString(),
-    machine: {
-      cpu: cpus[0]?.model ?? 'unknown',
-      cores: cpus.length,
-      memoryGb: Math.round(os.totalmem() / 2 ** 30),
-      platform: `${os.platform()} ${os.release()}`,
-      node: process.version,
-    },
+    createdAt,
+    machine: machine(),
     settings: { iterations: ITERATIONS, intraOpThreads: THREADS, rowsPerIteration: ROWS_PER_ITERATION },
-    loadAverage: os.loadavg(),
     results,
   };
-  const dir = path.join(root, 'bench', 'results');
-  await mkdir(dir, { recursive: true });
-  const file = path.join(dir, `score-${report.createdAt.replace(/[:.]/g, '-')}.json`);
-  await writeFile(file, `${JSON.stringify(report, null, 2)}\n`);
-  console.log(`\nwrote ${path.relative(root, file)}`);
+  console.log(`\nwrote ${await writeResults('score', createdAt, report)}`);
 }
 
 await main();

@@ -6,10 +6,8 @@
  *   npm run bench:stream -- [--events 20000] [--streams 8] [--per-signal 100] [--rate 100] [--seconds 30]
  *                           [--local on|off] [--max-run 200] [--only throughput|latency] [--coalesce on|off]
  */
-import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config.js';
 import {
@@ -23,6 +21,7 @@ import type { StreamOptions } from '../contracts/stream.js';
 import type { RideEvent } from '../adapters/ride-duration/stream.js';
 import { watchStreamRollovers } from '../control/stream-rollover.js';
 import { startBenchStack, type BenchStack } from './stream-stack.js';
+import { machine, writeResults } from './results-file.js';
 
 const { values } = parseArgs({
   options: {
@@ -293,16 +292,11 @@ async function main() {
   } finally {
     await stack.stop();
   }
-  const cpus = os.cpus();
   const report = {
     bench: 'stream',
     at: new Date().toISOString(),
     machine: {
-      cpu: cpus[0]?.model,
-      cores: cpus.length,
-      memoryGb: Math.round(os.totalmem() / 2 ** 30),
-      node: process.version,
-      platform: `${os.platform()} ${os.release()}`,
+      ...machine(),
       /** 1-minute load average before and after: other processes share these cores. */
       loadAvg1m: {
         before: Math.round((loadBefore[0] ?? 0) * 10) / 10,
@@ -312,10 +306,7 @@ async function main() {
     options: { ...STREAM_OPTIONS, producersPerStream: PRODUCERS, latencyCoalescing: COALESCE },
     results,
   };
-  const dir = fileURLToPath(new URL('./results/', import.meta.url));
-  await mkdir(dir, { recursive: true });
-  const file = `${dir}stream-${report.at.replace(/[:.]/g, '-')}.json`;
-  await writeFile(file, JSON.stringify(report, null, 2) + '\n');
+  const file = await writeResults('stream', report.at, report);
   console.table(
     Object.entries(results).map(([name, r]) => ({ scenario: name, ...(r as Record<string, unknown>) })),
   );
