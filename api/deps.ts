@@ -9,6 +9,7 @@ import type { DeploymentRegistry } from '../platform/deployments.js';
 import type { RoutingTable } from '../platform/routing.js';
 import type { ModelScorer } from '../scoring/scorer.js';
 import type { ThreadScorer } from '../scoring/score-thread.js';
+import type { AfterResponse } from './after-response.js';
 import type { PredictionLog } from './prediction-log.js';
 
 export interface AppDeps {
@@ -42,6 +43,8 @@ export interface AppDeps {
    * (CHALLENGER_THREAD). Absent: challengers score on the main thread like every version.
    */
   challengerThread?: ThreadScorer;
+  /** Where shadow calls are tracked, so the server can wait for them before it closes the prediction log. */
+  afterResponse?: AfterResponse;
   /** Flipped by the server on SIGTERM so `/ready` turns false before connections drain. */
   lifecycle: { shuttingDown: boolean };
 }

@@ -301,9 +301,15 @@ export function createOnlineRouting(deps: AppDeps, options: OnlineRoutingOptions
       }
       inFlight++;
       // After this tick: the response is written first; the shadow call never holds it.
-      setImmediate(() => {
-        void runShadow(c, routed, challenger, records, out, route).finally(() => inFlight--);
-      });
+      const done = new Promise<void>((resolve) =>
+        setImmediate(() => {
+          void runShadow(c, routed, challenger, records, out, route).finally(() => {
+            inFlight--;
+            resolve();
+          });
+        }),
+      );
+      deps.afterResponse?.track(done);
     },
     shadowInFlight: () => inFlight,
     shadowDropped: () => dropped,

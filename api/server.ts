@@ -17,6 +17,7 @@ import { followModelVersions } from '../platform/model-versions.js';
 import { createThreadScorer } from '../scoring/score-thread.js';
 import { createStreamSender } from '../control/stream-send.js';
 import { watchStreamRollovers } from '../control/stream-rollover.js';
+import { AFTER_RESPONSE_SETTLE_MS, createAfterResponse } from './after-response.js';
 import { createApp } from './app.js';
 import { createPredictionLog } from './prediction-log.js';
 
@@ -54,6 +55,7 @@ runMain(async () => {
   // Always open: with PREDICTION_LOG off it logs only the calls of a deployment that has a challenger.
   const predictionLog = createPredictionLog({ pool, logger });
   const lifecycle = { shuttingDown: false };
+  const afterResponse = createAfterResponse();
   const challengerThread = config.api.challengerThread
     ? createThreadScorer(
         { intraOpThreads: config.models.intraOpThreads, maxBatchSize: config.batching.maxSize },
@@ -69,6 +71,7 @@ runMain(async () => {
     deployments,
     streamSender,
     lifecycle,
+    afterResponse,
     routing,
     predictionLog,
     logAllPredictions: config.models.predictionLog,
@@ -97,7 +100,14 @@ runMain(async () => {
     process.once('SIGTERM', () => shutdown('SIGTERM'));
     process.once('SIGINT', () => shutdown('SIGINT'));
   });
-  // Every response is sent; now the rows they logged reach the table before the pool goes away.
+  // Every response is sent; the shadow calls they started finish (held ones included), then the rows logged reach
+  // the table before the pool goes away.
+  const unsettled = await afterResponse.settle(AFTER_RESPONSE_SETTLE_MS);
+  if (unsettled > 0)
+    logger.warn(
+      { unsettled, waitedMs: AFTER_RESPONSE_SETTLE_MS },
+      'shadow calls still running at shutdown; their rows are dropped',
+    );
   await predictionLog.close().catch((err: unknown) => logger.error({ err }, 'prediction log flush failed'));
   logger.info(
     { written: predictionLog.written(), dropped: predictionLog.dropped(), refused: predictionLog.refused() },

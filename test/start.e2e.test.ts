@@ -10,7 +10,7 @@ import { promisify } from 'node:util';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
-import { freePort, isPortOpen } from '../dev/process.js';
+import { freePorts, isPortOpen } from '../dev/process.js';
 
 const run = promisify(execFile);
 const root = path.resolve(import.meta.dirname, '..');
@@ -46,12 +46,8 @@ async function untilOutput(stack: Started, pattern: RegExp, timeoutMs = 60_000):
 }
 
 async function freshEnv(dataDir: string) {
-  const ports = {
-    api: await freePort(),
-    temporal: await freePort(),
-    ui: await freePort(),
-    pg: await freePort(),
-  };
+  const [api, temporal, ui, pg] = (await freePorts(4)) as [number, number, number, number];
+  const ports = { api, temporal, ui, pg };
   const env = {
     NODE_ENV: 'development',
     LOG_FORMAT: 'json',

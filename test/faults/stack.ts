@@ -4,7 +4,7 @@
  */
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { freePort, waitFor, type Managed } from '../../dev/process.js';
+import { freePorts, waitFor, type Managed } from '../../dev/process.js';
 import {
   spawnService,
   startPostgres,
@@ -43,9 +43,14 @@ export class FaultStack {
 
   static async start(options: FaultStackOptions): Promise<FaultStack> {
     await mkdir(options.dir, { recursive: true });
-    const stack = new FaultStack(options, { temporal: await freePort(), postgres: await freePort() });
+    const [temporal, postgres, ...apis] = (await freePorts(2 + options.apis)) as [
+      number,
+      number,
+      ...number[],
+    ];
+    const stack = new FaultStack(options, { temporal, postgres });
     await Promise.all([stack.startTemporal(), stack.startPostgres()]);
-    for (let i = 0; i < options.apis; i++) stack.apiPorts.push(await freePort());
+    stack.apiPorts.push(...apis);
     for (let i = 0; i < options.workers; i++) stack.startWorker(i);
     for (let i = 0; i < options.apis; i++) stack.startApi(i);
     await stack.waitApisReady();

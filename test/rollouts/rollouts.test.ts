@@ -8,6 +8,8 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createAfterResponse } from '../../api/after-response.js';
+import { createPredictionLog } from '../../api/prediction-log.js';
 import { ensureControllers } from '../../control/controllers.js';
 import { loadDeployments } from '../../platform/deployments.js';
 import { bucketOf, type RolloutProgress, type RoutingState } from '../../contracts/routing.js';
@@ -202,6 +204,36 @@ describe('routing changes', () => {
       { timeoutMs: 10_000, what: 'the released shadow calls' },
     );
     await route({ challenger: null, sticky: null, reason: 'done comparing' });
+  });
+
+  it('on shutdown the server waits for shadow calls still held, then closes the log: none is dropped', async () => {
+    const { createApp } = await import('../../api/app.js');
+    const afterResponse = createAfterResponse();
+    const log = createPredictionLog({ pool: f.db.pool, flushIntervalMs: 20 });
+    const app = createApp({ ...f.deps, predictionLog: log, afterResponse });
+    await route({ challenger: '1', canary: 0, shadow: 100, sticky: null, reason: 'shutdown check' });
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        Promise.resolve(
+          app.request('/predict', {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', 'x-request-id': `stop-${i}` },
+            body: JSON.stringify(RIDE),
+          }),
+        ),
+      ),
+    );
+    for (const a of answers) expect(a.status).toBe(200);
+    // Every caller has its answer while the shadow calls are still held to be scored together.
+    expect(afterResponse.running()).toBe(20);
+    expect(await afterResponse.settle(5_000)).toBe(0);
+    await log.close();
+    expect({ written: log.written(), dropped: log.dropped() }).toEqual({ written: 20, dropped: 0 });
+    const { rows } = await f.db.pool.query<{ n: string }>(
+      "SELECT count(*) AS n FROM online_predictions WHERE role = 'shadow' AND request_id LIKE 'stop-%'",
+    );
+    expect(Number(rows[0]?.n)).toBe(20);
+    await route({ challenger: null, reason: 'done' });
   });
 
   it('the history answers which versions served at a past time, and who changed them', async () => {
