@@ -43,6 +43,7 @@ describe('loadConfig', () => {
         maxBatchRecords: 10000,
         requireKeyForPredict: false,
         challengerThread: true,
+        canaryHoldMs: 2,
         sseMaxConnections: 100,
         requestTimeoutMs: 30000,
       },

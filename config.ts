@@ -100,6 +100,9 @@ const variables = z.object({
   REQUIRE_API_KEY_FOR_PREDICT: onOff(false),
   // A deployment's challenger (canary, shadow) scores in a worker thread, off the thread that answers requests.
   CHALLENGER_THREAD: onOff(true),
+  // Under load a canary call waits up to this long for others of its version, to be scored with them (measured in
+  // bench/README.md, Rollouts); a call with none in the last CANARY_HOLD_MS goes at once. 0: never held.
+  CANARY_HOLD_MS: number().min(0, 'must be >= 0').max(1000, 'must be <= 1000').default(2),
   SSE_MAX_CONNECTIONS: positiveInt(100),
   REQUEST_TIMEOUT_MS: positiveInt(30_000),
   // Webhook URLs often carry their token in the path (Slack, Teams), so none of it is echoed.
@@ -170,6 +173,7 @@ const schema = variables.transform((e) => ({
     maxBatchRecords: e.PREDICT_MAX_BATCH,
     requireKeyForPredict: e.REQUIRE_API_KEY_FOR_PREDICT,
     challengerThread: e.CHALLENGER_THREAD,
+    canaryHoldMs: e.CANARY_HOLD_MS,
     sseMaxConnections: e.SSE_MAX_CONNECTIONS,
     requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
   },

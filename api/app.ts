@@ -49,8 +49,12 @@ export function createApp(deps: AppDeps, options: { metrics?: ApiMetrics; shadow
     config,
     deps.scorer,
     metrics,
-    thread && routing
-      ? { thread, offloaded: (m) => routing.forModel(m.name)?.challenger === m.version }
+    routing
+      ? {
+          is: (m) => routing.forModel(m.name)?.challenger === m.version,
+          thread,
+          holdMs: config.api.canaryHoldMs,
+        }
       : undefined,
   );
   const online: Online = {

@@ -6,6 +6,7 @@ import type { BatchLimits, Config } from '../config.js';
 import type { ResolvedModel } from '../contracts/scoring.js';
 import { createBatcher, createLaneBatcher, type Batcher, type BatcherOptions } from '../scoring/batcher.js';
 import { ModelNotFoundError } from '../scoring/errors.js';
+import { createHold, type ScoreRecords } from '../scoring/hold.js';
 import type { LoadedModel } from '../scoring/load-model.js';
 import type { ModelScorer } from '../scoring/scorer.js';
 import type { ThreadScorer } from '../scoring/score-thread.js';
@@ -53,17 +54,21 @@ export function batchLimits(config: Config['batching'], model: ResolvedModel): B
  */
 export const SHADOW_HOLD_MS = 5;
 
-/** Versions whose record calls go to the scoring thread (a deployment's challenger), and that thread. */
-export interface Offload {
-  thread: ThreadScorer;
-  offloaded(model: ResolvedModel): boolean;
+/**
+ * A deployment's challenger versions: their record calls (canary and shadow) go to the scoring thread when there is
+ * one, and under load wait up to `holdMs` (CANARY_HOLD_MS) for others of their version (scoring/hold.ts).
+ */
+export interface Challengers {
+  is(model: ResolvedModel): boolean;
+  thread?: ThreadScorer | undefined;
+  holdMs: number;
 }
 
 export function createOnline(
   config: Config,
   scorer: ModelScorer,
   metrics: ApiMetrics,
-  offload?: Offload,
+  challengers?: Challengers,
 ): Omit<Online, 'routing'> {
   let pending = 0;
   const options: BatcherOptions = {
@@ -78,9 +83,10 @@ export function createOnline(
     onQueueDepth: (model, rows) =>
       metrics.queueDepth.set({ model: model.name, version: model.version }, rows),
   };
-  const records = offload
-    ? offloading(createBatcher(scorer, options), scorer, offload)
-    : createBatcher(scorer, options);
+  const main = createBatcher(scorer, options);
+  const records = challengers
+    ? challengerLane(main, scorer, challengers, config.batching.enabled ? config.batching.maxSize : 1)
+    : main;
   const tensors = createLaneBatcher<TensorRows, TensorOutputs>(
     { rows: (input) => input.rows, run: (ref, inputs) => runTensors(loaded(scorer, ref), inputs) },
     options,
@@ -105,15 +111,21 @@ export function createOnline(
 }
 
 /**
- * The records batcher with the offloaded versions' calls sent to the scoring thread (which batches them itself);
- * every other version keeps its lane on the main thread.
+ * The records batcher with the challengers' calls set apart: sent to the scoring thread (which batches them itself)
+ * or to their own main-thread lane, through a hold that lets calls close together go as one. Every other version
+ * keeps its lane on the main thread. `maxRows` 1 (batching off) holds nothing.
  */
-function offloading(main: Batcher, scorer: ModelScorer, offload: Offload): Batcher {
+function challengerLane(main: Batcher, scorer: ModelScorer, c: Challengers, maxRows: number): Batcher {
+  const { thread } = c;
+  const direct: ScoreRecords = thread
+    ? (model, input) => thread.score(loaded(scorer, model), input)
+    : (model, input) => main.score(model, input);
+  const score =
+    c.holdMs > 0 && maxRows > 1
+      ? createHold(direct, { holdMs: c.holdMs, maxRows, whenRecent: true })
+      : direct;
   return {
-    score: (model, input) =>
-      offload.offloaded(model)
-        ? offload.thread.score(loaded(scorer, model), input)
-        : main.score(model, input),
+    score: (model, input) => (c.is(model) ? score(model, input) : main.score(model, input)),
     queued: () => main.queued(),
     poke: () => main.poke(),
   };

@@ -13,7 +13,8 @@
  * (ride-duration 1 beside champion 2, each on its own database with the routing mirror row the controller would
  * write), and `--half-load` then drives each variant's /predict at half of the `on` variant's saturation rate
  * (32 connections) to compare the champion's latency with canary or shadow on. The challenger scores in the API's
- * scoring thread (CHALLENGER_THREAD, the default); `canary:10:main` and `shadow:10:main` score it on the main thread.
+ * scoring thread (CHALLENGER_THREAD, the default); `canary:10:main` and `shadow:10:main` score it on the main thread,
+ * and `:hold<ms>` (e.g. `canary:10:hold0`) sets CANARY_HOLD_MS for that variant.
  */
 import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
@@ -392,17 +393,27 @@ async function measureLoneRequest(
 
 /**
  * `canary:<pct>` and `shadow:<pct>` modes: a challenger on its own database, scored in the scoring thread (the
- * default); `canary:<pct>:main` and `shadow:<pct>:main` score it on the main thread (CHALLENGER_THREAD=off).
+ * default); `canary:<pct>:main` and `shadow:<pct>:main` score it on the main thread (CHALLENGER_THREAD=off);
+ * `:hold<ms>` sets CANARY_HOLD_MS (`canary:10:main:hold0`).
  */
-type RoutingMode = { mode: string; kind: 'canary' | 'shadow'; share: number; db: string; thread: boolean };
+type RoutingMode = {
+  mode: string;
+  kind: 'canary' | 'shadow';
+  share: number;
+  db: string;
+  thread: boolean;
+  /** CANARY_HOLD_MS for this variant (`:hold<ms>`); absent: the default. */
+  holdMs: string | undefined;
+};
 function routingModes(): RoutingMode[] {
   const out: RoutingMode[] = [];
   for (const mode of values.modes.split(',')) {
-    const [kind, share, where] = mode.split(':');
+    const [kind, share, ...options] = mode.split(':');
     const pct = Number(share ?? 10);
-    const thread = where !== 'main';
-    if (kind === 'canary' || kind === 'shadow')
-      out.push({ mode, kind, share: pct, db: `bench_${kind}${pct}${thread ? '' : '_main'}`, thread });
+    const thread = !options.includes('main');
+    const holdMs = options.find((o) => /^hold\d+$/.test(o))?.slice('hold'.length);
+    const db = `bench_${kind}${pct}${thread ? '' : '_main'}${holdMs === undefined ? '' : `_hold${holdMs}`}`;
+    if (kind === 'canary' || kind === 'shadow') out.push({ mode, kind, share: pct, db, thread, holdMs });
   }
   return out;
 }
@@ -535,7 +546,12 @@ try {
           TEMPORAL_ADDRESS: temporal.address,
           MODEL_DIR: routed && twinDir ? twinDir : path.join(v.dir, 'models'),
           DYNAMIC_BATCHING: toggle === 'off' ? 'off' : 'on',
-          ...(routed ? { CHALLENGER_THREAD: routed.thread ? 'on' : 'off' } : delayEnv),
+          ...(routed
+            ? {
+                CHALLENGER_THREAD: routed.thread ? 'on' : 'off',
+                ...(routed.holdMs === undefined ? {} : { CANARY_HOLD_MS: routed.holdMs }),
+              }
+            : delayEnv),
         },
         v.dir,
       );

@@ -1,10 +1,10 @@
 /**
- * The holding lane for shadow calls, on the real models: calls within the hold go to the scorer as one call per
+ * The holding lane for challenger calls, on the real models: calls within the hold go to the scorer as one call per
  * version and each gets the answer it would have got alone (its rejected rows included), a full lane goes at once,
  * and a scorer that fails, even by throwing before it returns a promise, fails every held call instead of leaving
- * it hanging or escaping from the timer.
+ * it hanging or escaping from the timer. A canary's lane holds a call only when another came within the hold.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { FieldRecord, ResolvedModel } from '../contracts/scoring.js';
 import { plain, threadFixtures, type ThreadFixtures } from '../test/thread-fixtures.js';
 import { createHold } from './hold.js';
@@ -87,5 +87,34 @@ describe('holding lane', () => {
     // The lane is empty again: the next call is held and answered on its own.
     const next = await hold(f.ride, [f.rides[0] ?? {}]);
     expect(next.scored.length).toBe(1);
+  });
+
+  it('holds a canary call only when another came within the hold: a lone call goes at once', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
+    try {
+      const { calls, score } = recording();
+      const hold = createHold(score, { holdMs: 2, maxRows: 1000, whenRecent: true });
+      const [a, b, c, d] = f.rides;
+      // Nothing came before: answered without any time passing.
+      expect((await hold(f.ride, [a ?? {}])).scored.length).toBe(1);
+      expect(calls).toEqual([{ model: 'ride-duration@2', rows: 1 }]);
+      vi.advanceTimersByTime(1);
+      // 1 ms after the last: held; the next joins it; both go together when the hold ends.
+      const held = [hold(f.ride, [b ?? {}]), hold(f.ride, [c ?? {}])];
+      await Promise.resolve();
+      expect(calls).toHaveLength(1);
+      await vi.advanceTimersByTimeAsync(2);
+      expect((await Promise.all(held)).map((o) => o.scored.length)).toEqual([1, 1]);
+      expect(calls).toEqual([
+        { model: 'ride-duration@2', rows: 1 },
+        { model: 'ride-duration@2', rows: 2 },
+      ]);
+      // A quiet spell longer than the hold: the next call goes at once again.
+      vi.advanceTimersByTime(5);
+      expect((await hold(f.ride, [d ?? {}])).scored.length).toBe(1);
+      expect(calls.at(-1)).toEqual({ model: 'ride-duration@2', rows: 1 });
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

@@ -1,13 +1,23 @@
 /**
- * A holding lane for calls that nobody waits on (shadow scoring, after the response is sent): a version's calls
- * are held up to `holdMs` (or until `maxRows` rows wait) and scored as one call, each answered with its own part.
- * Off the response path a few milliseconds cost nothing, and one call for many saves a thread wake-up, a message
- * each way and an ONNX run per call: what a shadow call costs is otherwise mostly that, not its rows.
+ * A holding lane for one version's record calls: calls are held up to `holdMs` (or until `maxRows` rows wait) and
+ * scored as one call, each answered with its own part. One call for many saves a thread wake-up, a message each way
+ * and an ONNX run per call: what a challenger's call costs is otherwise mostly that, not its rows.
+ * - Shadow calls (nobody waits on them) are always held.
+ * - Canary calls (`whenRecent`) are held only when another call of their version came less than `holdMs` ago: a
+ *   lone call, or any call at a low rate, goes at once and waits for nothing; under load a call waits at most
+ *   `holdMs` for the next ones.
  */
 import type { FieldRecord, ResolvedModel, ScoreOutput } from '../contracts/scoring.js';
 import { split } from './batcher.js';
 
 export type ScoreRecords = (model: ResolvedModel, records: readonly FieldRecord[]) => Promise<ScoreOutput>;
+
+export interface HoldOptions {
+  holdMs: number;
+  maxRows: number;
+  /** Hold a call only when the version's previous call came less than `holdMs` before it. */
+  whenRecent?: boolean;
+}
 
 interface Held {
   model: ResolvedModel;
@@ -17,12 +27,10 @@ interface Held {
   timer: NodeJS.Timeout | undefined;
 }
 
-export function createHold(score: ScoreRecords, o: { holdMs: number; maxRows: number }): ScoreRecords {
+export function createHold(score: ScoreRecords, o: HoldOptions): ScoreRecords {
   const held = new Map<string, Held>();
-  const send = (key: string) => {
-    const h = held.get(key);
-    if (!h) return;
-    held.delete(key);
+  const lastCall = new Map<string, number>();
+  const send = (h: Held) => {
     clearTimeout(h.timer);
     const { inputs, waiting } = h;
     // From a timer: a scorer that throws at once must still answer every held call, never escape as uncaught.
@@ -36,18 +44,35 @@ export function createHold(score: ScoreRecords, o: { holdMs: number; maxRows: nu
       (err: unknown) => waiting.forEach((w) => w.reject(err)),
     );
   };
+  const sendHeld = (key: string) => {
+    const h = held.get(key);
+    if (!h) return;
+    held.delete(key);
+    send(h);
+  };
   return (model, records) =>
     new Promise<ScoreOutput>((resolve, reject) => {
       const key = `${model.name}@${model.version}`;
       let h = held.get(key);
       if (!h) {
         h = { model, inputs: [], waiting: [], rows: 0, timer: undefined };
+        if (o.whenRecent) {
+          const now = performance.now();
+          const previous = lastCall.get(key);
+          lastCall.set(key, now);
+          if (previous === undefined || now - previous >= o.holdMs) {
+            h.inputs.push(records);
+            h.waiting.push({ resolve, reject });
+            send(h); // nothing came recently: nothing is likely to join it
+            return;
+          }
+        }
         held.set(key, h);
-        h.timer = setTimeout(() => send(key), o.holdMs);
-      }
+        h.timer = setTimeout(() => sendHeld(key), o.holdMs);
+      } else if (o.whenRecent) lastCall.set(key, performance.now());
       h.inputs.push(records);
       h.waiting.push({ resolve, reject });
       h.rows += records.length;
-      if (h.rows >= o.maxRows) send(key);
+      if (h.rows >= o.maxRows) sendHeld(key);
     });
 }

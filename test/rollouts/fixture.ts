@@ -35,8 +35,9 @@ export interface RolloutFixture {
   deps: AppDeps;
   log: PredictionLog;
   apiRouting: RoutingTable;
-  /** Record calls the scoring thread answered, by `name@version`. */
+  /** Record calls the scoring thread answered, and the records they carried, by `name@version`. */
   threadCalls: Map<string, number>;
+  threadRecords: Map<string, number>;
   send(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<Response>;
   close(): Promise<void>;
 }
@@ -86,10 +87,12 @@ export async function startRolloutFixture(
   // As the API server runs them (CHALLENGER_THREAD on): the challenger's record calls score in a worker thread.
   const thread = createThreadScorer({ intraOpThreads: 1, maxBatchSize: 64 }, logger);
   const threadCalls = new Map<string, number>();
+  const threadRecords = new Map<string, number>();
   const challengerThread: ThreadScorer = {
     ...thread,
     score(model, records) {
       threadCalls.set(model.ref, (threadCalls.get(model.ref) ?? 0) + 1);
+      threadRecords.set(model.ref, (threadRecords.get(model.ref) ?? 0) + records.length);
       return thread.score(model, records);
     },
   };
@@ -119,6 +122,7 @@ export async function startRolloutFixture(
     log,
     apiRouting,
     threadCalls,
+    threadRecords,
     send: (method, path, body, headers = {}) =>
       Promise.resolve(
         app.request(path, {
