@@ -81,6 +81,18 @@ describe('retraining', () => {
       expect(listed.runs[0]?.reason).toMatch(/^the champion is poor/);
       const abort = await s.send('POST', `/deployments/${MODEL}/rollouts/${result.rollout}/abort`, {});
       expect(abort.status).toBe(200);
+      // The abort hands the routing back through the controller; the worker must not stop in the middle of that.
+      const status = async () =>
+        (
+          (await (await s.send('GET', `/deployments/${MODEL}/rollouts/${result.rollout}`)).json()) as {
+            status: string;
+          }
+        ).status;
+      await waitFor(async () => (await status()) === 'aborted', {
+        timeoutMs: 30_000,
+        what: 'the aborted rollout',
+      });
+      expect(s.apiScorer.resolveNow(MODEL).version).toBe('1');
     },
   );
 
