@@ -123,10 +123,17 @@ describe('control routes', () => {
   it('lists, pauses, unpauses, triggers and backfills a schedule', async () => {
     const scheduleId = uniqueId('sched');
     await ensureDailySchedule(t.temporal.client, t.deps.config, { scheduleId, taskQueue });
-    const list = (await (await send('GET', '/schedules', undefined, auth)).json()) as {
-      schedules: { scheduleId: string }[];
-    };
-    expect(list.schedules.map((s) => s.scheduleId)).toContain(scheduleId);
+    // Temporal lists schedules from its visibility store, which can lag a moment behind their creation.
+    const listed = async () =>
+      (
+        (await (await send('GET', '/schedules', undefined, auth)).json()) as {
+          schedules: { scheduleId: string }[];
+        }
+      ).schedules.map((s) => s.scheduleId);
+    await waitFor(async () => (await listed()).includes(scheduleId), {
+      timeoutMs: 10_000,
+      what: 'the new schedule in GET /schedules',
+    });
     for (const action of ['pause', 'unpause', 'trigger'] as const) {
       const res = await send('POST', `/schedules/${scheduleId}/${action}`, { note: 'test' });
       expect(res.status).toBe(202);
