@@ -76,15 +76,22 @@ export interface BatchRunner<I, O> {
   run(model: ResolvedModel, inputs: I[]): Promise<O[]>;
 }
 
-/** Records through the shared scorer: the rows are concatenated, the output split back per request. */
+/** Several requests' records scored in one call: the rows are concatenated, the output split back per request. */
+export async function scoreAsOne(
+  score: (model: ResolvedModel, records: readonly FieldRecord[]) => Promise<ScoreOutput>,
+  model: ResolvedModel,
+  inputs: (readonly FieldRecord[])[],
+): Promise<ScoreOutput[]> {
+  if (inputs.length === 1) return [await score(model, inputs[0] ?? [])];
+  return split(await score(model, inputs.flat()), inputs);
+}
+
+/** Records through the shared scorer, each lane's batch as one call (`scoreAsOne`). */
 export function createBatcher(scorer: Pick<Scorer, 'score'>, options: BatcherOptions): Batcher {
   return createLaneBatcher<readonly FieldRecord[], ScoreOutput>(
     {
       rows: (input) => input.length,
-      async run(model, inputs) {
-        if (inputs.length === 1) return [await scorer.score(model, inputs[0] ?? [])];
-        return split(await scorer.score(model, inputs.flat()), inputs);
-      },
+      run: (model, inputs) => scoreAsOne((m, records) => scorer.score(m, records), model, inputs),
     },
     options,
   );
@@ -231,7 +238,7 @@ export function sliceColumn(column: OutputColumn, from: number, to: number): Out
  * own rows; scored rows come in input order, so each request's are one contiguous range of the outputs) and its
  * rejections.
  */
-export function split(out: ScoreOutput, inputs: (readonly FieldRecord[])[]): ScoreOutput[] {
+function split(out: ScoreOutput, inputs: (readonly FieldRecord[])[]): ScoreOutput[] {
   const results: ScoreOutput[] = [];
   let offset = 0;
   let r = 0;

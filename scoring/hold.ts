@@ -8,7 +8,7 @@
  *   `holdMs` for the next ones.
  */
 import type { FieldRecord, ResolvedModel, ScoreOutput } from '../contracts/scoring.js';
-import { split } from './batcher.js';
+import { scoreAsOne } from './batcher.js';
 
 export type ScoreRecords = (model: ResolvedModel, records: readonly FieldRecord[]) => Promise<ScoreOutput>;
 
@@ -34,15 +34,12 @@ export function createHold(score: ScoreRecords, o: HoldOptions): ScoreRecords {
     clearTimeout(h.timer);
     const { inputs, waiting } = h;
     // From a timer: a scorer that throws at once must still answer every held call, never escape as uncaught.
-    const run = Promise.resolve().then(async () =>
-      inputs.length === 1
-        ? [await score(h.model, inputs[0] ?? [])]
-        : split(await score(h.model, inputs.flat()), inputs),
-    );
-    run.then(
-      (outs) => waiting.forEach((w, i) => w.resolve(outs[i] as ScoreOutput)),
-      (err: unknown) => waiting.forEach((w) => w.reject(err)),
-    );
+    Promise.resolve()
+      .then(() => scoreAsOne(score, h.model, inputs))
+      .then(
+        (outs) => waiting.forEach((w, i) => w.resolve(outs[i] as ScoreOutput)),
+        (err: unknown) => waiting.forEach((w) => w.reject(err)),
+      );
   };
   const sendHeld = (key: string) => {
     const h = held.get(key);
@@ -50,29 +47,36 @@ export function createHold(score: ScoreRecords, o: HoldOptions): ScoreRecords {
     held.delete(key);
     send(h);
   };
+  /** Whether a call of `key` now follows the previous one closely enough to be held (always, without whenRecent). */
+  const holds = (key: string): boolean => {
+    if (!o.whenRecent) return true;
+    const now = performance.now();
+    const previous = lastCall.get(key);
+    lastCall.set(key, now);
+    return previous !== undefined && now - previous < o.holdMs;
+  };
   return (model, records) =>
     new Promise<ScoreOutput>((resolve, reject) => {
       const key = `${model.name}@${model.version}`;
+      const recent = holds(key);
       let h = held.get(key);
       if (!h) {
-        h = { model, inputs: [], waiting: [], rows: 0, timer: undefined };
-        if (o.whenRecent) {
-          const now = performance.now();
-          const previous = lastCall.get(key);
-          lastCall.set(key, now);
-          if (previous === undefined || now - previous >= o.holdMs) {
-            h.inputs.push(records);
-            h.waiting.push({ resolve, reject });
-            send(h); // nothing came recently: nothing is likely to join it
-            return;
-          }
-        }
+        h = {
+          model,
+          inputs: [records],
+          waiting: [{ resolve, reject }],
+          rows: records.length,
+          timer: undefined,
+        };
+        // Nothing came recently: nothing is likely to join it.
+        if (!recent) return send(h);
         held.set(key, h);
         h.timer = setTimeout(() => sendHeld(key), o.holdMs);
-      } else if (o.whenRecent) lastCall.set(key, performance.now());
-      h.inputs.push(records);
-      h.waiting.push({ resolve, reject });
-      h.rows += records.length;
+      } else {
+        h.inputs.push(records);
+        h.waiting.push({ resolve, reject });
+        h.rows += records.length;
+      }
       if (h.rows >= o.maxRows) sendHeld(key);
     });
 }
