@@ -16,7 +16,7 @@
  * scoring thread (CHALLENGER_THREAD, the default); `canary:10:main` and `shadow:10:main` score it on the main thread,
  * and `:hold<ms>` (e.g. `canary:10:hold0`) sets CANARY_HOLD_MS for that variant.
  */
-import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -261,6 +261,8 @@ interface SummaryCell {
   connections: number;
   reqPerSec: number;
   serverCpuUsPerReq: number | null;
+  mainThreadCpuUsPerReq: number | null;
+  mainThreadBusy: number;
   p99: number;
 }
 
@@ -286,6 +288,8 @@ function printSummary(cells: SummaryCell[]): void {
       const xs = mine.filter((c) => c.batching === v);
       const rps = xs.map((c) => c.reqPerSec);
       const cpu = xs.flatMap((c) => (c.serverCpuUsPerReq === null ? [] : [c.serverCpuUsPerReq]));
+      const main = xs.flatMap((c) => (c.mainThreadCpuUsPerReq === null ? [] : [c.mainThreadCpuUsPerReq]));
+      const busy = xs.map((c) => c.mainThreadBusy);
       const ratios = xs.flatMap((c) => {
         const base = mine.find((b) => b.batching === first && b.round === c.round);
         return base && base.reqPerSec > 0 ? [c.reqPerSec / base.reqPerSec] : [];
@@ -298,6 +302,7 @@ function printSummary(cells: SummaryCell[]): void {
           v.padEnd(10),
           `${Math.round(medianOf(rps))} [${Math.min(...rps)}-${Math.max(...rps)}] req/s`.padEnd(30),
           `cpu ${Math.round(medianOf(cpu))} us/req`.padEnd(16),
+          `main ${Math.round(medianOf(main))} us/req busy ${medianOf(busy).toFixed(2)}`.padEnd(26),
           v === first
             ? ''
             : `x ${medianOf(ratios).toFixed(3)} [${Math.min(...ratios).toFixed(3)}-${Math.max(...ratios).toFixed(3)}] of ${first}`,
@@ -336,10 +341,14 @@ async function startApi(
   return { url, proc };
 }
 
-/** CPU seconds (user + system) the API process has used: steady under shared cores, unlike wall-clock req/s. */
-async function cpuSeconds(pid: number | undefined): Promise<number> {
+/**
+ * CPU seconds (user + system) the API process has used: steady under shared cores, unlike wall-clock req/s. With
+ * `mainThread`, only its main thread's (Linux numbers a process's main thread with its pid): what bounds /predict.
+ */
+async function cpuSeconds(pid: number | undefined, mainThread = false): Promise<number> {
   if (pid === undefined) return NaN;
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+  const file = mainThread ? `/proc/${pid}/task/${pid}/stat` : `/proc/${pid}/stat`;
+  const stat = await readFile(file, 'utf8').catch(() => '');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in clock ticks of 1/100 s
 }
@@ -512,6 +521,8 @@ async function halfLoad(modes: string[], servers: { url: string }[]): Promise<vo
 let loneRequest: Record<string, number> = {};
 const cellsOut: Record<string, unknown>[] = [];
 const config = loadConfig({ ...process.env, LOG_LEVEL: 'warn' });
+// A fresh clone has no data folder yet.
+await mkdir(path.resolve(config.paths.data), { recursive: true });
 const dir = await mkdtemp(path.join(path.resolve(config.paths.data), 'bench-online-'));
 const { postgres: pg, temporal } = await startTestServers({
   dir,
@@ -575,6 +586,7 @@ try {
             await autocannon({ url: api.url + route.path, ...route.options, connections, duration: 1 }); // warm-up
             const before = await batchStats(api.url);
             const cpuBefore = await cpuSeconds(api.proc.child.pid);
+            const mainBefore = await cpuSeconds(api.proc.child.pid, true);
             const r = await autocannon({
               url: api.url + route.path,
               ...route.options,
@@ -582,6 +594,7 @@ try {
               duration: DURATION,
             });
             const cpu = (await cpuSeconds(api.proc.child.pid)) - cpuBefore;
+            const main = (await cpuSeconds(api.proc.child.pid, true)) - mainBefore;
             const after = await batchStats(api.url);
             const calls = after.calls - before.calls;
             const cell = {
@@ -592,6 +605,10 @@ try {
               reqPerSec: Math.round(r.requests.average),
               /** Server CPU per request (µs): what a request costs when the cores are free. */
               serverCpuUsPerReq: r.requests.total > 0 ? Math.round((cpu / r.requests.total) * 1e6) : null,
+              /** The API's main thread alone (µs per request), and how busy it was over the cell (1 = a whole core). */
+              mainThreadCpuUsPerReq:
+                r.requests.total > 0 ? Math.round((main / r.requests.total) * 1e6) : null,
+              mainThreadBusy: Math.round((main / DURATION) * 100) / 100,
               rowsPerSec: Math.round(r.requests.average * route.rows),
               p50: r.latency.p50,
               p90: r.latency.p90,
@@ -612,6 +629,7 @@ try {
                 `c=${connections}`.padEnd(6),
                 `${cell.reqPerSec} req/s`.padEnd(12),
                 `${cell.serverCpuUsPerReq ?? '-'} cpu-us/req`.padEnd(16),
+                `main ${cell.mainThreadCpuUsPerReq ?? '-'} us/req busy ${cell.mainThreadBusy}`.padEnd(26),
                 `${cell.rowsPerSec} rows/s`.padEnd(14),
                 `p50 ${cell.p50} p90 ${cell.p90} p99 ${cell.p99} max ${cell.max} ms`.padEnd(40),
                 `rows/call ${cell.rowsPerScoringCall ?? '-'}`,

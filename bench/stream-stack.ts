@@ -2,7 +2,7 @@
  * The private stack `npm run bench:stream` runs on: embedded Postgres, a Temporal dev server (in memory), the
  * migrated database, a real scorer and one in-process worker over the project's activities.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import type { Worker } from '@temporalio/worker';
@@ -28,6 +28,8 @@ export interface BenchStack {
 export async function startBenchStack(log: (line: string) => void): Promise<BenchStack> {
   const config = loadConfig({ ...process.env, LOG_LEVEL: 'warn' });
   installRuntimeLogger(createLogger({ log: { level: 'warn', format: 'json' } }), 'WARN');
+  // A fresh clone has no data folder yet.
+  await mkdir(path.resolve(config.paths.data), { recursive: true });
   const dir = await mkdtemp(path.join(path.resolve(config.paths.data), 'bench-stream-'));
   log('starting Postgres and the Temporal dev server');
   const servers = await startTestServers({
