@@ -16,7 +16,7 @@
  * scoring thread (CHALLENGER_THREAD, the default); `canary:10:main` and `shadow:10:main` score it on the main thread,
  * and `:hold<ms>` (e.g. `canary:10:hold0`) sets CANARY_HOLD_MS for that variant.
  */
-import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import http from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -28,7 +28,9 @@ import { publishRouting } from '../db/queries/routing.js';
 import { createPool } from '../db/pool.js';
 import { freePort, startProcess, waitFor, type Managed } from '../dev/process.js';
 import { startTestServers } from '../dev/stack.js';
+import { mainThreadCpuSeconds } from './proc-cpu.js';
 import { machine, writeResults } from './results-file.js';
+import { TWIN, twinModels } from './twin-model.js';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
 const { values } = parseArgs({
@@ -341,14 +343,10 @@ async function startApi(
   return { url, proc };
 }
 
-/**
- * CPU seconds (user + system) the API process has used: steady under shared cores, unlike wall-clock req/s. With
- * `mainThread`, only its main thread's (Linux numbers a process's main thread with its pid): what bounds /predict.
- */
-async function cpuSeconds(pid: number | undefined, mainThread = false): Promise<number> {
+/** CPU seconds (user + system) the API process has used: steady under shared cores, unlike wall-clock req/s. */
+async function cpuSeconds(pid: number | undefined): Promise<number> {
   if (pid === undefined) return NaN;
-  const file = mainThread ? `/proc/${pid}/task/${pid}/stat` : `/proc/${pid}/stat`;
-  const stat = await readFile(file, 'utf8').catch(() => '');
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in clock ticks of 1/100 s
 }
@@ -425,19 +423,6 @@ function routingModes(): RoutingMode[] {
     if (kind === 'canary' || kind === 'shadow') out.push({ mode, kind, share: pct, db, thread, holdMs });
   }
   return out;
-}
-
-const TWIN = '2-twin';
-/** A model folder with every repository model and a copy of ride-duration 2 as version `2-twin`. */
-async function twinModels(into: string): Promise<string> {
-  const dir = path.join(into, 'models-twin');
-  await cp(path.join(root, 'models'), dir, { recursive: true });
-  const twin = path.join(dir, 'ride-duration', TWIN);
-  await cp(path.join(dir, 'ride-duration', '2'), twin, { recursive: true });
-  const cardFile = path.join(twin, 'model.json');
-  const card = JSON.parse(await readFile(cardFile, 'utf8')) as Record<string, unknown>;
-  await writeFile(cardFile, JSON.stringify({ ...card, version: TWIN }, null, 2));
-  return dir;
 }
 
 /** Migrates a variant's database and writes the routing the controller would publish for it. */
@@ -586,7 +571,7 @@ try {
             await autocannon({ url: api.url + route.path, ...route.options, connections, duration: 1 }); // warm-up
             const before = await batchStats(api.url);
             const cpuBefore = await cpuSeconds(api.proc.child.pid);
-            const mainBefore = await cpuSeconds(api.proc.child.pid, true);
+            const mainBefore = mainThreadCpuSeconds(api.proc.child.pid);
             const r = await autocannon({
               url: api.url + route.path,
               ...route.options,
@@ -594,7 +579,7 @@ try {
               duration: DURATION,
             });
             const cpu = (await cpuSeconds(api.proc.child.pid)) - cpuBefore;
-            const main = (await cpuSeconds(api.proc.child.pid, true)) - mainBefore;
+            const main = mainThreadCpuSeconds(api.proc.child.pid) - mainBefore;
             const after = await batchStats(api.url);
             const calls = after.calls - before.calls;
             const cell = {

@@ -53,6 +53,21 @@ export function treeCpuSeconds(root: number, skip?: number): number {
   return ticks / TICKS;
 }
 
+/**
+ * CPU seconds of a process's main thread alone (Linux numbers it with the process's pid): for a Node process, the
+ * one JavaScript thread that answers HTTP, apart from its worker threads, GC helpers and ONNX Runtime's threads.
+ */
+export function mainThreadCpuSeconds(pid: number | undefined): number {
+  if (pid === undefined) return NaN;
+  try {
+    const text = readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8');
+    const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / TICKS;
+  } catch {
+    return NaN;
+  }
+}
+
 /** The postmaster's pid from its data folder (first line of postmaster.pid). */
 export function postmasterPid(dataDir: string): number {
   return Number(readFileSync(`${dataDir}/postmaster.pid`, 'utf8').split('\n')[0]);
