@@ -47,7 +47,8 @@ const num = (v: unknown) => (v === null || v === undefined ? null : Number(v));
 
 /**
  * Performance per mode, version and window, aggregated in Postgres (no row comes to the process): online and stream
- * predictions by their time, batch predictions by the day of their run's partition, each joined to its label.
+ * predictions by their time, batch predictions by their run's partition (a whole-table run: by when it ran), each
+ * joined to its label.
  */
 export async function performance(pool: Pool, q: PerformanceQuery): Promise<PerformanceRow[]> {
   const regression = q.task === 'regression';
@@ -78,13 +79,16 @@ export async function performance(pool: Pool, q: PerformanceQuery): Promise<Perf
     // A label sent by key wins; else the source's label column, copied into the sink's `actual` column by the run.
     const actual = q.sink.values.find((v) => v.role === 'actual')?.column;
     const copied = actual ? `s.${quote(actual)}::${regression ? 'float8' : 'text'}` : 'NULL';
+    // A run's time: its partition's start, or, for a whole-table run (a source without event time, whose partition
+    // is -infinity..infinity), when it ran (UTC, naive like the partitions).
+    const at = `CASE WHEN isfinite(r.partition_from) THEN r.partition_from ELSE r.started_at AT TIME ZONE 'UTC' END`;
     parts.push(
-      `SELECT 'batch', s.${quote(n.model_version)}, date_trunc($4, r.partition_from), ${predicted.batch(quote(value))},
+      `SELECT 'batch', s.${quote(n.model_version)}, date_trunc($4, ${at}), ${predicted.batch(quote(value))},
               COALESCE(${truth}, ${copied})
          FROM ${quoteTable(q.sink.table)} s
          JOIN batch_runs r ON r.run_id = s.${quote(n.run_id)}
          LEFT JOIN labels l ON l.deployment = $1 AND l.record_key = s.${quote(q.sink.key.column)}::text
-        WHERE r.partition_from >= $2::timestamptz AT TIME ZONE 'UTC' AND r.partition_from < $3::timestamptz AT TIME ZONE 'UTC'`,
+        WHERE ${at} >= $2::timestamptz AT TIME ZONE 'UTC' AND ${at} < $3::timestamptz AT TIME ZONE 'UTC'`,
     );
   }
   const figures = regression
@@ -125,7 +129,7 @@ export async function performance(pool: Pool, q: PerformanceQuery): Promise<Perf
     }
   }
   return rows.map((r) => {
-    // A whole-table batch run's partition starts at -infinity (pg reads it as a number, not a Date).
+    // The UNION makes every window a timestamptz (a Date).
     const w = r.w instanceof Date ? r.w.toISOString() : String(r.w);
     const base = {
       mode: r.mode as PerformanceRow['mode'],

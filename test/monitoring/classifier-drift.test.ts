@@ -217,6 +217,18 @@ it('penguins drawn like the training data: one window with PSI per numeric and c
     );
     expect(w.performance?.labelled).toBe(ROWS);
     expect(w.performance?.accuracy).toBeCloseTo(acc[0]?.a ?? NaN, 9);
+    // GET /metrics over the last week shows the same accuracy: a whole-table run counts on the day it ran.
+    const res = await s.get(`/deployments/${D}/metrics?window=day`);
+    expect(res.status, await res.clone().text()).toBe(200);
+    const { rows: perf } = (await res.json()) as { rows: Record<string, unknown>[] };
+    const { rows: ran } = await s.db.pool.query<{ started: Date }>(
+      'SELECT started_at AS started FROM batch_runs WHERE run_id = $1',
+      [summary.runId],
+    );
+    const day = `${ran[0]?.started.toISOString().slice(0, 10)}T00:00:00.000Z`;
+    const batchRows = perf.filter((r) => r.mode === 'batch');
+    expect(batchRows).toEqual([expect.objectContaining({ version: '1', window: day, labelled: ROWS })]);
+    expect(batchRows[0]?.accuracy).toBeCloseTo(acc[0]?.a ?? NaN, 9);
 
     expect(alerts).toEqual([]);
     expect(await alertRows(s)).toBe(0);
