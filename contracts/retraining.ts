@@ -5,6 +5,8 @@
  */
 
 export const RETRAINING_WORKFLOW = 'retraining';
+/** What a retraining schedule starts (workflows/retraining-schedule.ts): it starts the retraining under its one id. */
+export const SCHEDULED_RETRAINING_WORKFLOW = 'scheduledRetraining';
 /** One retraining at a time per deployment (the id is scoped by task queue, as the controllers are). */
 export const retrainingWorkflowId = (taskQueue: string, deployment: string) =>
   `${taskQueue}/retrain-${deployment}`;

@@ -12,6 +12,7 @@ import type { DeploymentSpec } from '../contracts/deployment.js';
 import {
   RETRAINING_WORKFLOW,
   retrainingScheduleId,
+  SCHEDULED_RETRAINING_WORKFLOW,
   retrainingWorkflowId,
   type RetrainingInput,
 } from '../contracts/retraining.js';
@@ -63,12 +64,13 @@ export async function ensureRetrainingSchedule(
     spec: { cronExpressions: [schedule.cron], timezone: schedule.time_zone },
     action: {
       type: 'startWorkflow',
-      workflowType: RETRAINING_WORKFLOW,
+      // Temporal suffixes this id with the scheduled time; the retraining itself runs under its one-at-a-time id.
+      workflowType: SCHEDULED_RETRAINING_WORKFLOW,
       taskQueue,
       args,
-      workflowId: retrainingWorkflowId(taskQueue, spec.name),
+      workflowId: `${retrainingWorkflowId(taskQueue, spec.name)}-scheduled`,
     },
-    // A retraining that is still running when the next one is due makes the next one pointless.
+    // The scheduled workflow ends once it has started the retraining; one still running answers the next one too.
     policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 hour' },
     state: { paused: schedule.paused, note: `retraining of ${spec.name}` },
   };

@@ -7,3 +7,4 @@ export { rollout } from './rollout.js';
 export { batchShadow } from './batch-shadow.js';
 export { deliverMonitoringAlert, monitorDeployment } from './monitoring.js';
 export { retraining } from './retraining.js';
+export { scheduledRetraining } from './retraining-schedule.js';
