@@ -79,6 +79,7 @@ const log = createPredictionLog({ pool, logger });
 const champion = scorer.resolveNow('ride-duration@2');
 const twin = scorer.resolveNow(`ride-duration@${TWIN}`);
 const twinModel = scorer.registry.get('ride-duration', TWIN);
+if (!twinModel) throw new Error(`ride-duration@${TWIN} did not load`);
 const online = createOnline(config, scorer, createMetrics(), {
   is: (m) => m.version === TWIN,
   thread,
@@ -134,6 +135,7 @@ async function cell(variant: Variant, ms: number): Promise<{ calls: number; usPe
 }
 
 const cells: { round: number; variant: Variant; calls: number; usPerCall: number }[] = [];
+let logged = { written: 0, dropped: 0 };
 try {
   await migrate(pool);
   for (const v of VARIANTS) await cell(v, 500); // warm-up: sessions, the thread, the log's connection
@@ -148,12 +150,18 @@ try {
   }
 } finally {
   await log.close();
+  logged = { written: log.written(), dropped: log.dropped() };
   await thread.close();
   await scorer.close();
   await pool.end();
   await pg.stop();
   await rm(dir, { recursive: true, force: true });
 }
+
+// The log variant measured what it claims only if its rows reached Postgres.
+console.log(`prediction log: ${logged.written} rows written, ${logged.dropped} dropped`);
+if (logged.written === 0 || logged.dropped > 0)
+  throw new Error('the canary+log variant did not log its rows');
 
 const perCall = (v: Variant) => cells.filter((c) => c.variant === v).map((c) => c.usPerCall);
 /** What one canary call adds to the main thread, per round: the difference per call over the canary share. */
@@ -186,6 +194,7 @@ const result = {
   machine: machine(),
   share: SHARE,
   clients: CLIENTS,
+  logged,
   summary,
   cells,
 };
