@@ -10,7 +10,8 @@
  *   embedded Postgres), shaped as the predict route shapes it.
  * Reports the main thread's CPU per call (from /proc, Linux) and, paired per round against `champion`, what one
  * canary call adds to it. Compare with `npm run bench:online` (the same through HTTP) to see HTTP's share.
- * Options: --rounds 9, --seconds 2 (per cell), --share 10, --clients 32.
+ * Options: --rounds 9, --seconds 2 (per cell), --share 10, --clients 32; the API's settings come from the environment
+ * (e.g. `CANARY_HOLD_MS=0 npm run bench:canary-path` without the hold).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -181,7 +182,9 @@ const summary = Object.fromEntries(
     },
   ]),
 );
-console.log(`\nmain thread per call, median [min-max] over ${ROUNDS} rounds (${SHARE} % canary):`);
+console.log(
+  `\nmain thread per call, median [min-max] over ${ROUNDS} rounds (${SHARE} % canary, CANARY_HOLD_MS ${config.api.canaryHoldMs}):`,
+);
 for (const v of VARIANTS)
   console.log(
     `${v.padEnd(10)} ${formatSpread(spread(perCall(v)), 1)} µs` +
@@ -194,6 +197,7 @@ const result = {
   machine: machine(),
   share: SHARE,
   clients: CLIENTS,
+  canaryHoldMs: config.api.canaryHoldMs,
   logged,
   summary,
   cells,
