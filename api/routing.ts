@@ -301,14 +301,9 @@ export function createOnlineRouting(deps: AppDeps, options: OnlineRoutingOptions
       }
       inFlight++;
       // After this tick: the response is written first; the shadow call never holds it.
-      const done = new Promise<void>((resolve) =>
-        setImmediate(() => {
-          void runShadow(c, routed, challenger, records, out, route).finally(() => {
-            inFlight--;
-            resolve();
-          });
-        }),
-      );
+      const done = new Promise((resolve) => setImmediate(resolve))
+        .then(() => runShadow(c, routed, challenger, records, out, route))
+        .finally(() => inFlight--);
       deps.afterResponse?.track(done);
     },
     shadowInFlight: () => inFlight,

@@ -16,7 +16,7 @@
  * scoring thread (CHALLENGER_THREAD, the default); `canary:10:main` and `shadow:10:main` score it on the main thread,
  * and `:hold<ms>` (e.g. `canary:10:hold0`) sets CANARY_HOLD_MS for that variant.
  */
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import http from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -28,7 +28,7 @@ import { publishRouting } from '../db/queries/routing.js';
 import { createPool } from '../db/pool.js';
 import { freePort, startProcess, waitFor, type Managed } from '../dev/process.js';
 import { startTestServers } from '../dev/stack.js';
-import { mainThreadCpuSeconds } from './proc-cpu.js';
+import { mainThreadCpuSeconds, processCpuSeconds } from './proc-cpu.js';
 import { machine, writeResults } from './results-file.js';
 import { TWIN, twinModels } from './twin-model.js';
 
@@ -343,14 +343,6 @@ async function startApi(
   return { url, proc };
 }
 
-/** CPU seconds (user + system) the API process has used: steady under shared cores, unlike wall-clock req/s. */
-async function cpuSeconds(pid: number | undefined): Promise<number> {
-  if (pid === undefined) return NaN;
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in clock ticks of 1/100 s
-}
-
 async function batchStats(url: string) {
   const text = await (await fetch(`${url}/metrics`)).text();
   const read = (name: string) =>
@@ -570,7 +562,8 @@ try {
             if (!api || (route.newOnly && batching.startsWith('base:'))) continue;
             await autocannon({ url: api.url + route.path, ...route.options, connections, duration: 1 }); // warm-up
             const before = await batchStats(api.url);
-            const cpuBefore = await cpuSeconds(api.proc.child.pid);
+            // CPU time, steady under shared cores, unlike wall-clock req/s.
+            const cpuBefore = processCpuSeconds(api.proc.child.pid);
             const mainBefore = mainThreadCpuSeconds(api.proc.child.pid);
             const r = await autocannon({
               url: api.url + route.path,
@@ -578,7 +571,7 @@ try {
               connections,
               duration: DURATION,
             });
-            const cpu = (await cpuSeconds(api.proc.child.pid)) - cpuBefore;
+            const cpu = processCpuSeconds(api.proc.child.pid) - cpuBefore;
             const main = mainThreadCpuSeconds(api.proc.child.pid) - mainBefore;
             const after = await batchStats(api.url);
             const calls = after.calls - before.calls;

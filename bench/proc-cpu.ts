@@ -13,9 +13,13 @@ interface Stat {
   reaped: number;
 }
 
-function readStat(pid: number): Stat | undefined {
+/** `/proc/<pid>/stat`, or with `tid` that thread's `/proc/<pid>/task/<tid>/stat`. */
+function readStat(pid: number, tid?: number): Stat | undefined {
   try {
-    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const text = readFileSync(
+      tid === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${tid}/stat`,
+      'utf8',
+    );
     // Fields after the command (which may hold spaces) start after the last ')'.
     const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
     const n = (i: number) => Number(f[i - 3]);
@@ -58,14 +62,12 @@ export function treeCpuSeconds(root: number, skip?: number): number {
  * one JavaScript thread that answers HTTP, apart from its worker threads, GC helpers and ONNX Runtime's threads.
  */
 export function mainThreadCpuSeconds(pid: number | undefined): number {
-  if (pid === undefined) return NaN;
-  try {
-    const text = readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8');
-    const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
-    return (Number(f[11]) + Number(f[12])) / TICKS;
-  } catch {
-    return NaN;
-  }
+  return pid === undefined ? NaN : (readStat(pid, pid)?.own ?? NaN) / TICKS;
+}
+
+/** CPU seconds (user + system) a process has used over all its threads, children not included. */
+export function processCpuSeconds(pid: number | undefined): number {
+  return pid === undefined ? NaN : (readStat(pid)?.own ?? NaN) / TICKS;
 }
 
 /** The postmaster's pid from its data folder (first line of postmaster.pid). */

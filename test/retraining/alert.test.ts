@@ -8,8 +8,7 @@
 import { afterAll, expect, it } from 'vitest';
 import { BATCH_WORKFLOW, type BatchRunSummary } from '../../contracts/batch.js';
 import type { DriftWindow } from '../../contracts/monitoring.js';
-import type { RetrainingRun } from '../../contracts/retraining.js';
-import { uniqueId, waitFor } from '../helpers.js';
+import { uniqueId } from '../helpers.js';
 import { MODEL, startRetrainingStack, type RetrainingStack } from './fixture.js';
 
 let stack: RetrainingStack | undefined;
@@ -48,14 +47,7 @@ it(
       expect(f.psi, f.field).toBeCloseTo(window?.features[i]?.psi ?? NaN, 12),
     );
 
-    const runs = async () =>
-      ((await (await s.send('GET', `/deployments/${MODEL}/retraining`)).json()) as { runs: RetrainingRun[] })
-        .runs;
-    await waitFor(async () => (await runs()).length > 0, {
-      timeoutMs: 20_000,
-      what: 'the retraining the alert starts',
-    });
-    const [started] = await runs();
+    const started = await s.firstRun('the retraining the alert starts');
     expect(started).toMatchObject({ trigger: 'alert' });
     expect(started?.reason).toMatch(/^drift alert on -infinity\.\.infinity: .*body_mass_g.* above PSI 0\.1$/);
     // The script retrains the repository's champion: as good, not better by the margin, so it is refused.
@@ -63,6 +55,6 @@ it(
     expect(result).toMatchObject({ status: 'refused', version: '2', rollout: null });
     expect(result.outcome).toMatch(/not better by the margin 0\.01$/);
     // The alert was raised once, so one retraining: the scan above found it raised and started nothing.
-    expect(await runs()).toHaveLength(1);
+    expect(await s.runs()).toHaveLength(1);
   },
 );

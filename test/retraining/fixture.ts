@@ -15,7 +15,11 @@ import { createApp } from '../../api/app.js';
 import type { AppDeps } from '../../api/deps.js';
 import { ensureTrainingVenv } from '../../cli/train.js';
 import { loadConfig } from '../../config.js';
-import { retrainingWorkflowId, type RetrainingResult } from '../../contracts/retraining.js';
+import {
+  retrainingWorkflowId,
+  type RetrainingResult,
+  type RetrainingRun,
+} from '../../contracts/retraining.js';
 import { upsertLabels } from '../../db/queries/labels.js';
 import type { Pool } from '../../db/pool.js';
 import { createLogger } from '../../logger.js';
@@ -30,6 +34,7 @@ import {
   TEST_DEPLOYMENT_DIR,
   TEST_MODEL_DIR,
   uniqueId,
+  waitFor,
   type TestDatabase,
   type TestTemporal,
   type TestWorker,
@@ -56,6 +61,10 @@ export interface RetrainingStack {
   send(method: string, url: string, body?: unknown): Promise<Response>;
   /** Waits for a run's workflow to end and returns its result. */
   result(runId: string): Promise<RetrainingResult>;
+  /** The deployment's runs as GET /deployments/{name}/retraining lists them (newest first). */
+  runs(): Promise<RetrainingRun[]>;
+  /** Waits (up to 20 s) until a run is listed, then answers the newest; `what` started it. */
+  firstRun(what: string): Promise<RetrainingRun>;
   versionsOnDisk(): Promise<string[]>;
   close(): Promise<void>;
 }
@@ -165,6 +174,19 @@ export async function startRetrainingStack(options: {
     lifecycle: { shuttingDown: false },
   };
   const app = createApp(deps);
+  const send: RetrainingStack['send'] = (method, url, body) =>
+    Promise.resolve(
+      app.request(url, {
+        method,
+        headers: {
+          authorization: `Bearer ${TEST_API_KEY}`,
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      }),
+    );
+  const runs = async () =>
+    ((await (await send('GET', `/deployments/${name}/retraining`)).json()) as { runs: RetrainingRun[] }).runs;
   return {
     deployment: name,
     dir,
@@ -175,17 +197,14 @@ export async function startRetrainingStack(options: {
     temporal,
     worker,
     apiScorer,
-    send: (method, url, body) =>
-      Promise.resolve(
-        app.request(url, {
-          method,
-          headers: {
-            authorization: `Bearer ${TEST_API_KEY}`,
-            ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-          },
-          ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-        }),
-      ),
+    send,
+    runs,
+    async firstRun(what) {
+      await waitFor(async () => (await runs()).length > 0, { timeoutMs: 20_000, what });
+      const [newest] = await runs();
+      if (!newest) throw new Error(`no run listed after ${what}`);
+      return newest;
+    },
     async result(runId) {
       return (await temporal.client.workflow
         .getHandle(retrainingWorkflowId(taskQueue, name), runId)

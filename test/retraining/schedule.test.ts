@@ -8,11 +8,7 @@
 import { ScheduleOverlapPolicy } from '@temporalio/client';
 import { afterAll, expect, it } from 'vitest';
 import { ensureRetrainingSchedule } from '../../control/retraining.js';
-import {
-  retrainingWorkflowId,
-  SCHEDULED_RETRAINING_WORKFLOW,
-  type RetrainingRun,
-} from '../../contracts/retraining.js';
+import { retrainingWorkflowId, SCHEDULED_RETRAINING_WORKFLOW } from '../../contracts/retraining.js';
 import type { ScheduledRetrainingResult } from '../../workflows/retraining-schedule.js';
 import { loadTestDeployments, uniqueId, waitFor } from '../helpers.js';
 import { MODEL, startRetrainingStack, type RetrainingStack } from './fixture.js';
@@ -69,14 +65,7 @@ it(
     await handle.trigger();
     const first = await latestScheduled(1);
     expect(first).toMatchObject({ started: true, workflowId: retrainingWorkflowId(s.taskQueue, MODEL) });
-    const runs = async () =>
-      ((await (await s.send('GET', `/deployments/${MODEL}/retraining`)).json()) as { runs: RetrainingRun[] })
-        .runs;
-    await waitFor(async () => (await runs()).length > 0, {
-      timeoutMs: 20_000,
-      what: 'the retraining the schedule starts',
-    });
-    const [started] = await runs();
+    const started = await s.firstRun('the retraining the schedule starts');
     expect(started).toMatchObject({
       trigger: 'schedule',
       reason: `schedule ${id} (${CRON})`,
@@ -97,7 +86,7 @@ it(
       note: `a retraining of ${MODEL} is running already: this schedule run started none`,
     });
     expect(await s.result(apiRun)).toMatchObject({ status: 'refused' });
-    expect((await runs()).map((r) => r.trigger)).toEqual(['api', 'schedule']);
+    expect((await s.runs()).map((r) => r.trigger)).toEqual(['api', 'schedule']);
 
     // The worker's next start makes it again: the same schedule, updated, never a second one.
     expect(await ensureRetrainingSchedule(client, s.taskQueue, spec)).toBe(id);
