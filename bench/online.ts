@@ -275,7 +275,7 @@ const medianOf = (xs: number[]) => {
 };
 
 /** Per route, connections and variant: median req/s [min-max] over the rounds, and each variant's ratio to the
- * first variant round by round (median [min-max]). */
+ * first variant and its extra main-thread CPU per request, round by round (median [min-max]). */
 function printSummary(cells: SummaryCell[]): void {
   if (ROUNDS < 2) return;
   console.log(
@@ -296,6 +296,23 @@ function printSummary(cells: SummaryCell[]): void {
         const base = mine.find((b) => b.batching === first && b.round === c.round);
         return base && base.reqPerSec > 0 ? [c.reqPerSec / base.reqPerSec] : [];
       });
+      // The main thread's extra CPU per request against the first variant, paired per round, and what that makes per
+      // challenger call at the variant's share (canary:<pct>, shadow:<pct>).
+      const extra = xs.flatMap((c) => {
+        const base = mine.find((b) => b.batching === first && b.round === c.round);
+        const here = c.mainThreadCpuUsPerReq;
+        const there = base?.mainThreadCpuUsPerReq;
+        return here === null || there === null || there === undefined ? [] : [here - there];
+      });
+      const share = routingModes().find((m) => m.mode === v)?.share ?? 0;
+      const perCall = (us: number) => Math.round((us * 100) / share);
+      const added =
+        v === first || extra.length === 0
+          ? ''
+          : `main +${Math.round(medianOf(extra))} [${Math.min(...extra)}..${Math.max(...extra)}] us/req` +
+            (share > 0
+              ? `, +${perCall(medianOf(extra))} [${perCall(Math.min(...extra))}..${perCall(Math.max(...extra))}] us per challenger call`
+              : '');
       const [route, conns] = key.split('|');
       console.log(
         [
@@ -308,6 +325,7 @@ function printSummary(cells: SummaryCell[]): void {
           v === first
             ? ''
             : `x ${medianOf(ratios).toFixed(3)} [${Math.min(...ratios).toFixed(3)}-${Math.max(...ratios).toFixed(3)}] of ${first}`,
+          added,
         ].join(' '),
       );
     }
