@@ -191,6 +191,27 @@ function requirePool(pool: Pool | undefined): Pool {
 /** A test API key (control routes); pass `env: { API_KEY: '' }` to test the disabled state. */
 export const TEST_API_KEY = 'test-api-key-0123456789abcdef';
 
+/** A request to `app` with the test API key, and `body` (when given) as JSON. */
+export function sendWithKey(
+  app: { request(path: string, init: RequestInit): Response | Promise<Response> },
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<Response> {
+  return Promise.resolve(
+    app.request(path, {
+      method,
+      headers: {
+        authorization: `Bearer ${TEST_API_KEY}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        ...headers,
+      },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    }),
+  );
+}
+
 export interface TestApp {
   app: ReturnType<typeof createApp>;
   deps: AppDeps;

@@ -33,6 +33,7 @@ import {
   TEST_API_KEY,
   TEST_DEPLOYMENT_DIR,
   TEST_MODEL_DIR,
+  sendWithKey,
   uniqueId,
   waitFor,
   type TestDatabase,
@@ -174,17 +175,7 @@ export async function startRetrainingStack(options: {
     lifecycle: { shuttingDown: false },
   };
   const app = createApp(deps);
-  const send: RetrainingStack['send'] = (method, url, body) =>
-    Promise.resolve(
-      app.request(url, {
-        method,
-        headers: {
-          authorization: `Bearer ${TEST_API_KEY}`,
-          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-        },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      }),
-    );
+  const send: RetrainingStack['send'] = (method, url, body) => sendWithKey(app, method, url, body);
   const runs = async () =>
     ((await (await send('GET', `/deployments/${name}/retraining`)).json()) as { runs: RetrainingRun[] }).runs;
   return {

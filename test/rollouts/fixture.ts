@@ -18,6 +18,7 @@ import {
   connectTestTemporal,
   createTestDatabase,
   loadTestDeployments,
+  sendWithKey,
   startTestWorker,
   TEST_API_KEY,
   uniqueId,
@@ -123,18 +124,7 @@ export async function startRolloutFixture(
     apiRouting,
     threadCalls,
     threadRecords,
-    send: (method, path, body, headers = {}) =>
-      Promise.resolve(
-        app.request(path, {
-          method,
-          headers: {
-            authorization: `Bearer ${TEST_API_KEY}`,
-            ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-            ...headers,
-          },
-          ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-        }),
-      ),
+    send: (method, path, body, headers = {}) => sendWithKey(app, method, path, body, headers),
     async close() {
       await log.close();
       await challengerThread.close();
