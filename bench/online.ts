@@ -15,6 +15,8 @@
  * (32 connections) to compare the champion's latency with canary or shadow on. The challenger scores in the API's
  * scoring thread (CHALLENGER_THREAD, the default); `canary:10:main` and `shadow:10:main` score it on the main thread,
  * and `:hold<ms>` (e.g. `canary:10:hold0`) sets CANARY_HOLD_MS for that variant.
+ * Each cell also records the CPU outside the API that it used (Postgres, this process's autocannon, the whole
+ * machine, and the hypervisor's steal), and the summary splits a variant's extra CPU per challenger call over them.
  */
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import http from 'node:http';
@@ -28,7 +30,13 @@ import { publishRouting } from '../db/queries/routing.js';
 import { createPool } from '../db/pool.js';
 import { freePort, startProcess, waitFor, type Managed } from '../dev/process.js';
 import { startTestServers } from '../dev/stack.js';
-import { mainThreadCpuSeconds, processCpuSeconds } from './proc-cpu.js';
+import {
+  machineCpuSeconds,
+  mainThreadCpuSeconds,
+  postmasterPid,
+  processCpuSeconds,
+  treeCpuSeconds,
+} from './proc-cpu.js';
 import { machine, writeResults } from './results-file.js';
 import { TWIN, twinModels } from './twin-model.js';
 
@@ -265,8 +273,48 @@ interface SummaryCell {
   serverCpuUsPerReq: number | null;
   mainThreadCpuUsPerReq: number | null;
   mainThreadBusy: number;
+  postgresCpuUsPerReq?: number | null;
+  loadCpuUsPerReq?: number | null;
+  machineCpuUsPerReq?: number | null;
+  stealCores?: number;
   p99: number;
 }
+
+/** The parts of a request's CPU the summary compares between variants (µs per request). */
+const CPU_PARTS: [string, (c: SummaryCell) => number | null | undefined][] = [
+  ['main', (c) => c.mainThreadCpuUsPerReq],
+  [
+    "API's other threads",
+    (c) =>
+      c.serverCpuUsPerReq === null || c.mainThreadCpuUsPerReq === null
+        ? null
+        : c.serverCpuUsPerReq - c.mainThreadCpuUsPerReq,
+  ],
+  ['Postgres', (c) => c.postgresCpuUsPerReq],
+  ['autocannon', (c) => c.loadCpuUsPerReq],
+  ['whole machine', (c) => c.machineCpuUsPerReq],
+];
+
+/** The CPU outside the API a cell used: Postgres (postmaster and backends), this process (autocannon), the machine. */
+const budget = (postgresPid: number) => ({
+  postgres: treeCpuSeconds(postgresPid),
+  load: processCpuSeconds(process.pid),
+  ...machineCpuSeconds(),
+});
+function budgetSince(postgresPid: number, before: ReturnType<typeof budget>) {
+  const now = budget(postgresPid);
+  return {
+    postgres: now.postgres - before.postgres,
+    load: now.load - before.load,
+    machine: now.busy - before.busy,
+    steal: now.steal - before.steal,
+  };
+}
+const perRequest = (seconds: number, requests: number) =>
+  requests > 0 && Number.isFinite(seconds) ? Math.round((seconds / requests) * 1e6) : null;
+
+/** A difference with its sign: +12, -7, +0. */
+const signed = (us: number) => `${us < 0 ? '-' : '+'}${Math.abs(Math.round(us))}`;
 
 const medianOf = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -292,26 +340,29 @@ function printSummary(cells: SummaryCell[]): void {
       const cpu = xs.flatMap((c) => (c.serverCpuUsPerReq === null ? [] : [c.serverCpuUsPerReq]));
       const main = xs.flatMap((c) => (c.mainThreadCpuUsPerReq === null ? [] : [c.mainThreadCpuUsPerReq]));
       const busy = xs.map((c) => c.mainThreadBusy);
+      const steal = xs.flatMap((c) => (c.stealCores === undefined ? [] : [c.stealCores]));
       const ratios = xs.flatMap((c) => {
         const base = mine.find((b) => b.batching === first && b.round === c.round);
         return base && base.reqPerSec > 0 ? [c.reqPerSec / base.reqPerSec] : [];
       });
-      // The main thread's extra CPU per request against the first variant, paired per round, and what that makes per
-      // challenger call at the variant's share (canary:<pct>, shadow:<pct>).
-      const extra = xs.flatMap((c) => {
-        const base = mine.find((b) => b.batching === first && b.round === c.round);
-        const here = c.mainThreadCpuUsPerReq;
-        const there = base?.mainThreadCpuUsPerReq;
-        return here === null || there === null || there === undefined ? [] : [here - there];
-      });
+      // A part's extra CPU per request against the first variant, paired per round; with perCall, what that makes
+      // per challenger call at the variant's share (canary:<pct>, shadow:<pct>).
+      const pairedExtra = (part: (c: SummaryCell) => number | null | undefined) =>
+        xs.flatMap((c) => {
+          const base = mine.find((b) => b.batching === first && b.round === c.round);
+          const here = part(c);
+          const there = base ? part(base) : undefined;
+          return typeof here === 'number' && typeof there === 'number' ? [here - there] : [];
+        });
+      const extra = pairedExtra((c) => c.mainThreadCpuUsPerReq);
       const share = routingModes().find((m) => m.mode === v)?.share ?? 0;
       const perCall = (us: number) => Math.round((us * 100) / share);
       const added =
         v === first || extra.length === 0
           ? ''
-          : `main +${Math.round(medianOf(extra))} [${Math.min(...extra)}..${Math.max(...extra)}] us/req` +
+          : `main ${signed(medianOf(extra))} [${Math.min(...extra)}..${Math.max(...extra)}] us/req` +
             (share > 0
-              ? `, +${perCall(medianOf(extra))} [${perCall(Math.min(...extra))}..${perCall(Math.max(...extra))}] us per challenger call`
+              ? `, ${signed(perCall(medianOf(extra)))} [${perCall(Math.min(...extra))}..${perCall(Math.max(...extra))}] us per challenger call`
               : '');
       const [route, conns] = key.split('|');
       console.log(
@@ -322,12 +373,26 @@ function printSummary(cells: SummaryCell[]): void {
           `${Math.round(medianOf(rps))} [${Math.min(...rps)}-${Math.max(...rps)}] req/s`.padEnd(30),
           `cpu ${Math.round(medianOf(cpu))} us/req`.padEnd(16),
           `main ${Math.round(medianOf(main))} us/req busy ${medianOf(busy).toFixed(2)}`.padEnd(26),
+          steal.length > 0 ? `steal ${medianOf(steal).toFixed(2)}` : '',
           v === first
             ? ''
             : `x ${medianOf(ratios).toFixed(3)} [${Math.min(...ratios).toFixed(3)}-${Math.max(...ratios).toFixed(3)}] of ${first}`,
           added,
         ].join(' '),
       );
+      if (v === first) continue;
+      // Where the variant's extra CPU went, over the machine's two cores: the main thread, the API's scoring thread
+      // (and its other threads), Postgres (the prediction log's COPY), the load generator, everything at once.
+      const parts = CPU_PARTS.flatMap(([label, part]) => {
+        const d = pairedExtra(part);
+        if (d.length === 0) return [];
+        const us = medianOf(d);
+        return [`${label} ${signed(share > 0 ? perCall(us) : us)}`];
+      });
+      if (parts.length > 0)
+        console.log(
+          `${''.padEnd(21)}${share > 0 ? 'per challenger call' : 'per request'}, us (paired medians): ${parts.join(', ')}`,
+        );
     }
   }
 }
@@ -527,6 +592,7 @@ const { postgres: pg, temporal } = await startTestServers({
     if (source === 'setup') console.log(line);
   },
 });
+const postgresPid = postmasterPid(pg.dataDir);
 try {
   const pool = createPool(pg.urlFor('bench'), { max: 1 });
   await migrate(pool).finally(() => pool.end());
@@ -583,6 +649,7 @@ try {
             // CPU time, steady under shared cores, unlike wall-clock req/s.
             const cpuBefore = processCpuSeconds(api.proc.child.pid);
             const mainBefore = mainThreadCpuSeconds(api.proc.child.pid);
+            const budgetBefore = budget(postgresPid);
             const r = await autocannon({
               url: api.url + route.path,
               ...route.options,
@@ -591,6 +658,7 @@ try {
             });
             const cpu = processCpuSeconds(api.proc.child.pid) - cpuBefore;
             const main = mainThreadCpuSeconds(api.proc.child.pid) - mainBefore;
+            const used = budgetSince(postgresPid, budgetBefore);
             const after = await batchStats(api.url);
             const calls = after.calls - before.calls;
             const cell = {
@@ -605,6 +673,12 @@ try {
               mainThreadCpuUsPerReq:
                 r.requests.total > 0 ? Math.round((main / r.requests.total) * 1e6) : null,
               mainThreadBusy: Math.round((main / DURATION) * 100) / 100,
+              /** Where else the machine's CPU went, per request (µs): Postgres, this process (autocannon), every core. */
+              postgresCpuUsPerReq: perRequest(used.postgres, r.requests.total),
+              loadCpuUsPerReq: perRequest(used.load, r.requests.total),
+              machineCpuUsPerReq: perRequest(used.machine, r.requests.total),
+              /** CPU the hypervisor took from this machine over the cell, in cores. */
+              stealCores: Math.round((used.steal / DURATION) * 100) / 100,
               rowsPerSec: Math.round(r.requests.average * route.rows),
               p50: r.latency.p50,
               p90: r.latency.p90,
@@ -628,7 +702,8 @@ try {
                 `main ${cell.mainThreadCpuUsPerReq ?? '-'} us/req busy ${cell.mainThreadBusy}`.padEnd(26),
                 `${cell.rowsPerSec} rows/s`.padEnd(14),
                 `p50 ${cell.p50} p90 ${cell.p90} p99 ${cell.p99} max ${cell.max} ms`.padEnd(40),
-                `rows/call ${cell.rowsPerScoringCall ?? '-'}`,
+                `rows/call ${cell.rowsPerScoringCall ?? '-'}`.padEnd(14),
+                `steal ${cell.stealCores} cores`,
                 cell.non2xx || cell.errors ? `non2xx ${cell.non2xx} errors ${cell.errors}` : '',
               ].join(' '),
             );

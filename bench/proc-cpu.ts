@@ -70,6 +70,21 @@ export function processCpuSeconds(pid: number | undefined): number {
   return pid === undefined ? NaN : (readStat(pid)?.own ?? NaN) / TICKS;
 }
 
+/**
+ * CPU seconds the whole machine spent busy (every core: user, nice, system, irq, softirq; not idle, I/O wait or
+ * time the hypervisor took, which is `steal`), from the first line of /proc/stat. Elsewhere than Linux: NaN.
+ */
+export function machineCpuSeconds(): { busy: number; steal: number } {
+  try {
+    const f =
+      readFileSync('/proc/stat', 'utf8').split('\n')[0]?.trim().split(/\s+/).slice(1).map(Number) ?? [];
+    const [user = NaN, nice = NaN, system = NaN, , , irq = NaN, softirq = NaN, steal = NaN] = f;
+    return { busy: (user + nice + system + irq + softirq) / TICKS, steal: steal / TICKS };
+  } catch {
+    return { busy: NaN, steal: NaN };
+  }
+}
+
 /** The postmaster's pid from its data folder (first line of postmaster.pid). */
 export function postmasterPid(dataDir: string): number {
   return Number(readFileSync(`${dataDir}/postmaster.pid`, 'utf8').split('\n')[0]);
