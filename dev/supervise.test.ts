@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -41,6 +42,7 @@ describe('supervise', () => {
     const pidFile = path.join(dir, 'crasher.pid');
     const pids: (number | undefined)[] = [];
     const decisions: CrashDecision[] = [];
+    const inFile: number[] = [];
     const message = await new Promise<string>((resolve) => {
       supervise({
         name: 'crasher',
@@ -48,7 +50,10 @@ describe('supervise', () => {
           startProcess('crasher', process.execPath, ['-e', 'process.exit(3)'], { onLine: () => {} }),
         pidFile,
         policy: { maxCrashes: 3, windowMs: 60_000, initialDelayMs: 10, maxDelayMs: 1000 },
-        onStarted: (pid) => pids.push(pid),
+        onStarted: (pid) => {
+          pids.push(pid);
+          inFile.push(Number(readFileSync(pidFile, 'utf8').trim()));
+        },
         onCrash: (_code, decision) => decisions.push(decision),
         onGiveUp: resolve,
       });
@@ -59,6 +64,8 @@ describe('supervise', () => {
     expect(decisions.map((d) => d.action)).toEqual(['restart', 'restart', 'give-up']);
     expect(pids).toHaveLength(3);
     expect(new Set(pids).size).toBe(3);
+    // Each start is announced once its pid is in the file.
+    expect(inFile).toEqual(pids);
   });
 
   it('keeps the pid file current and stops the process without restarting it', async () => {

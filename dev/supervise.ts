@@ -70,9 +70,10 @@ export function supervise(options: SupervisedOptions): Supervised {
     const managed = options.start();
     current = managed;
     const pid = managed.child.pid;
-    options.onStarted(pid);
-    void writePid(options.pidFile, pid);
-    void managed.exited.then((code) => {
+    // The pid file is written before the start is announced (whoever reads it on seeing the line gets this pid),
+    // and a crash is told only after its start was.
+    const announced = writePid(options.pidFile, pid).finally(() => options.onStarted(pid));
+    void Promise.all([managed.exited, announced]).then(([code]) => {
       if (stopped || current !== managed) return;
       const decision = tracker.crashed(Date.now());
       options.onCrash(code, decision);

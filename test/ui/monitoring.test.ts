@@ -144,16 +144,19 @@ describe.skipIf(!browser.ok)('monitoring page in Chromium, on the real stack', (
       name: 'Performance of ride-duration per mode, version and day',
     });
     const cells = perf.getByRole('row').filter({ hasText: '2030-07-02' }).first().locator('td');
-    await expect(cells.allTextContents()).resolves.toEqual([
-      'batch',
-      '2',
-      '2030-07-02',
-      batchRow?.labelled.toLocaleString('en-US'),
-      batchRow?.mae?.toFixed(3),
-      batchRow?.rmse?.toFixed(3),
-      batchRow?.inRange?.mae?.toFixed(3),
-      batchRow?.inRange?.labelled.toLocaleString('en-US'),
-    ]);
+    // The table is drawn again when the period's answer arrives: wait for that row, not for the click.
+    await expect
+      .poll(() => cells.allTextContents())
+      .toEqual([
+        'batch',
+        '2',
+        '2030-07-02',
+        batchRow?.labelled.toLocaleString('en-US'),
+        batchRow?.mae?.toFixed(3),
+        batchRow?.rmse?.toFixed(3),
+        batchRow?.inRange?.mae?.toFixed(3),
+        batchRow?.inRange?.labelled.toLocaleString('en-US'),
+      ]);
     const plot = page.locator('#mon-ride-duration-perf-batch-plot');
     await expect(plot.getAttribute('aria-label')).resolves.toBe(
       `batch: MAE per version by day: 1 window; latest version 2 ${Number(batchRow?.mae?.toFixed(2))} on 2030-07-02`,
