@@ -44,6 +44,7 @@ describe('loadConfig', () => {
         requireKeyForPredict: false,
         challengerThread: true,
         canaryHoldMs: 2,
+        shadowHoldMs: 20,
         sseMaxConnections: 100,
         requestTimeoutMs: 30000,
       },

@@ -103,6 +103,9 @@ const variables = z.object({
   // Under load a canary call waits up to this long for others of its version, to be scored with them (measured in
   // bench/README.md, Rollouts); a call with none in the last CANARY_HOLD_MS goes at once. 0: never held.
   CANARY_HOLD_MS: number().min(0, 'must be >= 0').max(1000, 'must be <= 1000').default(2),
+  // Shadow calls (nobody waits on them) are held up to this long and scored together, at most half of the shadow
+  // calls one API process keeps in flight at once (bench/README.md, Rollouts). 0: each goes alone.
+  SHADOW_HOLD_MS: number().min(0, 'must be >= 0').max(1000, 'must be <= 1000').default(20),
   SSE_MAX_CONNECTIONS: positiveInt(100),
   REQUEST_TIMEOUT_MS: positiveInt(30_000),
   // Webhook URLs often carry their token in the path (Slack, Teams), so none of it is echoed.
@@ -174,6 +177,7 @@ const schema = variables.transform((e) => ({
     requireKeyForPredict: e.REQUIRE_API_KEY_FOR_PREDICT,
     challengerThread: e.CHALLENGER_THREAD,
     canaryHoldMs: e.CANARY_HOLD_MS,
+    shadowHoldMs: e.SHADOW_HOLD_MS,
     sseMaxConnections: e.SSE_MAX_CONNECTIONS,
     requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
   },

@@ -15,9 +15,8 @@ import { registerMonitoringGauges } from './monitoring-metrics.js';
 import { requireApiKey } from './middleware/auth.js';
 import { limitBody } from './middleware/body-limit.js';
 import { observe, requestIdentity } from './middleware/observe.js';
-import { createOnline, SHADOW_HOLD_MS, type Online } from './online.js';
+import { createOnline, shadowHold, type Online } from './online.js';
 import { createOnlineRouting, type ShadowScore } from './routing.js';
-import { createHold } from '../scoring/hold.js';
 import { batchRunRoutes } from './routes/batch-runs.js';
 import { mountMeta } from './routes/meta.js';
 import { modelRoutes } from './routes/models.js';
@@ -62,11 +61,7 @@ export function createApp(deps: AppDeps, options: { metrics?: ApiMetrics; shadow
     routing: createOnlineRouting(deps, {
       ...(deps.routing ? { table: deps.routing } : {}),
       shadowScore:
-        options.shadowScore ??
-        createHold((model, records) => base.records.score(model, records), {
-          holdMs: SHADOW_HOLD_MS,
-          maxRows: config.batching.maxSize,
-        }),
+        options.shadowScore ?? shadowHold((model, records) => base.records.score(model, records), config),
       logAll: deps.logAllPredictions ?? true,
     }),
   };

@@ -12,7 +12,7 @@ import type { ModelScorer } from '../scoring/scorer.js';
 import type { ThreadScorer } from '../scoring/score-thread.js';
 import { runTensors, type TensorOutputs, type TensorRows } from '../scoring/tensors.js';
 import type { ApiMetrics } from './metrics.js';
-import type { OnlineRouting } from './routing.js';
+import { MAX_SHADOW_IN_FLIGHT, type OnlineRouting } from './routing.js';
 
 export type { TensorRows } from '../scoring/tensors.js';
 
@@ -49,10 +49,15 @@ export function batchLimits(config: Config['batching'], model: ResolvedModel): B
 }
 
 /**
- * How long shadow calls (scored after their response is sent) are held to be scored together (scoring/hold.ts):
- * one thread message and one ONNX run for several calls instead of one each.
+ * Shadow calls (scored after their response is sent) held up to SHADOW_HOLD_MS and scored together (scoring/hold.ts):
+ * one thread message and one ONNX run for several calls instead of one each. A held group is at most half of the
+ * shadow calls a process keeps in flight (MAX_SHADOW_IN_FLIGHT), so a full group being scored leaves room for the next.
  */
-export const SHADOW_HOLD_MS = 5;
+export function shadowHold(score: ScoreRecords, config: Config): ScoreRecords {
+  const holdMs = config.api.shadowHoldMs;
+  const maxRows = Math.min(config.batching.maxSize, MAX_SHADOW_IN_FLIGHT / 2);
+  return holdMs > 0 && maxRows > 1 ? createHold(score, { holdMs, maxRows }) : score;
+}
 
 /**
  * A deployment's challenger versions: their record calls (canary and shadow) go to the scoring thread when there is

@@ -78,6 +78,9 @@ export interface OnlineRouting {
   shadowDropped(): number;
 }
 
+/** Shadow calls one API process keeps in flight (held or scoring); over it a shadow call is dropped and counted. */
+export const MAX_SHADOW_IN_FLIGHT = 64;
+
 export interface OnlineRoutingOptions {
   table?: RoutingTable;
   /** Scores a shadow call (default: the app's record batcher). */
@@ -112,7 +115,7 @@ export function splitRef(ref: string): { name: string; tag: string | undefined }
 export function createOnlineRouting(deps: AppDeps, options: OnlineRoutingOptions): OnlineRouting {
   const { scorer, logger } = deps;
   const { table } = options;
-  const maxInFlight = options.maxShadowInFlight ?? 64;
+  const maxInFlight = options.maxShadowInFlight ?? MAX_SHADOW_IN_FLIGHT;
   let inFlight = 0;
   let dropped = 0;
   // The deployment serving a model (and its key field), fixed after start: looked up once per model.

@@ -14,7 +14,7 @@
  * write), and `--half-load` then drives each variant's /predict at half of the `on` variant's saturation rate
  * (32 connections) to compare the champion's latency with canary or shadow on. The challenger scores in the API's
  * scoring thread (CHALLENGER_THREAD, the default); `canary:10:main` and `shadow:10:main` score it on the main thread,
- * and `:hold<ms>` (e.g. `canary:10:hold0`) sets CANARY_HOLD_MS for that variant.
+ * and `:hold<ms>` (e.g. `canary:10:hold0`, `shadow:10:hold20`) sets CANARY_HOLD_MS or SHADOW_HOLD_MS for that variant.
  * Each cell also records the CPU outside the API that it used (Postgres, this process's autocannon, the whole
  * machine, and the hypervisor's steal), and the summary splits a variant's extra CPU per challenger call over them.
  */
@@ -476,7 +476,7 @@ async function measureLoneRequest(
 /**
  * `canary:<pct>` and `shadow:<pct>` modes: a challenger on its own database, scored in the scoring thread (the
  * default); `canary:<pct>:main` and `shadow:<pct>:main` score it on the main thread (CHALLENGER_THREAD=off);
- * `:hold<ms>` sets CANARY_HOLD_MS (`canary:10:main:hold0`).
+ * `:hold<ms>` sets CANARY_HOLD_MS, or SHADOW_HOLD_MS for a shadow variant (`canary:10:main:hold0`, `shadow:10:hold20`).
  */
 type RoutingMode = {
   mode: string;
@@ -484,7 +484,7 @@ type RoutingMode = {
   share: number;
   db: string;
   thread: boolean;
-  /** CANARY_HOLD_MS for this variant (`:hold<ms>`); absent: the default. */
+  /** CANARY_HOLD_MS (SHADOW_HOLD_MS for shadow) for this variant (`:hold<ms>`); absent: the default. */
   holdMs: string | undefined;
 };
 function routingModes(): RoutingMode[] {
@@ -621,7 +621,9 @@ try {
           ...(routed
             ? {
                 CHALLENGER_THREAD: routed.thread ? 'on' : 'off',
-                ...(routed.holdMs === undefined ? {} : { CANARY_HOLD_MS: routed.holdMs }),
+                ...(routed.holdMs === undefined
+                  ? {}
+                  : { [routed.kind === 'shadow' ? 'SHADOW_HOLD_MS' : 'CANARY_HOLD_MS']: routed.holdMs }),
               }
             : delayEnv),
         },
