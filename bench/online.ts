@@ -569,12 +569,25 @@ async function halfLoad(modes: string[], servers: { url: string }[]): Promise<vo
         `half-load ${mode.padEnd(12)} ${cell.reqPerSec} req/s  p50 ${cell.p50} ms  p99 ${cell.p99} ms`,
       );
     }
+  const first = modes[0];
+  const p99In = (mode: string, round: number) =>
+    halfLoadOut.find((c) => c.mode === mode && c.round === round)?.p99 as number | undefined;
   for (const mode of modes) {
     const p99 = halfLoadOut.filter((c) => c.mode === mode).map((c) => Number(c.p99));
-    if (p99.length > 0)
-      console.log(
-        `half-load ${mode}: p99 median ${medianOf(p99)} ms [${Math.min(...p99)}-${Math.max(...p99)}]`,
-      );
+    if (p99.length === 0) continue;
+    // Against the first variant in the same round (the rounds share the machine's state): the p99's difference.
+    const paired: number[] = [];
+    for (let round = 1; round <= ROUNDS; round++) {
+      const [a, b] = [p99In(mode, round), first === undefined ? undefined : p99In(first, round)];
+      if (a !== undefined && b !== undefined) paired.push(a - b);
+    }
+    const vs =
+      mode !== first && paired.length > 0
+        ? `; paired against ${first}: ${signed(medianOf(paired))} ms [${signed(Math.min(...paired))}..${signed(Math.max(...paired))}]`
+        : '';
+    console.log(
+      `half-load ${mode}: p99 median ${medianOf(p99)} ms [${Math.min(...p99)}-${Math.max(...p99)}]${vs}`,
+    );
   }
 }
 
