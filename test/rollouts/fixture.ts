@@ -36,19 +36,24 @@ export interface RolloutFixture {
   deps: AppDeps;
   log: PredictionLog;
   apiRouting: RoutingTable;
-  /** Record calls the scoring thread answered, and the records they carried, by `name@version`. */
+  /** Record calls the scoring thread received, the records they carried, and the calls it answered, by `name@version`. */
   threadCalls: Map<string, number>;
   threadRecords: Map<string, number>;
+  threadAnswered: Map<string, number>;
   send(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<Response>;
   close(): Promise<void>;
 }
 
 export async function startRolloutFixture(
-  options: { shadowScore?: (inner: ShadowScore) => ShadowScore } = {},
+  options: {
+    shadowScore?: (inner: ShadowScore) => ShadowScore;
+    /** Adds version 4, slow to score (test/rollouts/constant-model.ts slowRideGraph). */
+    slow?: { size: number; steps: number };
+  } = {},
 ): Promise<RolloutFixture> {
   const db = await createTestDatabase();
   const temporal = await connectTestTemporal();
-  const models = await modelsWithConstant(30);
+  const models = await modelsWithConstant(30, options.slow ? { slow: options.slow } : {});
   const scorers: ModelScorer[] = [];
   const scorer = async () => {
     const s = await createScorer({ modelDir: models.dir, intraOpThreads: 1, pool: db.pool });
@@ -89,12 +94,19 @@ export async function startRolloutFixture(
   const thread = createThreadScorer({ intraOpThreads: 1, maxBatchSize: 64 }, logger);
   const threadCalls = new Map<string, number>();
   const threadRecords = new Map<string, number>();
+  const threadAnswered = new Map<string, number>();
+  const add = (counts: Map<string, number>, ref: string, n: number) =>
+    counts.set(ref, (counts.get(ref) ?? 0) + n);
   const challengerThread: ThreadScorer = {
     ...thread,
-    score(model, records) {
-      threadCalls.set(model.ref, (threadCalls.get(model.ref) ?? 0) + 1);
-      threadRecords.set(model.ref, (threadRecords.get(model.ref) ?? 0) + records.length);
-      return thread.score(model, records);
+    async score(model, records) {
+      add(threadCalls, model.ref, 1);
+      add(threadRecords, model.ref, records.length);
+      try {
+        return await thread.score(model, records);
+      } finally {
+        add(threadAnswered, model.ref, 1);
+      }
     },
   };
   const deps: AppDeps = {
@@ -124,6 +136,7 @@ export async function startRolloutFixture(
     apiRouting,
     threadCalls,
     threadRecords,
+    threadAnswered,
     send: (method, path, body, headers = {}) => sendWithKey(app, method, path, body, headers),
     async close() {
       await log.close();
