@@ -238,6 +238,8 @@ export interface RolloutProgress {
   endedAt: string | null;
   /** Why it ended as it did (the failed gate and its figures, the rejection's reason). */
   outcome: string | null;
+  /** A manual rollout's approval (who, why, when), once given; absent before it (and in auto rollouts). */
+  approved?: RolloutAction & { at: string };
 }
 
 export interface RolloutAction {

@@ -85,8 +85,11 @@ export async function rollout(spec: RolloutSpec): Promise<RolloutProgress> {
   const reject = (action: RolloutAction) => {
     if (!ended() && !stop) stop = { status: 'rejected', action };
   };
+  // The first approval counts, also one sent before the 100 % step (it then goes on without waiting there).
   const approve = (action: RolloutAction) => {
-    if (!ended() && spec.approval === 'manual') approved = action;
+    if (ended() || spec.approval !== 'manual' || approved) return;
+    approved = action;
+    progress.approved = { ...action, at: now() };
   };
 
   setHandler(rolloutProgressQuery, () => progress);

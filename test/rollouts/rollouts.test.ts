@@ -457,6 +457,10 @@ describe('progressive rollouts', () => {
       { 'x-actor': 'alice' },
     );
     expect(approved.status).toBe(200);
+    expect((await json<RolloutProgress>(approved)).approved).toMatchObject({
+      actor: expect.stringMatching(/^api-key:[0-9a-f]{8} \(alice\)$/) as unknown,
+      reason: 'looks right',
+    });
     await drive(ended('manual-v2'));
     expect(await progressOf('manual-v2')).toMatchObject({ status: 'succeeded' });
     expect((await progressOf('manual-v2')).outcome).toMatch(/approved by api-key:[0-9a-f]{8} \(alice\)/);
@@ -469,6 +473,46 @@ describe('progressive rollouts', () => {
     const routing = await json<RoutingState>(await f.send('GET', `${D}/routing`));
     expect(routing).toMatchObject({ champion: '2', challenger: null, rollout: null });
     expect((await f.send('POST', `${D}/rollouts/manual-v1/approve`)).status).toBe(409);
+  });
+
+  it('an approval sent before the 100 % step is recorded at once and counts: the rollout does not stop there', async () => {
+    const started = await f.send('POST', `${D}/rollouts`, {
+      id: 'early',
+      version: '1',
+      steps: [50, 100],
+      step_seconds: 1,
+      approval: 'manual',
+      shadow: 0,
+    });
+    expect(started.status).toBe(201);
+    const early = await f.send(
+      'POST',
+      `${D}/rollouts/early/approve`,
+      { reason: 'pre-approved' },
+      { 'x-actor': 'bob' },
+    );
+    expect(early.status).toBe(200);
+    const body = await json<RolloutProgress>(early);
+    expect(body.status).toBe('running');
+    expect(body.approved).toMatchObject({
+      reason: 'pre-approved',
+      actor: expect.stringMatching(/\(bob\)$/) as unknown,
+    });
+    // A second approval changes nothing: the first one counts.
+    const again = await f.send(
+      'POST',
+      `${D}/rollouts/early/approve`,
+      { reason: 'twice' },
+      { 'x-actor': 'carol' },
+    );
+    expect((await json<RolloutProgress>(again)).approved?.reason).toBe('pre-approved');
+    await drive(ended('early'));
+    const done = await progressOf('early');
+    expect(done).toMatchObject({ status: 'succeeded', approved: { reason: 'pre-approved' } });
+    expect(done.outcome).toMatch(/approved by api-key:[0-9a-f]{8} \(bob\)/);
+    expect(done.steps.map((s) => s.canary)).toEqual([50, 100]);
+    // Back to the champion the next tests expect.
+    await route({ champion: '2', reason: 'after the early approval' });
   });
 
   it('POST /models/{name}/aliases/production promotes through the controller: the routing and its history follow', async () => {

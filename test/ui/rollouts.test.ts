@@ -128,6 +128,9 @@ describe.skipIf(!browser.ok)('rollouts page in Chromium, on the real rollout sta
       .getByRole('heading', { name: `Rollout ${id} succeeded` })
       .waitFor({ timeout: 30_000 });
     await expect.poll(() => figure('Champion').textContent()).toBe('1');
+    await expect(figure('Approval').textContent()).resolves.toMatch(
+      /^manual: approved by api-key:[0-9a-f]{8} \(dashboard\) at .+ \(figures look right\)$/,
+    );
     await expect(figure('Challenger').textContent()).resolves.toBe('none');
     await expect(figure('Running rollout').textContent()).resolves.toBe('none');
     await expect(steps.getByRole('row').filter({ hasText: 'passed' }).count()).resolves.toBe(2);

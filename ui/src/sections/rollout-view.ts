@@ -111,6 +111,13 @@ function stepsTable(p: RolloutProgress): HTMLElement {
   );
 }
 
+/** `manual`, and once given, who approved, when and why; `auto`. */
+function approvalText(p: RolloutProgress): string {
+  const a = p.approved;
+  if (!a) return p.spec.approval;
+  return `${p.spec.approval}: approved by ${a.actor} at ${fmt.time(a.at)}${a.reason ? ` (${a.reason})` : ''}`;
+}
+
 /** The rollout's status, spec and steps; `actions` are the buttons its status allows. */
 export function rolloutDetail(p: RolloutProgress, actions: HTMLElement[], headingId: string): HTMLElement {
   return h(
@@ -123,7 +130,7 @@ export function rolloutDetail(p: RolloutProgress, actions: HTMLElement[], headin
       ['Step', `${p.step + 1} of ${p.spec.steps.length} (${p.spec.steps.map(pct).join(' → ')})`],
       ['Step time', fmt.seconds(p.spec.stepSeconds)],
       ['Shadow', pct(p.spec.shadow)],
-      ['Approval', p.spec.approval],
+      ['Approval', approvalText(p)],
       ['Gates', gatesText(p.spec.gates)],
       ['Started', `${fmt.time(p.startedAt)} by ${p.spec.actor}`],
       ['Ended', fmt.time(p.endedAt)],
