@@ -13,7 +13,7 @@ export const ROLLOUTS_USAGE = `Usage: npm run rollouts -- <command> [--deploymen
   routing                                          champion, challenger, shares, running rollout
   route --challenger 1 [--canary 10] [--shadow 10] [--sticky-field f | --sticky-header h | --no-sticky] [--reason ".."]
   route --champion 2                               promote directly (production follows)
-  route --clear                                    drop the challenger (shares to 0)
+  route --clear                                    back to the champion alone (no challenger, shares 0, no sticky key)
   start --version 1 [--steps 5,25,50,100] [--step-seconds 300] [--shadow 10] [--approval manual|auto]
         [--max-error-rate 0.01] [--max-p99-ms 50] [--max-mean-diff 3] [--max-label-error 6] [--min-samples 20] [--id v1] [--reason ".."]
   list | show <id>                                 rollouts, newest first | one rollout's steps and figures
@@ -119,7 +119,7 @@ export async function runRolloutsCli(
             ? null
             : undefined;
       const body = values.clear
-        ? { challenger: null, ...defined({ reason: values.reason }) }
+        ? { challenger: null, sticky: null, ...defined({ reason: values.reason }) }
         : defined({
             champion: values.champion,
             challenger: values.challenger,

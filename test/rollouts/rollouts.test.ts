@@ -284,12 +284,29 @@ describe('the CLI', () => {
     expect(refused.code).toBe(1);
     expect(refused.err).toMatch(/HTTP 400/);
     expect(refused.err).toMatch(/"field": "canary"/);
-    const set = await cli('route', '--challenger', '1', '--shadow', '5', '--reason', 'from the cli');
+    const set = await cli(
+      'route',
+      ...['--challenger', '1', '--shadow', '5', '--sticky-header', 'x-user', '--reason', 'from the cli'],
+    );
     expect(set.code).toBe(0);
     const state = JSON.parse(set.out) as RoutingState;
-    expect(state).toMatchObject({ challenger: '1', shadow: 5, reason: 'from the cli' });
+    expect(state).toMatchObject({
+      challenger: '1',
+      shadow: 5,
+      sticky: { header: 'x-user' },
+      reason: 'from the cli',
+    });
     expect(state.changedBy).toMatch(/^api-key:[0-9a-f]{8} \(cli:.+\)$/);
-    expect((await cli('route', '--clear')).code).toBe(0);
+    // --clear: the champion alone again, the sticky key too (a later challenger would otherwise inherit it).
+    const cleared = await cli('route', '--clear', '--reason', 'done');
+    expect(cleared.code).toBe(0);
+    expect(JSON.parse(cleared.out)).toMatchObject({
+      challenger: null,
+      canary: 0,
+      shadow: 0,
+      sticky: null,
+      reason: 'done',
+    });
     expect((await cli('nonsense')).code).toBe(2);
   });
 });
