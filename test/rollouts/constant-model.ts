@@ -48,40 +48,47 @@ const node = (op: string, inputs: string[], output: string) =>
     ...text(4, op),
   ]);
 
+/** A field holding a large payload, as a Buffer (the number arrays above are for small fields). */
+const bigField = (no: number, payload: Buffer) =>
+  Buffer.concat([Buffer.from([...tag(no, 2), ...varint(payload.length)]), payload]);
+
+/** The graph's inputs (the ride card's three fields, [N, 1]) and its output `duration`. */
+function rideIo(): number[] {
+  const outputInfo = valueInfo('duration', FLOAT).slice(); // an input's field 11, rewritten as 12 (output)
+  outputInfo[0] = (12 << 3) | 2;
+  return [
+    ...valueInfo('PULocationID', INT64),
+    ...valueInfo('DOLocationID', INT64),
+    ...valueInfo('trip_distance', FLOAT),
+    ...outputInfo,
+  ];
+}
+
+/** A model of opset 13 around an encoded graph. */
+const modelOf = (graph: Buffer) =>
+  Buffer.concat([
+    Buffer.from([...int(1, 8), ...bytes(8, [...text(1, ''), ...int(2, 13)]), ...text(2, 'test')]),
+    bigField(7, graph),
+  ]);
+
 /** duration = trip_distance * 0 + `minutes`, for [N, 1] inputs PULocationID, DOLocationID (int64), trip_distance. */
 export function constantRideGraph(minutes: number): Buffer {
-  const outputInfo = valueInfo('duration', FLOAT).slice(); // field 11 -> rewrite as 12 below
-  outputInfo[0] = (12 << 3) | 2;
   const graph = [
     ...node('Mul', ['trip_distance', 'zero'], 'nothing'),
     ...node('Add', ['nothing', 'minutes'], 'duration'),
     ...text(2, 'constant'),
     ...scalar('zero', 0),
     ...scalar('minutes', minutes),
-    ...valueInfo('PULocationID', INT64),
-    ...valueInfo('DOLocationID', INT64),
-    ...valueInfo('trip_distance', FLOAT),
-    ...outputInfo,
+    ...rideIo(),
   ];
-  return Buffer.from([
-    ...int(1, 8),
-    ...bytes(8, [...text(1, ''), ...int(2, 13)]),
-    ...text(2, 'test'),
-    ...bytes(7, graph),
-  ]);
+  return modelOf(Buffer.from(graph));
 }
-
-/** A field holding a large payload, as a Buffer (the number arrays above are for small fields). */
-const bigField = (no: number, payload: Buffer) =>
-  Buffer.concat([Buffer.from([...tag(no, 2), ...varint(payload.length)]), payload]);
 
 /**
  * duration = `minutes` for every ride, after `steps` products of a `size` x `size` matrix that depend on the
  * input (its entries 1/size, so every product is the same matrix): one run costs about 2 * size^3 * steps flops.
  */
 export function slowRideGraph(minutes: number, size: number, steps: number): Buffer {
-  const outputInfo = valueInfo('duration', FLOAT).slice();
-  outputInfo[0] = (12 << 3) | 2;
   const matrix = Buffer.alloc(size * size * 4);
   for (let i = 0; i < size * size; i++) matrix.writeFloatLE(1 / size, i * 4);
   const weights = bigField(
@@ -113,17 +120,9 @@ export function slowRideGraph(minutes: number, size: number, steps: number): Buf
       ...scalar('minutes', minutes),
     ]),
     weights,
-    Buffer.from([
-      ...valueInfo('PULocationID', INT64),
-      ...valueInfo('DOLocationID', INT64),
-      ...valueInfo('trip_distance', FLOAT),
-      ...outputInfo,
-    ]),
+    Buffer.from(rideIo()),
   ]);
-  return Buffer.concat([
-    Buffer.from([...int(1, 8), ...bytes(8, [...text(1, ''), ...int(2, 13)]), ...text(2, 'test')]),
-    bigField(7, graph),
-  ]);
+  return modelOf(graph);
 }
 
 /** The ride card of version 1 without its golden rows, parity and metrics (they describe that model only). */
