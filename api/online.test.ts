@@ -5,9 +5,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../config.js';
-import type { FieldRecord, ResolvedModel } from '../contracts/scoring.js';
 import { scoreRows } from '../scoring/scorer.js';
-import { plain, threadFixtures, type ThreadFixtures } from '../test/thread-fixtures.js';
+import { plain, recordingScorer, threadFixtures, type ThreadFixtures } from '../test/thread-fixtures.js';
 import { shadowHold } from './online.js';
 import { MAX_SHADOW_IN_FLIGHT } from './routing.js';
 
@@ -18,39 +17,33 @@ describe('shadow hold', () => {
   });
   afterAll(async () => f?.release());
 
-  const recording = () => {
-    const calls: number[] = [];
-    const score = (_m: ResolvedModel, records: readonly FieldRecord[]) => {
-      calls.push(records.length);
-      return scoreRows(f.ride, records);
-    };
-    return { calls, score };
-  };
+  /** The rows of each call the lane sent to the scorer. */
+  const rowsPerCall = (calls: { rows: number }[]) => calls.map((c) => c.rows);
   const ref = () => ({ name: f.ride.name, version: f.ride.version });
   /** One valid golden ride (the fixture's last row is one the signature refuses). */
   const one = (i: number) => [f.rides[i % 12] ?? {}];
 
   it('scores calls within SHADOW_HOLD_MS as one, each answered as if alone', async () => {
-    const { calls, score } = recording();
+    const { calls, score } = recordingScorer(f);
     const lane = shadowHold(score, loadConfig({ SHADOW_HOLD_MS: '30' }));
     const outs = await Promise.all([0, 1, 2, 3, 4].map((i) => lane(ref(), one(i))));
-    expect(calls).toEqual([5]);
+    expect(rowsPerCall(calls)).toEqual([5]);
     for (const [i, out] of outs.entries()) expect(plain(out)).toEqual(plain(await scoreRows(f.ride, one(i))));
   });
 
   it('sends a group once it holds half of the shadow calls a process keeps in flight', async () => {
-    const { calls, score } = recording();
+    const { calls, score } = recordingScorer(f);
     const lane = shadowHold(score, loadConfig({ SHADOW_HOLD_MS: '1000' }));
     const half = MAX_SHADOW_IN_FLIGHT / 2;
     await Promise.all(Array.from({ length: half * 2 }, (_, i) => lane(ref(), one(i))));
-    expect(calls).toEqual([half, half]);
+    expect(rowsPerCall(calls)).toEqual([half, half]);
   });
 
   it('with SHADOW_HOLD_MS=0 sends each call alone, and refuses a hold out of range by name', async () => {
-    const { calls, score } = recording();
+    const { calls, score } = recordingScorer(f);
     const lane = shadowHold(score, loadConfig({ SHADOW_HOLD_MS: '0' }));
     await Promise.all([0, 1, 2].map((i) => lane(ref(), one(i))));
-    expect(calls).toEqual([1, 1, 1]);
+    expect(rowsPerCall(calls)).toEqual([1, 1, 1]);
     expect(() => loadConfig({ SHADOW_HOLD_MS: '5000' })).toThrow(ConfigError);
     expect(() => loadConfig({ SHADOW_HOLD_MS: '5000' })).toThrow(/SHADOW_HOLD_MS/);
   });

@@ -5,10 +5,9 @@
  * it hanging or escaping from the timer. A canary's lane holds a call only when another came within the hold.
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { FieldRecord, ResolvedModel } from '../contracts/scoring.js';
-import { plain, threadFixtures, type ThreadFixtures } from '../test/thread-fixtures.js';
+import type { ResolvedModel } from '../contracts/scoring.js';
+import { plain, recordingScorer, threadFixtures, type ThreadFixtures } from '../test/thread-fixtures.js';
 import { createHold } from './hold.js';
-import type { LoadedModel } from './load-model.js';
 import { scoreRows } from './scorer.js';
 
 describe('holding lane', () => {
@@ -18,25 +17,8 @@ describe('holding lane', () => {
   });
   afterAll(async () => f?.release());
 
-  /** The real scorer of the fixture versions, with every call it receives written down. */
-  const recording = () => {
-    const calls: { model: string; rows: number }[] = [];
-    const models = new Map<string, LoadedModel>([
-      [`${f.ride.name}@${f.ride.version}`, f.ride],
-      [`${f.penguin.name}@${f.penguin.version}`, f.penguin],
-    ]);
-    const score = (m: ResolvedModel, records: readonly FieldRecord[]) => {
-      const key = `${m.name}@${m.version}`;
-      calls.push({ model: key, rows: records.length });
-      const model = models.get(key);
-      if (!model) throw new Error(`${key} is not loaded`);
-      return scoreRows(model, records);
-    };
-    return { calls, score };
-  };
-
   it('scores the calls held together as one call per version, each answered as if alone', async () => {
-    const { calls, score } = recording();
+    const { calls, score } = recordingScorer(f);
     const hold = createHold(score, { holdMs: 20, maxRows: 1000 });
     const asked = [
       ...f.rides.map((r) => [f.ride, [r]] as const),
@@ -68,7 +50,7 @@ describe('holding lane', () => {
   });
 
   it('sends a lane that reaches maxRows at once, without waiting for the hold', async () => {
-    const { calls, score } = recording();
+    const { calls, score } = recordingScorer(f);
     const hold = createHold(score, { holdMs: 60_000, maxRows: 4 });
     const answers = await Promise.all(f.rides.slice(0, 4).map((r) => hold(f.ride, [r])));
     expect(answers.map((a) => a.scored.length)).toEqual([1, 1, 1, 1]);
@@ -76,7 +58,7 @@ describe('holding lane', () => {
   });
 
   it('fails every held call when the scorer fails, even by throwing before it returns', async () => {
-    const { score } = recording();
+    const { score } = recordingScorer(f);
     const hold = createHold(score, { holdMs: 5, maxRows: 1000 });
     const unknown: ResolvedModel = { name: 'ride-duration', version: '99' };
     const results = await Promise.allSettled([hold(unknown, [{}]), hold(unknown, [{}, {}])]);
@@ -92,7 +74,7 @@ describe('holding lane', () => {
   it('holds a canary call only when another came within the hold: a lone call goes at once', async () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
     try {
-      const { calls, score } = recording();
+      const { calls, score } = recordingScorer(f);
       const hold = createHold(score, { holdMs: 2, maxRows: 1000, whenRecent: true });
       const [a, b, c, d] = f.rides;
       // Nothing came before: answered without any time passing.

@@ -1,15 +1,16 @@
 /**
- * What the thread tests (scoring/score-thread.test.ts, scoring/session-thread.test.ts) share: the ride and penguin
- * versions with their golden rows plus one row each that the signature refuses, outputs as plain values to compare,
- * and a copy of the ride version that cannot load.
+ * What the thread and lane tests (scoring/score-thread, session-thread and hold, api/online) share: the ride and
+ * penguin versions with their golden rows plus one row each that the signature refuses, outputs as plain values to
+ * compare, a scorer that writes down the calls it gets, and a copy of the ride version that cannot load.
  */
 import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { FieldRecord, ScoreOutput } from '../contracts/scoring.js';
+import type { FieldRecord, ResolvedModel, ScoreOutput } from '../contracts/scoring.js';
 import { readGolden } from '../scoring/golden.js';
 import { loadModel, type LoadedModel } from '../scoring/load-model.js';
+import { scoreRows } from '../scoring/scorer.js';
 
 const MODEL_DIR = fileURLToPath(new URL('../models/', import.meta.url));
 
@@ -30,6 +31,23 @@ export interface ThreadFixtures {
   rides: FieldRecord[];
   penguins: FieldRecord[];
   release: () => Promise<void>;
+}
+
+/** The real scorer of the fixture versions, with every call it receives written down (`name@version`, rows). */
+export function recordingScorer(f: ThreadFixtures) {
+  const calls: { model: string; rows: number }[] = [];
+  const models = new Map<string, LoadedModel>([
+    [`${f.ride.name}@${f.ride.version}`, f.ride],
+    [`${f.penguin.name}@${f.penguin.version}`, f.penguin],
+  ]);
+  const score = (m: ResolvedModel, records: readonly FieldRecord[]) => {
+    const key = `${m.name}@${m.version}`;
+    calls.push({ model: key, rows: records.length });
+    const model = models.get(key);
+    if (!model) throw new Error(`${key} is not loaded`);
+    return scoreRows(model, records);
+  };
+  return { calls, score };
 }
 
 const take = (golden: FieldRecord[], n: number) =>

@@ -452,20 +452,22 @@ describe('progressive rollouts', () => {
     expect(p.steps[0]?.figures?.labelled).toBeGreaterThan(0);
   });
 
+  /** A manual rollout of `version` in two 1 s steps (50 and 100 %), no shadow share. */
+  const startManual = (id: string, version: string) =>
+    f.send('POST', `${D}/rollouts`, {
+      id,
+      version,
+      steps: [50, 100],
+      step_seconds: 1,
+      approval: 'manual',
+      shadow: 0,
+    });
+
   it('manual approval waits before 100 %; approve promotes, reject rolls back; overlaps are refused', async () => {
-    const start = (id: string, version: string) =>
-      f.send('POST', `${D}/rollouts`, {
-        id,
-        version,
-        steps: [50, 100],
-        step_seconds: 1,
-        approval: 'manual',
-        shadow: 0,
-      });
-    expect((await start('manual-v2', '2')).status).toBe(201);
+    expect((await startManual('manual-v2', '2')).status).toBe(201);
     await drive(async () => (await progressOf('manual-v2')).status === 'awaiting_approval');
     // While it waits: a second rollout and a hand-made routing change are conflicts.
-    expect((await start('second', '3')).status).toBe(409);
+    expect((await startManual('second', '3')).status).toBe(409);
     expect((await f.send('POST', `${D}/routing`, { canary: 5 })).status).toBe(409);
     const approved = await f.send(
       'POST',
@@ -482,7 +484,7 @@ describe('progressive rollouts', () => {
     expect(await progressOf('manual-v2')).toMatchObject({ status: 'succeeded' });
     expect((await progressOf('manual-v2')).outcome).toMatch(/approved by api-key:[0-9a-f]{8} \(alice\)/);
 
-    expect((await start('manual-v1', '1')).status).toBe(201);
+    expect((await startManual('manual-v1', '1')).status).toBe(201);
     await drive(async () => (await progressOf('manual-v1')).status === 'awaiting_approval');
     expect((await f.send('POST', `${D}/rollouts/manual-v1/reject`, { reason: 'not now' })).status).toBe(200);
     await waitFor(ended('manual-v1'), { timeoutMs: 20_000, what: 'the rejected rollout to end' });
@@ -493,15 +495,7 @@ describe('progressive rollouts', () => {
   });
 
   it('an approval sent before the 100 % step is recorded at once and counts: the rollout does not stop there', async () => {
-    const started = await f.send('POST', `${D}/rollouts`, {
-      id: 'early',
-      version: '1',
-      steps: [50, 100],
-      step_seconds: 1,
-      approval: 'manual',
-      shadow: 0,
-    });
-    expect(started.status).toBe(201);
+    expect((await startManual('early', '1')).status).toBe(201);
     const early = await f.send(
       'POST',
       `${D}/rollouts/early/approve`,
