@@ -45,6 +45,7 @@ describe('loadConfig', () => {
         challengerThread: true,
         canaryHoldMs: 2,
         shadowHoldMs: 20,
+        routingDraw: 'turn',
         sseMaxConnections: 100,
         requestTimeoutMs: 30000,
       },

@@ -106,6 +106,9 @@ const variables = z.object({
   // Shadow calls (nobody waits on them) are held up to this long and scored together, at most half of the shadow
   // calls one API process keeps in flight at once (bench/README.md, Rollouts). 0: each goes alone.
   SHADOW_HOLD_MS: number().min(0, 'must be >= 0').max(1000, 'must be <= 1000').default(20),
+  // How a call without a sticky key is drawn for the canary and shadow shares: `turn`, one draw for the calls that
+  // arrive in one event-loop turn (one batch under load); `call`, a draw of its own (bench/README.md, Rollouts).
+  ROUTING_DRAW: z.enum(['turn', 'call']).default('turn'),
   SSE_MAX_CONNECTIONS: positiveInt(100),
   REQUEST_TIMEOUT_MS: positiveInt(30_000),
   // Webhook URLs often carry their token in the path (Slack, Teams), so none of it is echoed.
@@ -178,6 +181,7 @@ const schema = variables.transform((e) => ({
     challengerThread: e.CHALLENGER_THREAD,
     canaryHoldMs: e.CANARY_HOLD_MS,
     shadowHoldMs: e.SHADOW_HOLD_MS,
+    routingDraw: e.ROUTING_DRAW,
     sseMaxConnections: e.SSE_MAX_CONNECTIONS,
     requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
   },

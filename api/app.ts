@@ -63,6 +63,8 @@ export function createApp(deps: AppDeps, options: { metrics?: ApiMetrics; shadow
       shadowScore:
         options.shadowScore ?? shadowHold((model, records) => base.records.score(model, records), config),
       logAll: deps.logAllPredictions ?? true,
+      draw: config.api.routingDraw,
+      turnCalls: config.batching.maxSize,
     }),
   };
   const app = new OpenAPIHono<AppEnv>();

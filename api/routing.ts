@@ -88,6 +88,32 @@ export interface OnlineRoutingOptions {
   maxShadowInFlight?: number;
   /** Log every call (PREDICTION_LOG=on), or only the challenger's (canary and shadow rows). */
   logAll: boolean;
+  /** ROUTING_DRAW: a draw per call, or one per event-loop turn (`turnDraws`). */
+  draw?: 'turn' | 'call';
+  /** The calls one turn's draw is shared by, at most (DYNAMIC_BATCH_MAX_SIZE). */
+  turnCalls?: number;
+}
+
+/**
+ * Draws for `decide` shared by the calls routed in one event-loop turn (until the next setImmediate), at most
+ * `maxCalls` of them (then a new draw). Under load those are the requests that one batch gathers, so they go to one
+ * version together and the challenger's share runs as whole batches instead of one run per call. Each call keeps
+ * its share's chance; calls of one turn are not independent.
+ */
+export function turnDraws(maxCalls: number, random: () => number = Math.random): () => () => number {
+  let drawn: number[] | undefined;
+  let calls = 0;
+  return () => {
+    if (!drawn || calls >= maxCalls) {
+      if (!drawn) setImmediate(() => (drawn = undefined));
+      drawn = [];
+      calls = 0;
+    }
+    calls++;
+    const turn = drawn;
+    let i = 0;
+    return () => (turn[i++] ??= random() * 100);
+  };
 }
 
 /** The sticky key of a call: the named header, or the named field of its (first) record. */
@@ -118,6 +144,8 @@ export function createOnlineRouting(deps: AppDeps, options: OnlineRoutingOptions
   const maxInFlight = options.maxShadowInFlight ?? MAX_SHADOW_IN_FLIGHT;
   let inFlight = 0;
   let dropped = 0;
+  const drawFor =
+    options.draw === 'turn' ? turnDraws(options.turnCalls ?? 64) : () => () => Math.random() * 100;
   // The deployment serving a model (and its key field), fixed after start: looked up once per model.
   const served = new Map<string, { deployment: string | undefined; keyField: string | undefined }>();
   const servedBy = (model: string) => {
@@ -242,7 +270,7 @@ export function createOnlineRouting(deps: AppDeps, options: OnlineRoutingOptions
         return { resolved, role: 'champion', deployment, keyField, state: undefined, shadow: undefined };
       }
       const key = state.sticky ? keyOf(state.sticky) : undefined;
-      const d = decide(state, key, () => Math.random() * 100);
+      const d = decide(state, key, drawFor());
       let resolved: ResolvedModel;
       let role: Role = d.role;
       try {

@@ -13,8 +13,9 @@
  * (ride-duration 1 beside champion 2, each on its own database with the routing mirror row the controller would
  * write), and `--half-load` then drives each variant's /predict at half of the `on` variant's saturation rate
  * (32 connections) to compare the champion's latency with canary or shadow on. The challenger scores in the API's
- * scoring thread (CHALLENGER_THREAD, the default); `canary:10:main` and `shadow:10:main` score it on the main thread,
- * and `:hold<ms>` (e.g. `canary:10:hold0`, `shadow:10:hold20`) sets CANARY_HOLD_MS or SHADOW_HOLD_MS for that variant.
+ * scoring thread (CHALLENGER_THREAD, the default); `canary:10:main` and `shadow:10:main` score it on the main thread;
+ * `:hold<ms>` (e.g. `canary:10:hold0`, `shadow:10:hold20`) sets CANARY_HOLD_MS or SHADOW_HOLD_MS for that variant,
+ * and `:call` sets ROUTING_DRAW=call (`canary:10:call`: a draw per call instead of one per event-loop turn).
  * Each cell also records the CPU outside the API that it used (Postgres, this process's autocannon, the whole
  * machine, and the hypervisor's steal), and the summary splits a variant's extra CPU per challenger call over them.
  */
@@ -476,7 +477,8 @@ async function measureLoneRequest(
 /**
  * `canary:<pct>` and `shadow:<pct>` modes: a challenger on its own database, scored in the scoring thread (the
  * default); `canary:<pct>:main` and `shadow:<pct>:main` score it on the main thread (CHALLENGER_THREAD=off);
- * `:hold<ms>` sets CANARY_HOLD_MS, or SHADOW_HOLD_MS for a shadow variant (`canary:10:main:hold0`, `shadow:10:hold20`).
+ * `:hold<ms>` sets CANARY_HOLD_MS, or SHADOW_HOLD_MS for a shadow variant (`canary:10:main:hold0`, `shadow:10:hold20`);
+ * `:call` sets ROUTING_DRAW=call (a draw per call instead of one per event-loop turn).
  */
 type RoutingMode = {
   mode: string;
@@ -486,6 +488,8 @@ type RoutingMode = {
   thread: boolean;
   /** CANARY_HOLD_MS (SHADOW_HOLD_MS for shadow) for this variant (`:hold<ms>`); absent: the default. */
   holdMs: string | undefined;
+  /** ROUTING_DRAW=call (`:call`): a draw per call instead of one per event-loop turn. */
+  perCall: boolean;
 };
 function routingModes(): RoutingMode[] {
   const out: RoutingMode[] = [];
@@ -494,8 +498,10 @@ function routingModes(): RoutingMode[] {
     const pct = Number(share ?? 10);
     const thread = !options.includes('main');
     const holdMs = options.find((o) => /^hold\d+$/.test(o))?.slice('hold'.length);
-    const db = `bench_${kind}${pct}${thread ? '' : '_main'}${holdMs === undefined ? '' : `_hold${holdMs}`}`;
-    if (kind === 'canary' || kind === 'shadow') out.push({ mode, kind, share: pct, db, thread, holdMs });
+    const perCall = options.includes('call');
+    const db = `bench_${kind}${pct}${thread ? '' : '_main'}${holdMs === undefined ? '' : `_hold${holdMs}`}${perCall ? '_call' : ''}`;
+    if (kind === 'canary' || kind === 'shadow')
+      out.push({ mode, kind, share: pct, db, thread, holdMs, perCall });
   }
   return out;
 }
@@ -634,6 +640,7 @@ try {
           ...(routed
             ? {
                 CHALLENGER_THREAD: routed.thread ? 'on' : 'off',
+                ...(routed.perCall ? { ROUTING_DRAW: 'call' } : {}),
                 ...(routed.holdMs === undefined
                   ? {}
                   : { [routed.kind === 'shadow' ? 'SHADOW_HOLD_MS' : 'CANARY_HOLD_MS']: routed.holdMs }),

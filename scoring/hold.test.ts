@@ -2,7 +2,8 @@
  * The holding lane for challenger calls, on the real models: calls within the hold go to the scorer as one call per
  * version and each gets the answer it would have got alone (its rejected rows included), a full lane goes at once,
  * and a scorer that fails, even by throwing before it returns a promise, fails every held call instead of leaving
- * it hanging or escaping from the timer. A canary's lane holds a call only when another came within the hold.
+ * it hanging or escaping from the timer. A canary's lane holds a call only when another came within the hold; the
+ * calls of one turn go together at its end.
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { ResolvedModel } from '../contracts/scoring.js';
@@ -69,6 +70,14 @@ describe('holding lane', () => {
     // The lane is empty again: the next call is held and answered on its own.
     const next = await hold(f.ride, [f.rides[0] ?? {}]);
     expect(next.scored.length).toBe(1);
+  });
+
+  it('sends the canary calls of one turn together at the end of the turn, without waiting for the hold', async () => {
+    const { calls, score } = recordingScorer(f);
+    const hold = createHold(score, { holdMs: 60_000, maxRows: 1000, whenRecent: true });
+    const answers = await Promise.all(f.rides.slice(0, 3).map((r) => hold(f.ride, [r])));
+    expect(answers.map((a) => a.scored.length)).toEqual([1, 1, 1]);
+    expect(calls).toEqual([{ model: 'ride-duration@2', rows: 3 }]);
   });
 
   it('holds a canary call only when another came within the hold: a lone call goes at once', async () => {

@@ -4,8 +4,8 @@
  * and an ONNX run per call: what a challenger's call costs is otherwise mostly that, not its rows.
  * - Shadow calls (nobody waits on them) are always held.
  * - Canary calls (`whenRecent`) are held only when another call of their version came less than `holdMs` ago: a
- *   lone call, or any call at a low rate, goes at once and waits for nothing; under load a call waits at most
- *   `holdMs` for the next ones.
+ *   lone call, or any call at a low rate, goes at the end of its event-loop turn (with the calls routed in the same
+ *   turn, ROUTING_DRAW=turn) and waits for no timer; under load a call waits at most `holdMs` for the next ones.
  */
 import type { FieldRecord, ResolvedModel, ScoreOutput } from '../contracts/scoring.js';
 import { scoreAsOne } from './batcher.js';
@@ -68,10 +68,10 @@ export function createHold(score: ScoreRecords, o: HoldOptions): ScoreRecords {
           rows: records.length,
           timer: undefined,
         };
-        // Nothing came recently: nothing is likely to join it.
-        if (!recent) return send(h);
         held.set(key, h);
-        h.timer = setTimeout(() => sendHeld(key), o.holdMs);
+        // Nothing came recently: it goes at the end of this turn, with the calls routed in the same turn.
+        if (!recent) setImmediate(() => held.get(key) === h && sendHeld(key));
+        else h.timer = setTimeout(() => sendHeld(key), o.holdMs);
       } else {
         h.inputs.push(records);
         h.waiting.push({ resolve, reject });

@@ -8,6 +8,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApp } from '../../api/app.js';
 import { createAfterResponse } from '../../api/after-response.js';
 import { createPredictionLog } from '../../api/prediction-log.js';
 import { ensureControllers } from '../../control/controllers.js';
@@ -17,7 +18,7 @@ import { ROLLOUT_STATUS_KEY, ROLLOUT_STEP_KEY } from '../../contracts/temporal.j
 import { runRolloutsCli } from '../../cli/rollouts.js';
 import { changeRouting, RoutingRefusedError } from '../../control/routing.js';
 import { sendEvents } from '../../control/streams.js';
-import { TEST_API_KEY, TEST_DEPLOYMENT_DIR } from '../helpers.js';
+import { sendWithKey, TEST_API_KEY, TEST_DEPLOYMENT_DIR } from '../helpers.js';
 import { uniqueId, waitFor } from '../helpers.js';
 import { makeEvents } from '../stream-kit.js';
 import { RIDE, startRolloutFixture, type RolloutFixture } from './fixture.js';
@@ -127,15 +128,39 @@ describe('routing changes', () => {
     expect((await handle.describe()).historyLength).toBe(before);
   });
 
-  it('canary without a sticky key: a random share within statistical bounds', async () => {
+  it('canary without a sticky key, a draw per call (ROUTING_DRAW=call): a random share within statistical bounds', async () => {
     await route({ challenger: '1', canary: 30, sticky: null });
+    const perCall = createApp({
+      ...f.deps,
+      config: { ...f.deps.config, api: { ...f.deps.config.api, routingDraw: 'call' } },
+    });
     const versions = await Promise.all(
-      Array.from({ length: 300 }, async () => versionOf(await predict('same'))),
+      Array.from({ length: 300 }, async () =>
+        versionOf(await sendWithKey(perCall, 'POST', '/predict', RIDE)),
+      ),
     );
     const n = versions.filter((v) => v === '1').length;
     const sd = Math.sqrt(300 * 0.3 * 0.7);
     expect(n).toBeGreaterThan(90 - 4 * sd);
     expect(n).toBeLessThan(90 + 4 * sd);
+  });
+
+  it('canary without a sticky key, a draw per turn (the default): calls one at a time within statistical bounds, a burst to one version', async () => {
+    await route({ challenger: '1', canary: 30, sticky: null });
+    const one: string[] = [];
+    for (let i = 0; i < 300; i++) one.push(await versionOf(await predict('same')));
+    const n = one.filter((v) => v === '1').length;
+    const sd = Math.sqrt(300 * 0.3 * 0.7);
+    expect(n).toBeGreaterThan(90 - 4 * sd);
+    expect(n).toBeLessThan(90 + 4 * sd);
+    // Twenty calls sent together are routed in one turn: each burst meets one version, and both versions answer.
+    const bursts: string[][] = [];
+    for (let b = 0; b < 30; b++)
+      bursts.push(
+        await Promise.all(Array.from({ length: 20 }, async () => versionOf(await predict('same')))),
+      );
+    for (const versions of bursts) expect(new Set(versions).size, versions.join(' ')).toBe(1);
+    expect(new Set(bursts.map((v) => v[0])).size).toBe(2);
   });
 
   it('shadow: exactly the shadow share is scored again by the challenger, with the champion’s answer and the distance', async () => {

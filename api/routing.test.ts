@@ -1,0 +1,73 @@
+/**
+ * ROUTING_DRAW=turn: the calls routed in one event-loop turn share one draw (canary first, shadow second), at most
+ * `maxCalls` of them; the next turn draws again. With `decide` that sends a turn's calls to one version together.
+ * It is the default; ROUTING_DRAW=call draws each call alone, and any other value is refused by name.
+ */
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../config.js';
+import { decide, type RoutingState } from '../contracts/routing.js';
+import { turnDraws } from './routing.js';
+
+const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
+
+/** A random source that counts: 0.01, 0.02, … (draws of 1, 2, … percent). */
+function counting() {
+  let n = 0;
+  return () => ++n / 100;
+}
+
+const state: RoutingState = {
+  deployment: 'ride-duration',
+  model: 'ride-duration',
+  champion: '2',
+  challenger: '1',
+  canary: 50,
+  shadow: 0,
+  sticky: null,
+  rollout: null,
+  revision: 1,
+  changedAt: '2026-12-04T00:00:00.000Z',
+  changedBy: 'test',
+  reason: 'test',
+};
+
+describe('turnDraws', () => {
+  it('gives the calls of one turn the same canary and shadow draws, and the next turn new ones', async () => {
+    const draws = turnDraws(64, counting());
+    const first = [draws(), draws(), draws()].map((draw) => [draw(), draw()]);
+    expect(first).toEqual([
+      [1, 2],
+      [1, 2],
+      [1, 2],
+    ]);
+    await nextTurn();
+    const second = draws();
+    expect([second(), second()]).toEqual([3, 4]);
+  });
+
+  it('draws again after maxCalls calls in one turn', () => {
+    const draws = turnDraws(2, counting());
+    expect([draws()(), draws()(), draws()(), draws()(), draws()()]).toEqual([1, 1, 2, 2, 3]);
+  });
+
+  it('routes a turn to one version together, and each turn with the share’s chance', async () => {
+    const draws = turnDraws(64, Math.random);
+    const turns: string[][] = [];
+    for (let t = 0; t < 400; t++) {
+      turns.push(Array.from({ length: 10 }, () => decide(state, undefined, draws()).version));
+      await nextTurn();
+    }
+    for (const versions of turns) expect(new Set(versions).size).toBe(1);
+    const canary = turns.filter((v) => v[0] === '1').length;
+    const sd = Math.sqrt(400 * 0.5 * 0.5);
+    expect(canary).toBeGreaterThan(200 - 4 * sd);
+    expect(canary).toBeLessThan(200 + 4 * sd);
+  });
+
+  it('is the default; ROUTING_DRAW=call draws per call, and another value is refused naming the variable', () => {
+    expect(loadConfig({}).api.routingDraw).toBe('turn');
+    expect(loadConfig({ ROUTING_DRAW: 'call' }).api.routingDraw).toBe('call');
+    expect(() => loadConfig({ ROUTING_DRAW: 'coin' })).toThrow(ConfigError);
+    expect(() => loadConfig({ ROUTING_DRAW: 'coin' })).toThrow(/ROUTING_DRAW/);
+  });
+});
