@@ -101,7 +101,7 @@ const variables = z.object({
   // A deployment's challenger (canary, shadow) scores in a worker thread, off the thread that answers requests.
   CHALLENGER_THREAD: onOff(true),
   // Under load a canary call waits up to this long for others of its version, to be scored with them (measured in
-  // bench/README.md, Rollouts); a call with none in the last CANARY_HOLD_MS goes at once. 0: never held.
+  // bench/README.md, Rollouts); a call with none in the last CANARY_HOLD_MS goes at the end of its turn. 0: never held.
   CANARY_HOLD_MS: number().min(0, 'must be >= 0').max(1000, 'must be <= 1000').default(2),
   // Shadow calls (nobody waits on them) are held up to this long and scored together, at most half of the shadow
   // calls one API process keeps in flight at once (bench/README.md, Rollouts). 0: each goes alone.
