@@ -63,7 +63,8 @@ export function createApp(deps: AppDeps, options: { metrics?: ApiMetrics; shadow
       shadowScore:
         options.shadowScore ?? shadowHold((model, records) => base.records.score(model, records), config),
       logAll: deps.logAllPredictions ?? true,
-      draw: config.api.routingDraw,
+      // Nothing is scored together with batching off, so nothing is gained by drawing calls together.
+      draw: config.batching.enabled ? config.api.routingDraw : 'call',
       turnCalls: config.batching.maxSize,
     }),
   };

@@ -1,6 +1,7 @@
 /**
- * ROUTING_DRAW=turn: the calls routed in one event-loop turn share one draw (canary first, shadow second), at most
- * `maxCalls` of them; the next turn draws again. With `decide` that sends a turn's calls to one version together.
+ * ROUTING_DRAW=turn: the calls to one deployment routed in one event-loop turn share one draw (canary first, shadow
+ * second), at most `maxCalls` of them; another deployment, and the next turn, draw again; a call that `decide` routes
+ * by its sticky key takes no draw. With `decide` that sends a turn's calls to one version together.
  * It is the default; ROUTING_DRAW=call draws each call alone, and any other value is refused by name.
  */
 import { describe, expect, it } from 'vitest';
@@ -34,27 +35,36 @@ const state: RoutingState = {
 describe('turnDraws', () => {
   it('gives the calls of one turn the same canary and shadow draws, and the next turn new ones', async () => {
     const draws = turnDraws(64, counting());
-    const first = [draws(), draws(), draws()].map((draw) => [draw(), draw()]);
+    const first = [draws('a'), draws('a'), draws('a')].map((draw) => [draw(), draw()]);
     expect(first).toEqual([
       [1, 2],
       [1, 2],
       [1, 2],
     ]);
     await nextTurn();
-    const second = draws();
+    const second = draws('a');
     expect([second(), second()]).toEqual([3, 4]);
   });
 
-  it('draws again after maxCalls calls in one turn', () => {
+  it('draws apart for another deployment, and again after maxCalls calls in one turn', () => {
     const draws = turnDraws(2, counting());
-    expect([draws()(), draws()(), draws()(), draws()(), draws()()]).toEqual([1, 1, 2, 2, 3]);
+    expect([draws('a')(), draws('b')(), draws('a')(), draws('a')(), draws('a')(), draws('b')()]).toEqual([
+      1, 2, 1, 3, 3, 2,
+    ]);
+  });
+
+  it('counts only the calls that take a draw: a sticky call does not use one of the turn’s places', () => {
+    const draws = turnDraws(2, counting());
+    const sticky = { ...state, sticky: { header: 'x-user' } };
+    for (let i = 0; i < 5; i++) decide(sticky, `user-${i}`, draws('a'));
+    expect([draws('a')(), draws('a')(), draws('a')()]).toEqual([1, 1, 2]);
   });
 
   it('routes a turn to one version together, and each turn with the share’s chance', async () => {
     const draws = turnDraws(64, Math.random);
     const turns: string[][] = [];
     for (let t = 0; t < 400; t++) {
-      turns.push(Array.from({ length: 10 }, () => decide(state, undefined, draws()).version));
+      turns.push(Array.from({ length: 10 }, () => decide(state, undefined, draws('a')).version));
       await nextTurn();
     }
     for (const versions of turns) expect(new Set(versions).size).toBe(1);

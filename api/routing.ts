@@ -88,31 +88,40 @@ export interface OnlineRoutingOptions {
   maxShadowInFlight?: number;
   /** Log every call (PREDICTION_LOG=on), or only the challenger's (canary and shadow rows). */
   logAll: boolean;
-  /** ROUTING_DRAW: a draw per call, or one per event-loop turn (`turnDraws`). */
+  /** ROUTING_DRAW: a draw per call, or one per event-loop turn (`turnDraws`); per call when batching is off. */
   draw?: 'turn' | 'call';
-  /** The calls one turn's draw is shared by, at most (DYNAMIC_BATCH_MAX_SIZE). */
+  /** The calls one turn's draw is shared by, at most (DYNAMIC_BATCH_MAX_SIZE, and half of maxShadowInFlight). */
   turnCalls?: number;
 }
 
 /**
- * Draws for `decide` shared by the calls routed in one event-loop turn (until the next setImmediate), at most
- * `maxCalls` of them (then a new draw). Under load those are the requests that one batch gathers, so they go to one
- * version together and the challenger's share runs as whole batches instead of one run per call. Each call keeps
- * its share's chance; calls of one turn are not independent.
+ * Draws for `decide` shared by the calls to one deployment routed in one event-loop turn (until the next
+ * setImmediate), at most `maxCalls` of them (then a new draw). Under load those are the requests that one batch
+ * gathers, so they go to one version together and the challenger's share runs as whole batches instead of one run
+ * per call. Each call keeps its share's chance; calls of one turn are not independent. A call takes its draw only
+ * when `decide` asks for one (a sticky call does not count).
  */
-export function turnDraws(maxCalls: number, random: () => number = Math.random): () => () => number {
-  let drawn: number[] | undefined;
-  let calls = 0;
-  return () => {
-    if (!drawn || calls >= maxCalls) {
-      if (!drawn) setImmediate(() => (drawn = undefined));
-      drawn = [];
-      calls = 0;
-    }
-    calls++;
-    const turn = drawn;
+export function turnDraws(
+  maxCalls: number,
+  random: () => number = Math.random,
+): (deployment: string) => () => number {
+  let turn: Map<string, { drawn: number[]; calls: number }> | undefined;
+  return (deployment) => {
+    let taken: number[] | undefined;
     let i = 0;
-    return () => (turn[i++] ??= random() * 100);
+    return () => {
+      if (!taken) {
+        if (!turn) {
+          setImmediate(() => (turn = undefined));
+          turn = new Map();
+        }
+        let group = turn.get(deployment);
+        if (!group || group.calls >= maxCalls) turn.set(deployment, (group = { drawn: [], calls: 0 }));
+        group.calls++;
+        taken = group.drawn;
+      }
+      return (taken[i++] ??= random() * 100);
+    };
   };
 }
 
@@ -144,8 +153,11 @@ export function createOnlineRouting(deps: AppDeps, options: OnlineRoutingOptions
   const maxInFlight = options.maxShadowInFlight ?? MAX_SHADOW_IN_FLIGHT;
   let inFlight = 0;
   let dropped = 0;
+  // A turn's shadow calls all fit in flight with room for the next turn's (MAX_SHADOW_IN_FLIGHT / 2).
   const drawFor =
-    options.draw === 'turn' ? turnDraws(options.turnCalls ?? 64) : () => () => Math.random() * 100;
+    options.draw === 'turn'
+      ? turnDraws(Math.min(options.turnCalls ?? 64, Math.floor(maxInFlight / 2)))
+      : () => () => Math.random() * 100;
   // The deployment serving a model (and its key field), fixed after start: looked up once per model.
   const served = new Map<string, { deployment: string | undefined; keyField: string | undefined }>();
   const servedBy = (model: string) => {
@@ -270,7 +282,7 @@ export function createOnlineRouting(deps: AppDeps, options: OnlineRoutingOptions
         return { resolved, role: 'champion', deployment, keyField, state: undefined, shadow: undefined };
       }
       const key = state.sticky ? keyOf(state.sticky) : undefined;
-      const d = decide(state, key, drawFor());
+      const d = decide(state, key, drawFor(state.deployment));
       let resolved: ResolvedModel;
       let role: Role = d.role;
       try {

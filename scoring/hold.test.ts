@@ -80,7 +80,7 @@ describe('holding lane', () => {
     expect(calls).toEqual([{ model: 'ride-duration@2', rows: 3 }]);
   });
 
-  it('holds a canary call only when another came within the hold: a lone call goes at once', async () => {
+  it('holds a canary call only when another came within the hold: a lone call goes at the end of its turn, with no timer', async () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
     try {
       const { calls, score } = recordingScorer(f);

@@ -128,21 +128,32 @@ describe('routing changes', () => {
     expect((await handle.describe()).historyLength).toBe(before);
   });
 
-  it('canary without a sticky key, a draw per call (ROUTING_DRAW=call): a random share within statistical bounds', async () => {
+  it('canary without a sticky key, a draw per call (ROUTING_DRAW=call, or batching off): a random share within statistical bounds, bursts mixed', async () => {
     await route({ challenger: '1', canary: 30, sticky: null });
+    const { config } = f.deps;
     const perCall = createApp({
       ...f.deps,
-      config: { ...f.deps.config, api: { ...f.deps.config.api, routingDraw: 'call' } },
+      config: { ...config, api: { ...config.api, routingDraw: 'call' } },
     });
-    const versions = await Promise.all(
-      Array.from({ length: 300 }, async () =>
-        versionOf(await sendWithKey(perCall, 'POST', '/predict', RIDE)),
-      ),
-    );
+    const unbatched = createApp({
+      ...f.deps,
+      config: { ...config, batching: { ...config.batching, enabled: false } },
+    });
+    const burst = (app: typeof perCall, n: number) =>
+      Promise.all(
+        Array.from({ length: n }, async () => versionOf(await sendWithKey(app, 'POST', '/predict', RIDE))),
+      );
+    const versions = await burst(perCall, 300);
     const n = versions.filter((v) => v === '1').length;
     const sd = Math.sqrt(300 * 0.3 * 0.7);
     expect(n).toBeGreaterThan(90 - 4 * sd);
     expect(n).toBeLessThan(90 + 4 * sd);
+    // Calls sent together meet both versions (a shared draw would give each burst one version).
+    for (const app of [perCall, unbatched]) {
+      const bursts: string[][] = [];
+      for (let b = 0; b < 5; b++) bursts.push(await burst(app, 20));
+      expect(bursts.filter((b) => new Set(b).size === 2).length).toBeGreaterThan(0);
+    }
   });
 
   it('canary without a sticky key, a draw per turn (the default): calls one at a time within statistical bounds, a burst to one version', async () => {
