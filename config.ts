@@ -106,9 +106,9 @@ const variables = z.object({
   // Shadow calls (nobody waits on them) are held up to this long and scored together, at most half of the shadow
   // calls one API process keeps in flight at once (bench/README.md, Rollouts). 0: each goes alone.
   SHADOW_HOLD_MS: number().min(0, 'must be >= 0').max(1000, 'must be <= 1000').default(20),
-  // How an online call without a sticky key is drawn for the canary and shadow shares: `turn`, one draw for the
-  // calls to a deployment routed in one event-loop turn (one batch under load); `call`, a draw of its own, as with
-  // DYNAMIC_BATCHING=off (docs/rollouts.md, bench/README.md Rollouts).
+  // How an online call without a sticky key is drawn for the canary share: `turn`, one draw for the calls to a
+  // deployment routed in one event-loop turn (one batch under load); `call`, a draw of its own, as with
+  // DYNAMIC_BATCHING=off. The shadow share is drawn per call either way (docs/rollouts.md, bench/README.md Rollouts).
   ROUTING_DRAW: z.enum(['turn', 'call']).default('turn'),
   SSE_MAX_CONNECTIONS: positiveInt(100),
   REQUEST_TIMEOUT_MS: positiveInt(30_000),

@@ -1,7 +1,8 @@
 /**
- * ROUTING_DRAW=turn: the calls to one deployment routed in one event-loop turn share one draw (canary first, shadow
- * second), at most `maxCalls` of them; another deployment, and the next turn, draw again; a call that `decide` routes
- * by its sticky key takes no draw. With `decide` that sends a turn's calls to one version together.
+ * ROUTING_DRAW=turn: the calls to one deployment routed in one event-loop turn share one canary draw, at most
+ * `maxCalls` of them; another deployment, and the next turn, draw again; a call that `decide` routes by its sticky
+ * key takes no draw; each call's shadow draw is its own. With `decide` that sends a turn's calls to one version
+ * together, and shadows each call of a turn on its own chance.
  * It is the default; ROUTING_DRAW=call draws each call alone, and any other value is refused by name.
  */
 import { describe, expect, it } from 'vitest';
@@ -33,17 +34,17 @@ const state: RoutingState = {
 };
 
 describe('turnDraws', () => {
-  it('gives the calls of one turn the same canary and shadow draws, and the next turn new ones', async () => {
+  it('gives the calls of one turn the same canary draw and each its own shadow draw; the next turn draws anew', async () => {
     const draws = turnDraws(64, counting());
     const first = [draws('a'), draws('a'), draws('a')].map((draw) => [draw(), draw()]);
     expect(first).toEqual([
       [1, 2],
-      [1, 2],
-      [1, 2],
+      [1, 3],
+      [1, 4],
     ]);
     await nextTurn();
     const second = draws('a');
-    expect([second(), second()]).toEqual([3, 4]);
+    expect([second(), second()]).toEqual([5, 6]);
   });
 
   it('draws apart for another deployment, and again after maxCalls calls in one turn', () => {
@@ -60,7 +61,7 @@ describe('turnDraws', () => {
     expect([draws('a')(), draws('a')(), draws('a')()]).toEqual([1, 1, 2]);
   });
 
-  it('routes a turn to one version together, and each turn with the share’s chance', async () => {
+  it('routes a turn to one version together, each turn with the canary share’s chance', async () => {
     const draws = turnDraws(64, Math.random);
     const turns: string[][] = [];
     for (let t = 0; t < 400; t++) {
@@ -72,6 +73,21 @@ describe('turnDraws', () => {
     const sd = Math.sqrt(400 * 0.5 * 0.5);
     expect(canary).toBeGreaterThan(200 - 4 * sd);
     expect(canary).toBeLessThan(200 + 4 * sd);
+  });
+
+  it('shadows each call of a turn on its own chance', async () => {
+    const draws = turnDraws(64, Math.random);
+    const shadowOnly = { ...state, canary: 0, shadow: 50 };
+    const turns: boolean[][] = [];
+    for (let t = 0; t < 100; t++) {
+      turns.push(Array.from({ length: 10 }, () => decide(shadowOnly, undefined, draws('a')).shadow !== null));
+      await nextTurn();
+    }
+    expect(turns.filter((t) => new Set(t).size === 2).length).toBeGreaterThan(90);
+    const shadowed = turns.flat().filter(Boolean).length;
+    const sd = Math.sqrt(1000 * 0.5 * 0.5);
+    expect(shadowed).toBeGreaterThan(500 - 4 * sd);
+    expect(shadowed).toBeLessThan(500 + 4 * sd);
   });
 
   it('is the default; ROUTING_DRAW=call draws per call, and another value is refused naming the variable', () => {

@@ -90,37 +90,36 @@ export interface OnlineRoutingOptions {
   logAll: boolean;
   /** ROUTING_DRAW: a draw per call, or one per event-loop turn (`turnDraws`); per call when batching is off. */
   draw?: 'turn' | 'call';
-  /** The calls one turn's draw is shared by, at most (DYNAMIC_BATCH_MAX_SIZE, and half of maxShadowInFlight). */
+  /** The calls one turn's canary draw is shared by, at most (DYNAMIC_BATCH_MAX_SIZE). */
   turnCalls?: number;
 }
 
 /**
- * Draws for `decide` shared by the calls to one deployment routed in one event-loop turn (until the next
- * setImmediate), at most `maxCalls` of them (then a new draw). Under load those are the requests that one batch
- * gathers, so they go to one version together and the challenger's share runs as whole batches instead of one run
- * per call. Each call keeps its share's chance; calls of one turn are not independent. A call takes its draw only
- * when `decide` asks for one (a sticky call does not count).
+ * Draws for `decide` whose canary draw is shared by the calls to one deployment routed in one event-loop turn (until
+ * the next setImmediate), at most `maxCalls` of them (then a new draw). Under load those are the requests that one
+ * batch gathers, so they go to one version together and the canary share runs as whole batches instead of one run
+ * per call. Each call keeps its share's chance; calls of one turn are not independent. The shadow draw stays per
+ * call: shadow calls are held and scored together anyway (SHADOW_HOLD_MS), so sharing it would only cluster them.
+ * A call takes the turn's draw only when `decide` asks for one (a sticky call does not count).
  */
 export function turnDraws(
   maxCalls: number,
   random: () => number = Math.random,
 ): (deployment: string) => () => number {
-  let turn: Map<string, { drawn: number[]; calls: number }> | undefined;
+  let turn: Map<string, { canaryAt: number; calls: number }> | undefined;
   return (deployment) => {
-    let taken: number[] | undefined;
-    let i = 0;
+    let drawn = 0;
     return () => {
-      if (!taken) {
-        if (!turn) {
-          setImmediate(() => (turn = undefined));
-          turn = new Map();
-        }
-        let group = turn.get(deployment);
-        if (!group || group.calls >= maxCalls) turn.set(deployment, (group = { drawn: [], calls: 0 }));
-        group.calls++;
-        taken = group.drawn;
+      if (drawn++ > 0) return random() * 100;
+      if (!turn) {
+        setImmediate(() => (turn = undefined));
+        turn = new Map();
       }
-      return (taken[i++] ??= random() * 100);
+      let group = turn.get(deployment);
+      if (!group || group.calls >= maxCalls)
+        turn.set(deployment, (group = { canaryAt: random() * 100, calls: 0 }));
+      group.calls++;
+      return group.canaryAt;
     };
   };
 }
@@ -153,11 +152,8 @@ export function createOnlineRouting(deps: AppDeps, options: OnlineRoutingOptions
   const maxInFlight = options.maxShadowInFlight ?? MAX_SHADOW_IN_FLIGHT;
   let inFlight = 0;
   let dropped = 0;
-  // A turn's shadow calls all fit in flight with room for the next turn's (MAX_SHADOW_IN_FLIGHT / 2).
   const drawFor =
-    options.draw === 'turn'
-      ? turnDraws(Math.min(options.turnCalls ?? 64, Math.floor(maxInFlight / 2)))
-      : () => () => Math.random() * 100;
+    options.draw === 'turn' ? turnDraws(options.turnCalls ?? 64) : () => () => Math.random() * 100;
   // The deployment serving a model (and its key field), fixed after start: looked up once per model.
   const served = new Map<string, { deployment: string | undefined; keyField: string | undefined }>();
   const servedBy = (model: string) => {
