@@ -71,7 +71,6 @@ export async function rollout(spec: RolloutSpec): Promise<RolloutProgress> {
     outcome: null,
   };
   let paused = false;
-  let approved: RolloutAction | null = null;
   let stop: { status: 'rejected' | 'aborted'; action: RolloutAction } | null = null;
   // Set once the outcome is decided: actions arriving while the release is sent are refused, not half-taken.
   let finishing = false;
@@ -87,8 +86,7 @@ export async function rollout(spec: RolloutSpec): Promise<RolloutProgress> {
   };
   // The first approval counts, also one sent before the 100 % step (it then goes on without waiting there).
   const approve = (action: RolloutAction) => {
-    if (ended() || spec.approval !== 'manual' || approved) return;
-    approved = action;
+    if (ended() || spec.approval !== 'manual' || progress.approved) return;
     progress.approved = { ...action, at: now() };
   };
 
@@ -231,10 +229,10 @@ export async function rollout(spec: RolloutSpec): Promise<RolloutProgress> {
     for (let i = 0; i < spec.steps.length; i++) {
       const canary = spec.steps[i] ?? 100;
       progress.step = i;
-      if (canary === 100 && spec.approval === 'manual' && approved === null) {
+      if (canary === 100 && spec.approval === 'manual' && !progress.approved) {
         if (!paused) progress.status = 'awaiting_approval';
         await show();
-        await condition(() => approved !== null || stop !== null);
+        await condition(() => Boolean(progress.approved) || stop !== null);
         if (!paused) progress.status = 'running';
       }
       // A pause that came while the last step was judged holds the next share too.
@@ -292,7 +290,7 @@ export async function rollout(spec: RolloutSpec): Promise<RolloutProgress> {
       }
       await show();
     }
-    const by = approved ? ` (approved by ${approved.actor})` : '';
+    const by = progress.approved ? ` (approved by ${progress.approved.actor})` : '';
     return finish(
       'succeeded',
       `version ${spec.version} promoted to champion after ${spec.steps.length} steps${by}`,
