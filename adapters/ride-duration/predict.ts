@@ -12,6 +12,7 @@ import type { ApiMetrics } from '../../api/metrics.js';
 import { submit, type Online } from '../../api/online.js';
 import type { PredictionRecord } from '../../api/prediction-log.js';
 import { recordKeyOf, roleOf, splitRef, stickyKey } from '../../api/routing.js';
+import { routedJson } from '../../api/role-answer.js';
 import { problems } from '../../api/schemas/predict.js';
 import { wallClock } from '../../platform/wall-clock.js';
 import {
@@ -125,8 +126,7 @@ export function coursePredictRoutes(deps: AppDeps, online: Online, metrics: ApiM
         },
       ]);
     if (routed.shadow) online.routing.shadow(c, routed, records, out, '/predict');
-    if (routed.state) c.header('x-model-role', routed.role);
-    return c.json({ duration, model_name: out.model.name, model_version: out.model.version }, 200);
+    return routedJson(c, { duration, model_name: out.model.name, model_version: out.model.version }, routed);
   };
 
   // The common request (no query, JSON that RideSchema accepts unchanged) skips the generic validator chain;
@@ -223,8 +223,8 @@ export function coursePredictRoutes(deps: AppDeps, online: Online, metrics: ApiM
         deps.predictionLog.record(rows);
       }
       if (out) online.routing.shadow(c, routed, valid, out, '/predict/batch');
-      if (routed.state) c.header('x-model-role', routed.role);
-      return c.json(
+      return routedJson(
+        c,
         {
           model_name: resolved.name,
           model_version: resolved.version,
@@ -232,7 +232,7 @@ export function coursePredictRoutes(deps: AppDeps, online: Online, metrics: ApiM
           rejected: errors.size,
           predictions,
         },
-        200,
+        routed,
       );
     });
 }

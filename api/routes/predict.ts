@@ -19,6 +19,7 @@ import { PayloadTooLargeError, ValidationError } from '../errors.js';
 import type { ApiMetrics } from '../metrics.js';
 import { submit, type Online } from '../online.js';
 import type { PredictionRecord } from '../prediction-log.js';
+import { routedJson } from '../role-answer.js';
 import { recordKeyOf, stickyKey, type Routed } from '../routing.js';
 import { problems, RowError } from '../schemas/predict.js';
 
@@ -129,7 +130,6 @@ export function modelPredictRoutes(deps: AppDeps, online: Online, metrics: ApiMe
     );
     log(c, routed, model, records, out);
     online.routing.shadow(c, routed, records, out, ROUTE);
-    if (routed.state) c.header('x-model-role', routed.role);
     const answers: ({ prediction: Prediction } | { error: { field: string; message: string } })[] =
       records.map(() => ({ error: { field: '(record)', message: 'was not scored' } }));
     out.scored.forEach((index, k) => (answers[index] = { prediction: predictionAt(model, out, k) }));
@@ -142,11 +142,12 @@ export function modelPredictRoutes(deps: AppDeps, online: Online, metrics: ApiMe
       const only = answers[0];
       if (!only || 'error' in only)
         throw new ValidationError([only?.error ?? { field: '(body)', message: 'was not scored' }]);
-      return c.json({ ...head, prediction: only.prediction }, 200);
+      return routedJson(c, { ...head, prediction: only.prediction }, routed);
     }
-    return c.json(
+    return routedJson(
+      c,
       { ...head, scored: out.scored.length, rejected: out.rejections.length, predictions: answers },
-      200,
+      routed,
     );
   });
 }

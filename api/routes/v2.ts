@@ -16,6 +16,7 @@ import { productionModels } from '../model-health.js';
 import type { ApiMetrics } from '../metrics.js';
 import { submit, type Online } from '../online.js';
 import type { PredictionRecord } from '../prediction-log.js';
+import { routedJson } from '../role-answer.js';
 import { roleOf, stickyKey, type Routed } from '../routing.js';
 import { DATATYPES, HEADER_LENGTH, InferRequestSchema, parseBody, toColumns } from '../v2/request.js';
 import { binaryData, datatypeOf, jsonData, shapeOf } from '../v2/response.js';
@@ -244,7 +245,6 @@ export function v2Routes(deps: AppDeps, online: Online, metrics: ApiMetrics) {
           recordKey: input.rows > 1 ? `${r.requestId}:${r.rowIndex}` : r.requestId,
         })),
       );
-    if (routed?.state) c.header('x-model-role', routed.role);
 
     const binaryDefault = request.parameters?.binary_data_output === true;
     const chunks: Uint8Array[] = [];
@@ -267,12 +267,13 @@ export function v2Routes(deps: AppDeps, online: Online, metrics: ApiMetrics) {
       ...(request.id !== undefined ? { id: request.id } : {}),
       outputs,
     };
-    if (chunks.length === 0) return c.json(response);
+    if (chunks.length === 0) return routed ? routedJson(c, response, routed) : c.json(response);
     const header = Buffer.from(JSON.stringify(response), 'utf8');
     const payload = Buffer.concat([header, ...chunks]);
     return c.body(payload, 200, {
       'content-type': 'application/octet-stream',
       [HEADER_LENGTH]: String(header.length),
+      ...(routed?.state ? { 'x-model-role': routed.role } : {}),
     });
   };
 

@@ -62,6 +62,10 @@ describe('routing changes', () => {
   it('starts at production with no challenger, and refuses bad changes naming the field', async () => {
     const start = await json<RoutingState>(await f.send('GET', `${D}/routing`));
     expect(start).toMatchObject({ champion: '2', challenger: null, canary: 0, revision: 0 });
+    // No challenger: the answer carries no role.
+    const plain = await predict('someone');
+    expect(plain.status).toBe(200);
+    expect(plain.headers.get('x-model-role')).toBeNull();
 
     const over = await f.send('POST', `${D}/routing`, { challenger: '1', canary: 130 });
     expect(over.status).toBe(400);
@@ -88,9 +92,15 @@ describe('routing changes', () => {
     const keys = Array.from({ length: 200 }, (_, i) => `user-${i}`);
     const callsBefore = f.threadCalls.get('ride-duration@1') ?? 0;
     const recordsBefore = f.threadRecords.get('ride-duration@1') ?? 0;
-    const versions = await Promise.all(keys.map(async (k) => versionOf(await predict(k))));
+    const answers = await Promise.all(keys.map((k) => predict(k)));
+    const versions = await Promise.all(answers.map(versionOf));
     const expected = keys.map((k) => (bucketOf(k, 'canary') < 30 ? '1' : '2'));
     expect(versions).toEqual(expected);
+    // Each answer names the role that gave it, as JSON like any other answer.
+    expect(answers.map((a) => a.headers.get('x-model-role'))).toEqual(
+      expected.map((v) => (v === '1' ? 'canary' : 'champion')),
+    );
+    for (const a of answers) expect(a.headers.get('content-type')).toMatch(/^application\/json/);
     const onCanary = expected.filter((v) => v === '1').length;
     // The challenger's calls were scored in the scoring thread, the champion's never; calls that came close
     // together were held and sent as one (CANARY_HOLD_MS).
