@@ -98,8 +98,21 @@ const variables = z.object({
   BODY_LIMIT_BYTES: positiveInt(8 * 1024 * 1024),
   PREDICT_MAX_BATCH: positiveInt(10_000),
   REQUIRE_API_KEY_FOR_PREDICT: onOff(false),
-  // A deployment's challenger (canary, shadow) scores in a worker thread, off the thread that answers requests.
-  CHALLENGER_THREAD: onOff(true),
+  // Where a deployment's challenger (canary, shadow) scores: `auto`, on the main thread beside the champion while its
+  // runs, measured in the scoring thread, take at most CHALLENGER_INLINE_MAX_US, and in the scoring thread otherwise;
+  // `on`, always in the scoring thread; `off`, always on the main thread (docs/rollouts.md, api/placement.ts).
+  CHALLENGER_THREAD: z
+    .enum(['auto', 'on', 'off', 'true', 'false', '1', '0'], {
+      error: 'must be one of auto|on|off|true|false|1|0',
+    })
+    .transform((v) => (v === 'true' || v === '1' ? 'on' : v === 'false' || v === '0' ? 'off' : v))
+    .default('auto'),
+  // CHALLENGER_THREAD=auto: the longest run (µs) of a challenger that may score on the main thread, which a champion
+  // answer could wait behind. 0: never on the main thread.
+  CHALLENGER_INLINE_MAX_US: number()
+    .min(0, 'must be >= 0')
+    .max(1_000_000, 'must be <= 1000000')
+    .default(1000),
   // Under load a canary call waits up to this long for others of its version, to be scored with them (measured in
   // bench/README.md, Rollouts); a call with none in the last CANARY_HOLD_MS goes at the end of its turn. 0: never held.
   CANARY_HOLD_MS: number().min(0, 'must be >= 0').max(1000, 'must be <= 1000').default(2),
@@ -180,6 +193,7 @@ const schema = variables.transform((e) => ({
     maxBatchRecords: e.PREDICT_MAX_BATCH,
     requireKeyForPredict: e.REQUIRE_API_KEY_FOR_PREDICT,
     challengerThread: e.CHALLENGER_THREAD,
+    challengerInlineMaxUs: e.CHALLENGER_INLINE_MAX_US,
     canaryHoldMs: e.CANARY_HOLD_MS,
     shadowHoldMs: e.SHADOW_HOLD_MS,
     routingDraw: e.ROUTING_DRAW,

@@ -12,6 +12,7 @@ import type { ModelScorer } from '../scoring/scorer.js';
 import type { ThreadScorer } from '../scoring/score-thread.js';
 import { runTensors, type TensorOutputs, type TensorRows } from '../scoring/tensors.js';
 import type { ApiMetrics } from './metrics.js';
+import type { Placement } from './placement.js';
 import { MAX_SHADOW_IN_FLIGHT, type OnlineRouting } from './routing.js';
 
 export type { TensorRows } from '../scoring/tensors.js';
@@ -61,12 +62,15 @@ export function shadowHold(score: ScoreRecords, config: Config): ScoreRecords {
 
 /**
  * A deployment's challenger versions: their record calls (canary and shadow) go to the scoring thread when there is
- * one, and under load wait up to `holdMs` (CANARY_HOLD_MS) for others of their version (scoring/hold.ts).
+ * one, and there under load wait up to `holdMs` (CANARY_HOLD_MS) for others of their version (scoring/hold.ts).
+ * With a `placement` (CHALLENGER_THREAD=auto) a version whose runs in the thread are short scores on the main
+ * thread instead, in its own lane of the main batcher, held by nothing (api/placement.ts).
  */
 export interface Challengers {
   is(model: ResolvedModel): boolean;
   thread?: ThreadScorer | undefined;
   holdMs: number;
+  placement?: Placement | undefined;
 }
 
 export function createOnline(
@@ -117,24 +121,31 @@ export function createOnline(
 
 /**
  * The records batcher with the challengers' calls set apart: sent to the scoring thread (which batches them itself)
- * or to their own main-thread lane, through a hold that lets calls close together go as one. Every other version
- * keeps its lane on the main thread. `maxRows` 1 (batching off) holds nothing.
+ * through a hold that lets calls close together go as one, unless a placement keeps a cheap version on the main
+ * thread. There, as without a thread, a challenger has its own lane of the main batcher and is held by nothing: its
+ * calls of one turn come together anyway (ROUTING_DRAW=turn), and a hold on the main thread cost more than it saved
+ * (bench/README.md, Rollouts). `maxRows` 1 (batching off) holds nothing.
  */
 function challengerLane(main: Batcher, scorer: ModelScorer, c: Challengers, maxRows: number): Batcher {
-  const { thread } = c;
-  const direct: ScoreRecords = thread
-    ? (model, input) => thread.score(loaded(scorer, model), input)
-    : (model, input) => main.score(model, input);
-  const score =
+  const { thread, placement } = c;
+  if (!thread) return main;
+  const direct: ScoreRecords = (model, input) =>
+    thread.score(loaded(scorer, model), input, (runUs) => placement?.timed(refOf(model), runUs));
+  const toThread =
     c.holdMs > 0 && maxRows > 1
       ? createHold(direct, { holdMs: c.holdMs, maxRows, whenRecent: true })
       : direct;
+  const score: ScoreRecords = placement
+    ? (model, input) => (placement.toThread(refOf(model)) ? toThread(model, input) : main.score(model, input))
+    : toThread;
   return {
     score: (model, input) => (c.is(model) ? score(model, input) : main.score(model, input)),
     queued: () => main.queued(),
     poke: () => main.poke(),
   };
 }
+
+const refOf = (model: ResolvedModel) => `${model.name}@${model.version}`;
 
 /** The loaded version a resolved ref names (it was resolved moments ago, so it is loaded). */
 function loaded(scorer: ModelScorer, ref: ResolvedModel): LoadedModel {

@@ -56,12 +56,13 @@ runMain(async () => {
   const predictionLog = createPredictionLog({ pool, logger });
   const lifecycle = { shuttingDown: false };
   const afterResponse = createAfterResponse();
-  const challengerThread = config.api.challengerThread
-    ? createThreadScorer(
-        { intraOpThreads: config.models.intraOpThreads, maxBatchSize: config.batching.maxSize },
-        logger,
-      )
-    : undefined;
+  const challengerThread =
+    config.api.challengerThread !== 'off'
+      ? createThreadScorer(
+          { intraOpThreads: config.models.intraOpThreads, maxBatchSize: config.batching.maxSize },
+          logger,
+        )
+      : undefined;
   const app = createApp({
     config,
     logger,

@@ -4,13 +4,15 @@
  * driven by 32 callers in a closed loop, each yielding to the event loop between calls as an HTTP turn would, in
  * three variants interleaved round by round:
  * - `champion`: every call scored by ride-duration 2;
- * - `canary`: a share (default 10 %) scored by its twin (a copy of version 2) in the scoring thread, held as the API
- *   holds them (CANARY_HOLD_MS);
+ * - `canary`: a share (default 10 %) scored by its twin (a copy of version 2), placed as the API places it
+ *   (CHALLENGER_THREAD: auto, timed in the scoring thread and then on the main thread; on, in the scoring thread,
+ *   held as the API holds them, CANARY_HOLD_MS; off, on the main thread);
  * - `canary+log`: the same, each canary call also writing its prediction-log row (api/prediction-log.ts, COPY into
  *   embedded Postgres), shaped as the predict route shapes it.
  * Reports the main thread's CPU per call (from /proc, Linux) and, paired per round against `champion`, what one
  * canary call adds to it. Compare with `npm run bench:online` (the same through HTTP) to see HTTP's share.
- * Options: --rounds 9, --seconds 2 (per cell), --share 10, --clients 32; the API's settings come from the environment
+ * Options: --rounds 9, --seconds 2 (per cell), --share 10, --clients 32, --draw turn (the canary draw: one per
+ * event-loop turn as the API's ROUTING_DRAW default, or `call`); the API's settings come from the environment
  * (e.g. `CANARY_HOLD_MS=0 npm run bench:canary-path` without the hold).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -19,7 +21,9 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { createMetrics } from '../api/metrics.js';
 import { createOnline } from '../api/online.js';
+import { createPlacement } from '../api/placement.js';
 import { createPredictionLog, type PredictionRecord } from '../api/prediction-log.js';
+import { turnDraws } from '../api/routing.js';
 import { loadConfig } from '../config.js';
 import type { FieldRecord, ResolvedModel } from '../contracts/scoring.js';
 import { migrate } from '../db/migrate.js';
@@ -41,12 +45,16 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '2' },
     share: { type: 'string', default: '10' },
     clients: { type: 'string', default: '32' },
+    draw: { type: 'string', default: 'turn' },
   },
 });
 const ROUNDS = Number(values.rounds);
 const CELL_MS = Number(values.seconds) * 1000;
 const SHARE = Number(values.share);
 const CLIENTS = Number(values.clients);
+if (values.draw !== 'turn' && values.draw !== 'call') throw new Error('--draw: must be turn or call');
+/** The canary draw as the API makes it (ROUTING_DRAW): one per event-loop turn (api/routing.ts), or one per call. */
+const draws = values.draw === 'turn' ? turnDraws(64) : () => () => Math.random() * 100;
 const VARIANTS = ['champion', 'canary', 'canary+log'] as const;
 type Variant = (typeof VARIANTS)[number];
 
@@ -83,7 +91,9 @@ const twinModel = scorer.registry.get('ride-duration', TWIN);
 if (!twinModel) throw new Error(`ride-duration@${TWIN} did not load`);
 const online = createOnline(config, scorer, createMetrics(), {
   is: (m) => m.version === TWIN,
-  thread,
+  thread: config.api.challengerThread === 'off' ? undefined : thread,
+  placement:
+    config.api.challengerThread === 'auto' ? createPlacement(config.api.challengerInlineMaxUs) : undefined,
   holdMs: config.api.canaryHoldMs,
 });
 
@@ -118,7 +128,7 @@ async function cell(variant: Variant, ms: number): Promise<{ calls: number; usPe
   let stop = false;
   const caller = async (c: number) => {
     while (!stop) {
-      const model: ResolvedModel = Math.random() * 100 < share ? twin : champion;
+      const model: ResolvedModel = draws('ride-duration')() < share ? twin : champion;
       const record = ride(calls + c);
       const out = await online.records.score(model, [record]);
       if (logs && model === twin) log.record(canaryRow(`r${calls}`, record, out));
@@ -183,7 +193,7 @@ const summary = Object.fromEntries(
   ]),
 );
 console.log(
-  `\nmain thread per call, median [min-max] over ${ROUNDS} rounds (${SHARE} % canary, CANARY_HOLD_MS ${config.api.canaryHoldMs}):`,
+  `\nmain thread per call, median [min-max] over ${ROUNDS} rounds (${SHARE} % canary drawn per ${values.draw}, CHALLENGER_THREAD ${config.api.challengerThread}, CANARY_HOLD_MS ${config.api.canaryHoldMs}):`,
 );
 for (const v of VARIANTS)
   console.log(
@@ -196,6 +206,8 @@ const result = {
   date: at,
   machine: machine(),
   share: SHARE,
+  draw: values.draw,
+  challengerThread: config.api.challengerThread,
   clients: CLIENTS,
   canaryHoldMs: config.api.canaryHoldMs,
   logged,

@@ -5,20 +5,24 @@
  * writes bench/results/online-<timestamp>.json (req/s, rows/s, p50/p90/p99/max latency, batch stats, machine).
  * The classifier (penguin-species: string inputs, label + probabilities out) is measured on its generic route and
  * on V2 with BYTES tensors in JSON and binary.
- * Options: --duration 5 (seconds per cell), --connections 1,32,256, --routes health,predict,..., --modes on,off,
+ * Options: --duration 5 (seconds per cell), --warmup 1 (seconds of load before each cell, not counted; 0: none),
+ * --connections 1,32,256, --routes health,predict,..., --modes on,off,
  * --cpu-prof <dir> (a CPU profile of each API process, written when it stops), --baseline <checkout> (also start
  * the API of another checkout, e.g. a worktree of an older commit, and interleave its cells with this one's on the
- * routes both serve: a before/after comparison in one run).
+ * routes both serve: a before/after comparison in one run; its rollout variants route as this checkout's do when it
+ * has the routing mirror).
  * Rollout variants: `--modes on,canary:10,shadow:10` adds API processes whose deployment routes to a challenger
  * (ride-duration 1 beside champion 2, each on its own database with the routing mirror row the controller would
  * write), and `--half-load` then drives each variant's /predict at half of the `on` variant's saturation rate
- * (32 connections) to compare the champion's latency with canary or shadow on. The challenger scores in the API's
- * scoring thread (CHALLENGER_THREAD, the default); `canary:10:main` and `shadow:10:main` score it on the main thread;
+ * (32 connections) to compare the champion's latency with canary or shadow on. The challenger is placed as the API's
+ * default places it (CHALLENGER_THREAD=auto); `canary:10:thread` keeps it in the scoring thread, `canary:10:main`
+ * (and `shadow:10:main`) on the main thread;
  * `:hold<ms>` (e.g. `canary:10:hold0`, `shadow:10:hold20`) sets CANARY_HOLD_MS or SHADOW_HOLD_MS for that variant,
  * and `:call` sets ROUTING_DRAW=call (`canary:10:call`: a draw per call instead of one per event-loop turn).
  * Each cell also records the CPU outside the API that it used (Postgres, this process's autocannon, the whole
  * machine, and the hypervisor's steal), and the summary splits a variant's extra CPU per challenger call over them.
  */
+import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import http from 'node:http';
 import path from 'node:path';
@@ -45,6 +49,7 @@ const root = fileURLToPath(new URL('../', import.meta.url));
 const { values } = parseArgs({
   options: {
     duration: { type: 'string', default: '5' },
+    warmup: { type: 'string', default: '1' },
     connections: { type: 'string', default: '1,32,256' },
     routes: {
       type: 'string',
@@ -68,6 +73,8 @@ const { values } = parseArgs({
 });
 const ROUNDS = Number(values.rounds);
 const DURATION = Number(values.duration);
+/** Seconds of load before each cell, not counted (0: none; short cells over many rounds). */
+const WARMUP = Number(values.warmup);
 const CONNECTIONS = values.connections.split(',').map(Number);
 
 const ride = (i: number) => ({
@@ -475,8 +482,9 @@ async function measureLoneRequest(
 }
 
 /**
- * `canary:<pct>` and `shadow:<pct>` modes: a challenger on its own database, scored in the scoring thread (the
- * default); `canary:<pct>:main` and `shadow:<pct>:main` score it on the main thread (CHALLENGER_THREAD=off);
+ * `canary:<pct>` and `shadow:<pct>` modes: a challenger on its own database, placed as the API's default places it
+ * (CHALLENGER_THREAD=auto: timed in the scoring thread, then on the main thread while its runs are short);
+ * `:thread` keeps it in the scoring thread (CHALLENGER_THREAD=on), `:main` on the main thread (off);
  * `:hold<ms>` sets CANARY_HOLD_MS, or SHADOW_HOLD_MS for a shadow variant (`canary:10:main:hold0`, `shadow:10:hold20`);
  * `:call` sets ROUTING_DRAW=call (a draw per call instead of one per event-loop turn).
  */
@@ -485,7 +493,8 @@ type RoutingMode = {
   kind: 'canary' | 'shadow';
   share: number;
   db: string;
-  thread: boolean;
+  /** CHALLENGER_THREAD for this variant. */
+  thread: 'auto' | 'on' | 'off';
   /** CANARY_HOLD_MS (SHADOW_HOLD_MS for shadow) for this variant (`:hold<ms>`); absent: the default. */
   holdMs: string | undefined;
   /** ROUTING_DRAW=call (`:call`): a draw per call instead of one per event-loop turn. */
@@ -496,10 +505,10 @@ function routingModes(): RoutingMode[] {
   for (const mode of values.modes.split(',')) {
     const [kind, share, ...options] = mode.split(':');
     const pct = Number(share ?? 10);
-    const thread = !options.includes('main');
+    const thread = options.includes('main') ? 'off' : options.includes('thread') ? 'on' : 'auto';
     const holdMs = options.find((o) => /^hold\d+$/.test(o))?.slice('hold'.length);
     const perCall = options.includes('call');
-    const db = `bench_${kind}${pct}${thread ? '' : '_main'}${holdMs === undefined ? '' : `_hold${holdMs}`}${perCall ? '_call' : ''}`;
+    const db = `bench_${kind}${pct}${thread === 'auto' ? '' : thread === 'on' ? '_thread' : '_main'}${holdMs === undefined ? '' : `_hold${holdMs}`}${perCall ? '_call' : ''}`;
     if (kind === 'canary' || kind === 'shadow')
       out.push({ mode, kind, share: pct, db, thread, holdMs, perCall });
   }
@@ -631,15 +640,19 @@ try {
         ? { [v.label ? 'BATCH_MAX_DELAY_US' : 'DYNAMIC_BATCH_MAX_DELAY_US']: delay }
         : {};
       const routed = routingModes().find((m) => m.mode === v.mode);
+      // A baseline checkout routes too when it has the routing mirror (db/migrations/011-routing.sql), on the same
+      // database as this checkout's variant; an older one serves its plain database.
+      const routes = routed && (!v.label || existsSync(path.join(v.dir, 'db/migrations/011-routing.sql')));
       return startApi(
         {
-          DATABASE_URL: pg.urlFor(routed && !v.label ? routed.db : v.db),
+          DATABASE_URL: pg.urlFor(routes ? routed.db : v.db),
           TEMPORAL_ADDRESS: temporal.address,
           MODEL_DIR: routed && twinDir ? twinDir : path.join(v.dir, 'models'),
           DYNAMIC_BATCHING: toggle === 'off' ? 'off' : 'on',
           ...(routed
             ? {
-                CHALLENGER_THREAD: routed.thread ? 'on' : 'off',
+                // auto is the default: left unset, so an older checkout (--baseline) runs its own default.
+                ...(routed.thread === 'auto' ? {} : { CHALLENGER_THREAD: routed.thread }),
                 ...(routed.perCall ? { ROUTING_DRAW: 'call' } : {}),
                 ...(routed.holdMs === undefined
                   ? {}
@@ -666,7 +679,13 @@ try {
           for (const [m, batching] of rotate([...modes.entries()], round)) {
             const api = servers[m];
             if (!api || (route.newOnly && batching.startsWith('base:'))) continue;
-            await autocannon({ url: api.url + route.path, ...route.options, connections, duration: 1 }); // warm-up
+            if (WARMUP > 0)
+              await autocannon({
+                url: api.url + route.path,
+                ...route.options,
+                connections,
+                duration: WARMUP,
+              });
             const before = await batchStats(api.url);
             // CPU time, steady under shared cores, unlike wall-clock req/s.
             const cpuBefore = processCpuSeconds(api.proc.child.pid);
@@ -748,6 +767,7 @@ const result = {
   bench: 'online',
   date: new Date().toISOString(),
   durationSeconds: DURATION,
+  warmupSeconds: WARMUP,
   machine: machine(),
   loneRequestMedianUs: loneRequest,
   cells: cellsOut,

@@ -1,13 +1,13 @@
 /**
  * The scoring thread's side (see score-thread.ts): loads each version asked for once, coalesces the requests that
  * arrive while a run is in flight (the main batcher's lanes), and answers each request with copies of its columns,
- * so a reply never carries another request's rows.
+ * so a reply never carries another request's rows, and with how long the run that scored it took.
  */
 import { workerData } from 'node:worker_threads';
 import type { OutputColumn, ResolvedModel, ScoreOutput } from '../contracts/scoring.js';
 import { createBatcher } from './batcher.js';
 import type { LoadedModel } from './load-model.js';
-import type { ThreadRequest, ThreadSettings } from './score-thread.js';
+import type { ThreadAnswer, ThreadRequest, ThreadSettings } from './score-thread.js';
 import { scoreRows } from './scorer.js';
 import { serveThread, threadModels } from './thread-serve.js';
 
@@ -15,13 +15,18 @@ const settings = workerData as ThreadSettings;
 const modelFor = threadModels(settings.intraOpThreads);
 
 const loaded = new Map<string, LoadedModel>();
+/** How long each version's last run took (µs): read by the requests it answers, as they are answered. */
+const lastRunUs = new Map<string, number>();
 const batcher = createBatcher(
   {
     async score(ref, rows) {
       const { name, version } = ref as ResolvedModel;
       const model = loaded.get(`${name}@${version}`);
       if (!model) throw new Error(`${name}@${version} is not loaded in the scoring thread`);
-      return scoreRows(model, rows);
+      const started = performance.now();
+      const out = await scoreRows(model, rows);
+      lastRunUs.set(model.ref, (performance.now() - started) * 1000);
+      return out;
     },
   },
   {
@@ -42,5 +47,7 @@ function own(out: ScoreOutput): ScoreOutput {
 serveThread<ThreadRequest & { id: number }>(async (request) => {
   const model = await modelFor(request);
   loaded.set(model.ref, model);
-  return { out: own(await batcher.score({ name: model.name, version: model.version }, request.records)) };
+  const output = own(await batcher.score({ name: model.name, version: model.version }, request.records));
+  const answer: ThreadAnswer = { output, runUs: lastRunUs.get(model.ref) ?? 0 };
+  return { out: answer };
 });

@@ -26,15 +26,26 @@ export interface ThreadSettings {
   maxBatchSize: number;
 }
 
+/** The thread's answer: the request's output, and how long the run that scored it took there (µs). */
+export interface ThreadAnswer {
+  output: ScoreOutput;
+  runUs: number;
+}
+
 export interface ThreadScorer {
-  score(model: LoadedModel, records: readonly FieldRecord[]): Promise<ScoreOutput>;
+  /** Scores `records`; `timed` hears how long the thread's run took (api/placement.ts). */
+  score(
+    model: LoadedModel,
+    records: readonly FieldRecord[],
+    timed?: (runUs: number) => void,
+  ): Promise<ScoreOutput>;
   /** Requests sent and not answered yet. */
   pending(): number;
   close(): Promise<void>;
 }
 
 export function createThreadScorer(settings: ThreadSettings, logger: Logger): ThreadScorer {
-  const client = createThreadClient<ThreadRequest, ScoreOutput>({
+  const client = createThreadClient<ThreadRequest, ThreadAnswer>({
     here: new URL(import.meta.url),
     entry: 'score-thread-entry',
     workerData: settings,
@@ -43,8 +54,11 @@ export function createThreadScorer(settings: ThreadSettings, logger: Logger): Th
       logger.error({ err: err.message }, 'scoring thread failed; it starts again on the next call'),
   });
   return {
-    score: (model, records) =>
-      client.call({ dir: model.dir, name: model.name, version: model.version, records }),
+    score: async (model, records, timed) => {
+      const answer = await client.call({ dir: model.dir, name: model.name, version: model.version, records });
+      timed?.(answer.runUs);
+      return answer.output;
+    },
     pending: client.pending,
     close: client.close,
   };

@@ -87,10 +87,13 @@ export async function startRolloutFixture(
     LOG_LEVEL: 'silent',
     API_KEY: TEST_API_KEY,
     TEMPORAL_TASK_QUEUE: taskQueue,
+    // Every challenger call in the thread, where the tests count them; the default (auto) keeps a cheap
+    // challenger on the main thread once timed (api/placement.test.ts).
+    CHALLENGER_THREAD: 'on',
   });
   const log = createPredictionLog({ pool: db.pool, flushIntervalMs: 20 });
   const logger = createLogger(config);
-  // As the API server runs them (CHALLENGER_THREAD on): the challenger's record calls score in a worker thread.
+  // As the API server runs them with CHALLENGER_THREAD=on: the challenger's record calls score in a worker thread.
   const thread = createThreadScorer({ intraOpThreads: 1, maxBatchSize: 64 }, logger);
   const threadCalls = new Map<string, number>();
   const threadRecords = new Map<string, number>();
@@ -99,11 +102,11 @@ export async function startRolloutFixture(
     counts.set(ref, (counts.get(ref) ?? 0) + n);
   const challengerThread: ThreadScorer = {
     ...thread,
-    async score(model, records) {
+    async score(model, records, timed) {
       add(threadCalls, model.ref, 1);
       add(threadRecords, model.ref, records.length);
       try {
-        return await thread.score(model, records);
+        return await thread.score(model, records, timed);
       } finally {
         add(threadAnswered, model.ref, 1);
       }

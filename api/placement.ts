@@ -1,0 +1,65 @@
+/**
+ * Where a challenger's record calls score (CHALLENGER_THREAD=auto): in the scoring thread until its runs there have
+ * shown it cheap, then on the main thread beside the champion. A call on the main thread costs the API about what a
+ * champion call does, while one through the thread costs the main thread a message each way and a hold
+ * (bench/README.md, Rollouts); but a run on the main thread holds every answer behind it, so only a version whose
+ * runs are short goes there.
+ * - Each run in the thread is timed there. Once `TIMED_RUNS` runs are timed, the version scores on the main thread
+ *   while the median of its last `TIMED_RUNS` is at most `maxRunUs`. The median, not the longest: on a busy machine
+ *   the thread is at times descheduled in the middle of a short run, which a version that is slow has on every run.
+ * - On the main thread, one call in `SAMPLE_EVERY` still goes to the thread to be timed, so a version whose runs
+ *   become long goes back within a few samples.
+ * A version slow from its first runs never scores on the main thread.
+ */
+
+/** Runs timed in the thread before a version may leave it, and the window whose median decides. */
+export const TIMED_RUNS = 8;
+/** On the main thread, one call in this many is timed in the thread again. */
+export const SAMPLE_EVERY = 128;
+
+export interface Placement {
+  /** Whether this call of `ref` (`name@version`) goes to the scoring thread; false: the main thread. */
+  toThread(ref: string): boolean;
+  /** A run of `ref` in the scoring thread took `runUs`. */
+  timed(ref: string, runUs: number): void;
+  /** Whether `ref` scores on the main thread now. */
+  inline(ref: string): boolean;
+}
+
+interface State {
+  inline: boolean;
+  /** The last TIMED_RUNS run times, oldest first. */
+  runs: number[];
+  calls: number;
+}
+
+const median = (xs: readonly number[]): number => {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
+};
+
+/** `maxRunUs` 0: every call goes to the thread. */
+export function createPlacement(maxRunUs: number): Placement {
+  const versions = new Map<string, State>();
+  const stateOf = (ref: string): State => {
+    let s = versions.get(ref);
+    if (!s) versions.set(ref, (s = { inline: false, runs: [], calls: 0 }));
+    return s;
+  };
+  return {
+    toThread(ref) {
+      const s = stateOf(ref);
+      if (!s.inline) return true;
+      s.calls = (s.calls + 1) % SAMPLE_EVERY;
+      return s.calls === 0;
+    },
+    timed(ref, runUs) {
+      const s = stateOf(ref);
+      s.runs.push(runUs);
+      if (s.runs.length > TIMED_RUNS) s.runs.shift();
+      s.inline = maxRunUs > 0 && s.runs.length === TIMED_RUNS && median(s.runs) <= maxRunUs;
+    },
+    inline: (ref) => versions.get(ref)?.inline ?? false,
+  };
+}
