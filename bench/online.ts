@@ -6,7 +6,8 @@
  * The classifier (penguin-species: string inputs, label + probabilities out) is measured on its generic route and
  * on V2 with BYTES tensors in JSON and binary.
  * Options: --duration 5 (seconds per cell), --warmup 1 (seconds of load before each cell, not counted; 0: none),
- * --connections 1,32,256, --routes health,predict,..., --modes on,off,
+ * --connections 1,32,256, --routes health,predict,..., --modes on,off, --side-by-side <req/s> (then every variant's
+ * /predict at once at that rate, --side-rounds 9 rounds of --side-seconds 10: bench/side-by-side.ts),
  * --cpu-prof <dir> (a CPU profile of each API process, written when it stops), --baseline <checkout> (also start
  * the API of another checkout, e.g. a worktree of an older commit, and interleave its cells with this one's on the
  * routes both serve: a before/after comparison in one run; its rollout variants route as this checkout's do when it
@@ -29,6 +30,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
+import { sideBySide, type SideBySideCell } from './side-by-side.js';
 import { loadConfig } from '../config.js';
 import { migrate } from '../db/migrate.js';
 import { publishRouting } from '../db/queries/routing.js';
@@ -64,6 +66,9 @@ const { values } = parseArgs({
     /** Every cell this many times, interleaved round by round; the summary quotes medians and ranges. */
     rounds: { type: 'string', default: '1' },
     'half-load': { type: 'boolean', default: false },
+    'side-by-side': { type: 'string' },
+    'side-rounds': { type: 'string', default: '9' },
+    'side-seconds': { type: 'string', default: '10' },
     /**
      * The rollout variants' challenger: a version (default 1, the course baseline, a different model), or `twin`: a
      * copy of version 2 under another name, so the figures show the routing's own cost, not a cheaper or dearer model.
@@ -545,6 +550,7 @@ async function prepareRouting(url: string, m: RoutingMode): Promise<void> {
 }
 
 const halfLoadOut: Record<string, unknown>[] = [];
+let sideBySideOut: SideBySideCell[] = [];
 /**
  * Each variant's /predict at half of the `on` variant's median saturation rate at 32 connections (a fixed
  * request rate, so latency is not the saturation queue), the variants interleaved round by round.
@@ -752,6 +758,22 @@ try {
         }
       }
     if (values['half-load']) await halfLoad(modes, servers);
+    if (values['side-by-side']) {
+      const route = ROUTES.find((r) => r.name === 'predict') ?? ROUTES[0];
+      if (route)
+        sideBySideOut = await sideBySide({
+          servers: modes.map((mode, m) => ({
+            mode,
+            url: servers[m]?.url ?? '',
+            pid: servers[m]?.proc.child.pid,
+          })),
+          rate: Number(values['side-by-side']),
+          seconds: Number(values['side-seconds']),
+          rounds: Number(values['side-rounds']),
+          path: route.path,
+          options: route.options,
+        });
+    }
   } finally {
     await Promise.all(servers.map((s) => s.proc.stop()));
   }
@@ -772,5 +794,6 @@ const result = {
   loneRequestMedianUs: loneRequest,
   cells: cellsOut,
   halfLoad: halfLoadOut,
+  sideBySide: sideBySideOut,
 };
 console.log(`wrote ${await writeResults('online', result.date, result)}`);
