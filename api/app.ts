@@ -65,8 +65,7 @@ export function createApp(deps: AppDeps, options: { metrics?: ApiMetrics; shadow
     ...base,
     routing: createOnlineRouting(deps, {
       ...(deps.routing ? { table: deps.routing } : {}),
-      shadowScore:
-        options.shadowScore ?? shadowHold((model, records) => base.records.score(model, records), config),
+      shadowScore: options.shadowScore ?? shadowHold((model, records) => base.shadow(model, records), config),
       logAll: deps.logAllPredictions ?? true,
       // Nothing is scored together with batching off, so nothing is gained by drawing calls together.
       draw: config.batching.enabled ? config.api.routingDraw : 'call',

@@ -28,6 +28,11 @@ export interface Online {
   records: Batcher;
   tensors: Batcher<TensorRows, TensorOutputs>;
   arrivals: Arrivals;
+  /**
+   * Scores a shadow call: in the scoring thread whenever there is one, whatever the placement (a shadow call adds
+   * work instead of taking a champion call's, and nobody waits on it), else as `records` does.
+   */
+  shadow: ScoreRecords;
   /** Champion, canary and shadow per call (api/routing.ts). */
   routing: OnlineRouting;
 }
@@ -93,9 +98,10 @@ export function createOnline(
       metrics.queueDepth.set({ model: model.name, version: model.version }, rows),
   };
   const main = createBatcher(scorer, options);
-  const records = challengers
+  const lane = challengers
     ? challengerLane(main, scorer, challengers, config.batching.enabled ? config.batching.maxSize : 1)
-    : main;
+    : { records: main, shadow: main.score };
+  const { records, shadow } = lane;
   const tensors = createLaneBatcher<TensorRows, TensorOutputs>(
     { rows: (input) => input.rows, run: (ref, inputs) => runTensors(loaded(scorer, ref), inputs) },
     options,
@@ -116,7 +122,7 @@ export function createOnline(
     },
     pending: () => pending,
   };
-  return { records, tensors, arrivals };
+  return { records, shadow, tensors, arrivals };
 }
 
 /**
@@ -124,11 +130,19 @@ export function createOnline(
  * through a hold that lets calls close together go as one, unless a placement keeps a cheap version on the main
  * thread. There, as without a thread, a challenger has its own lane of the main batcher and is held by nothing: its
  * calls of one turn come together anyway (ROUTING_DRAW=turn), and a hold on the main thread cost more than it saved
- * (bench/README.md, Rollouts). `maxRows` 1 (batching off) holds nothing.
+ * (bench/README.md, Rollouts). `maxRows` 1 (batching off) holds nothing. Shadow calls, held upstream, go to the
+ * thread directly whatever the placement (their runs add to the main thread's work, where a canary's replace a
+ * champion's).
  */
-function challengerLane(main: Batcher, scorer: ModelScorer, c: Challengers, maxRows: number): Batcher {
+function challengerLane(
+  main: Batcher,
+  scorer: ModelScorer,
+  c: Challengers,
+  maxRows: number,
+): { records: Batcher; shadow: ScoreRecords } {
   const { thread, placement } = c;
-  if (!thread) return main;
+  const onMain: ScoreRecords = (model, input) => main.score(model, input);
+  if (!thread) return { records: main, shadow: onMain };
   const direct: ScoreRecords = (model, input) =>
     thread.score(loaded(scorer, model), input, (runUs) => placement?.timed(refOf(model), runUs));
   const toThread =
@@ -139,9 +153,13 @@ function challengerLane(main: Batcher, scorer: ModelScorer, c: Challengers, maxR
     ? (model, input) => (placement.toThread(refOf(model)) ? toThread(model, input) : main.score(model, input))
     : toThread;
   return {
-    score: (model, input) => (c.is(model) ? score(model, input) : main.score(model, input)),
-    queued: () => main.queued(),
-    poke: () => main.poke(),
+    records: {
+      score: (model, input) => (c.is(model) ? score(model, input) : main.score(model, input)),
+      queued: () => main.queued(),
+      poke: () => main.poke(),
+    },
+    // Held upstream already (SHADOW_HOLD_MS): straight to the thread.
+    shadow: (model, input) => (c.is(model) ? direct(model, input) : main.score(model, input)),
   };
 }
 

@@ -1,8 +1,9 @@
 /**
  * Where a challenger scores under CHALLENGER_THREAD=auto (api/placement.ts): the policy on its own, then the API's
- * record path (api/online.ts) on real models and a real scoring thread. A cheap challenger moves to the main thread
- * after its timed runs and gives the same answers there, one call in SAMPLE_EVERY still timed in the thread; a slow
- * one (test/rollouts/constant-model.ts) stays in the thread, and the champion answers while its run goes on.
+ * record path (api/online.ts) on real models and a real scoring thread. A cheap challenger's canary calls move to
+ * the main thread after its timed runs and give the same answers there, one call in SAMPLE_EVERY still timed in the
+ * thread, its shadow calls still in the thread; a slow one (test/rollouts/constant-model.ts) stays in the thread,
+ * and the champion answers while its run goes on.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../config.js';
@@ -131,6 +132,10 @@ describe('challenger placement on the record path (real models, real scoring thr
     // Only the sampled calls went to the thread, to be timed again.
     expect(sentToThread('ride-duration@1')).toBe(TIMED_RUNS + 2);
     expect(placement.inline('ride-duration@1')).toBe(true);
+
+    // A shadow call adds work rather than taking a champion call's: the thread scores it all the same.
+    expect(plain(await online.shadow(ref('1'), [RIDE]))).toEqual(expected);
+    expect(sentToThread('ride-duration@1')).toBe(TIMED_RUNS + 3);
   });
 
   it('a slow challenger stays in the thread, and the champion answers while its run goes on', async () => {

@@ -1,9 +1,10 @@
 /**
- * Where a challenger's record calls score (CHALLENGER_THREAD=auto): in the scoring thread until its runs there have
- * shown it cheap, then on the main thread beside the champion. A call on the main thread costs the API about what a
- * champion call does, while one through the thread costs the main thread a message each way and a hold
- * (bench/README.md, Rollouts); but a run on the main thread holds every answer behind it, so only a version whose
- * runs are short goes there.
+ * Where a challenger's canary calls score (CHALLENGER_THREAD=auto): in the scoring thread until its runs there have
+ * shown it cheap, then on the main thread beside the champion. A canary call on the main thread costs the API about
+ * what the champion call it replaces does, while one through the thread costs the main thread a message each way
+ * and a hold (bench/README.md, Rollouts); but a run on the main thread holds every answer behind it, so only a
+ * version whose runs are short goes there. (Shadow calls add work instead of replacing it: they stay in the thread,
+ * api/online.ts.)
  * - Each run in the thread is timed there. Once `TIMED_RUNS` runs are timed, the version scores on the main thread
  *   while the median of its last `TIMED_RUNS` is at most `maxRunUs`. The median, not the longest: on a busy machine
  *   the thread is at times descheduled in the middle of a short run, which a version that is slow has on every run.
