@@ -98,10 +98,10 @@ export function createOnline(
       metrics.queueDepth.set({ model: model.name, version: model.version }, rows),
   };
   const main = createBatcher(scorer, options);
-  const lane = challengers
+  const onMain: ScoreRecords = (model, input) => main.score(model, input);
+  const { records, shadow } = challengers
     ? challengerLane(main, scorer, challengers, config.batching.enabled ? config.batching.maxSize : 1)
-    : { records: main, shadow: main.score };
-  const { records, shadow } = lane;
+    : { records: main, shadow: onMain };
   const tensors = createLaneBatcher<TensorRows, TensorOutputs>(
     { rows: (input) => input.rows, run: (ref, inputs) => runTensors(loaded(scorer, ref), inputs) },
     options,
@@ -141,8 +141,7 @@ function challengerLane(
   maxRows: number,
 ): { records: Batcher; shadow: ScoreRecords } {
   const { thread, placement } = c;
-  const onMain: ScoreRecords = (model, input) => main.score(model, input);
-  if (!thread) return { records: main, shadow: onMain };
+  if (!thread) return { records: main, shadow: (model, input) => main.score(model, input) };
   const direct: ScoreRecords = (model, input) =>
     thread.score(loaded(scorer, model), input, (runUs) => placement?.timed(refOf(model), runUs));
   const toThread =
