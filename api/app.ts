@@ -56,7 +56,18 @@ export function createApp(deps: AppDeps, options: { metrics?: ApiMetrics; shadow
           holdMs: config.api.canaryHoldMs,
           placement:
             config.api.challengerThread === 'auto'
-              ? createPlacement(config.api.challengerInlineMaxUs)
+              ? createPlacement(config.api.challengerInlineMaxUs, (model, inline, medianRunUs) =>
+                  deps.logger.info(
+                    {
+                      model,
+                      medianRunUs: Math.round(medianRunUs),
+                      maxRunUs: config.api.challengerInlineMaxUs,
+                    },
+                    inline
+                      ? 'challenger canary calls score on the main thread'
+                      : 'challenger canary calls score in the scoring thread',
+                  ),
+                )
               : undefined,
         }
       : undefined,

@@ -40,7 +40,8 @@ export interface AppDeps {
   /**
    * A scoring thread for the challengers' record calls (canary and shadow on /predict, /predict/batch and
    * /models/{name}/predict), so their ONNX runs leave the thread that answers the champion's requests
-   * (CHALLENGER_THREAD). Absent: challengers score on the main thread like every version.
+   * (CHALLENGER_THREAD on, or auto: then a cheap challenger's canary calls come back to the main thread once timed,
+   * api/placement.ts). Absent: challengers score on the main thread like every version.
    */
   challengerThread?: ThreadScorer;
   /** Where shadow calls are tracked, so the server can wait for them before it closes the prediction log. */

@@ -33,15 +33,19 @@ describe('challenger placement policy', () => {
   });
 
   it('a version whose runs are long stays in the thread', () => {
-    const p = createPlacement(1000);
+    const changes: unknown[] = [];
+    const p = createPlacement(1000, (...change) => changes.push(change));
     for (let i = 0; i < TIMED_RUNS * 2; i++) p.timed(REF, i % 3 === 0 ? 400 : 1500);
     expect(p.inline(REF)).toBe(false);
     expect(p.toThread(REF)).toBe(true);
+    expect(changes).toEqual([]);
   });
 
   it('on the main thread sends one call in SAMPLE_EVERY to the thread; once those runs are long it goes back', () => {
-    const p = createPlacement(1000);
+    const changes: unknown[] = [];
+    const p = createPlacement(1000, (...change) => changes.push(change));
     for (let i = 0; i < TIMED_RUNS; i++) p.timed(REF, 100);
+    expect(changes).toEqual([[REF, true, 100]]);
     const sent = Array.from({ length: SAMPLE_EVERY * 3 }, () => p.toThread(REF));
     expect(sent.filter(Boolean)).toHaveLength(3);
     expect(sent[SAMPLE_EVERY - 1]).toBe(true);
@@ -49,6 +53,10 @@ describe('challenger placement policy', () => {
     expect(p.inline(REF)).toBe(true); // under half the window: the median is still short
     p.timed(REF, 5000);
     expect(p.inline(REF)).toBe(false);
+    expect(changes).toEqual([
+      [REF, true, 100],
+      [REF, false, 2550],
+    ]);
     expect(Array.from({ length: 5 }, () => p.toThread(REF))).toEqual([true, true, true, true, true]);
   });
 

@@ -40,8 +40,11 @@ const median = (xs: readonly number[]): number => {
   return sorted.length % 2 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
 };
 
+/** Told when a version moves: to the main thread (`inline`) or back to the thread, with the median that decided. */
+export type PlacementChange = (ref: string, inline: boolean, medianRunUs: number) => void;
+
 /** `maxRunUs` 0: every call goes to the thread. */
-export function createPlacement(maxRunUs: number): Placement {
+export function createPlacement(maxRunUs: number, onChange?: PlacementChange): Placement {
   const versions = new Map<string, State>();
   const stateOf = (ref: string): State => {
     let s = versions.get(ref);
@@ -59,7 +62,10 @@ export function createPlacement(maxRunUs: number): Placement {
       const s = stateOf(ref);
       s.runs.push(runUs);
       if (s.runs.length > TIMED_RUNS) s.runs.shift();
-      s.inline = maxRunUs > 0 && s.runs.length === TIMED_RUNS && median(s.runs) <= maxRunUs;
+      const mid = median(s.runs);
+      const inline = maxRunUs > 0 && s.runs.length === TIMED_RUNS && mid <= maxRunUs;
+      if (inline !== s.inline) onChange?.(ref, inline, mid);
+      s.inline = inline;
     },
     inline: (ref) => versions.get(ref)?.inline ?? false,
   };
