@@ -1,7 +1,7 @@
 /**
  * The scoring thread's side (see score-thread.ts): loads each version asked for once, coalesces the requests that
  * arrive while a run is in flight (the main batcher's lanes), and answers each request with copies of its columns,
- * so a reply never carries another request's rows, and with how long the run that scored it took.
+ * so a reply never carries another request's rows; the first request a run answers also gets how long it took.
  */
 import { workerData } from 'node:worker_threads';
 import type { OutputColumn, ResolvedModel, ScoreOutput } from '../contracts/scoring.js';
@@ -15,7 +15,7 @@ const settings = workerData as ThreadSettings;
 const modelFor = threadModels(settings.intraOpThreads);
 
 const loaded = new Map<string, LoadedModel>();
-/** How long each version's last run took (µs): read by the requests it answers, as they are answered. */
+/** How long each version's last run took (µs): taken by the first request it answers, so each run is told once. */
 const lastRunUs = new Map<string, number>();
 const batcher = createBatcher(
   {
@@ -48,6 +48,8 @@ serveThread<ThreadRequest & { id: number }>(async (request) => {
   const model = await modelFor(request);
   loaded.set(model.ref, model);
   const output = own(await batcher.score({ name: model.name, version: model.version }, request.records));
-  const answer: ThreadAnswer = { output, runUs: lastRunUs.get(model.ref) ?? 0 };
+  const runUs = lastRunUs.get(model.ref);
+  lastRunUs.delete(model.ref);
+  const answer: ThreadAnswer = runUs === undefined ? { output } : { output, runUs };
   return { out: answer };
 });

@@ -73,6 +73,20 @@ describe('scoring thread', () => {
     expect(thread.pending()).toBe(0);
   });
 
+  it('tells how long each run took, once per run however many requests it answered', async () => {
+    const times: number[] = [];
+    const alone = await thread.score(ride, rides.slice(0, 2), (us) => times.push(us));
+    expect(alone.scored.length).toBe(2);
+    expect(times).toHaveLength(1);
+    expect(times[0]).toBeGreaterThan(0);
+    // Sent together, the requests queue behind the first run and are coalesced: fewer runs than requests.
+    times.length = 0;
+    await Promise.all(rides.map((r) => thread.score(ride, [r], (us) => times.push(us))));
+    expect(times.length).toBeGreaterThan(0);
+    expect(times.length).toBeLessThan(rides.length);
+    for (const t of times) expect(t).toBeGreaterThan(0);
+  });
+
   it('names a version that cannot load, and the next good call still works', async () => {
     await withBrokenRide(ride, async (broken) => {
       await expect(thread.score(broken, [rides[0] ?? {}])).rejects.toMatchObject(BROKEN_RIDE_ERROR);

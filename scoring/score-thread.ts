@@ -26,14 +26,17 @@ export interface ThreadSettings {
   maxBatchSize: number;
 }
 
-/** The thread's answer: the request's output, and how long the run that scored it took there (µs). */
+/**
+ * The thread's answer: the request's output and, in the first answer of each run (a run may score several
+ * requests), how long that run took there (µs).
+ */
 export interface ThreadAnswer {
   output: ScoreOutput;
-  runUs: number;
+  runUs?: number;
 }
 
 export interface ThreadScorer {
-  /** Scores `records`; `timed` hears how long the thread's run took (api/placement.ts). */
+  /** Scores `records`; `timed` hears how long the thread's run took, once per run (api/placement.ts). */
   score(
     model: LoadedModel,
     records: readonly FieldRecord[],
@@ -56,7 +59,7 @@ export function createThreadScorer(settings: ThreadSettings, logger: Logger): Th
   return {
     score: async (model, records, timed) => {
       const answer = await client.call({ dir: model.dir, name: model.name, version: model.version, records });
-      timed?.(answer.runUs);
+      if (answer.runUs !== undefined) timed?.(answer.runUs);
       return answer.output;
     },
     pending: client.pending,
