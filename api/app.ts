@@ -16,7 +16,7 @@ import { requireApiKey } from './middleware/auth.js';
 import { limitBody } from './middleware/body-limit.js';
 import { observe, requestIdentity } from './middleware/observe.js';
 import { createOnline, shadowHold, type Online } from './online.js';
-import { createPlacement } from './placement.js';
+import { placementFor } from './placement.js';
 import { createOnlineRouting, type ShadowScore } from './routing.js';
 import { batchRunRoutes } from './routes/batch-runs.js';
 import { mountMeta } from './routes/meta.js';
@@ -54,21 +54,7 @@ export function createApp(deps: AppDeps, options: { metrics?: ApiMetrics; shadow
           is: (m) => routing.forModel(m.name)?.challenger === m.version,
           thread,
           holdMs: config.api.canaryHoldMs,
-          placement:
-            config.api.challengerThread === 'auto'
-              ? createPlacement(config.api.challengerInlineMaxUs, (model, inline, medianRunUs) =>
-                  deps.logger.info(
-                    {
-                      model,
-                      medianRunUs: Math.round(medianRunUs),
-                      maxRunUs: config.api.challengerInlineMaxUs,
-                    },
-                    inline
-                      ? 'challenger canary calls score on the main thread'
-                      : 'challenger canary calls score in the scoring thread',
-                  ),
-                )
-              : undefined,
+          placement: placementFor(config, deps.logger),
         }
       : undefined,
   );

@@ -16,7 +16,7 @@ import { waitFor } from '../test/helpers.js';
 import { plain } from '../test/thread-fixtures.js';
 import { createMetrics } from './metrics.js';
 import { createOnline, type Online } from './online.js';
-import { createPlacement, SAMPLE_EVERY, TIMED_RUNS, type Placement } from './placement.js';
+import { createPlacement, placementFor, SAMPLE_EVERY, TIMED_RUNS, type Placement } from './placement.js';
 
 describe('challenger placement policy', () => {
   const REF = 'ride-duration@1';
@@ -73,6 +73,8 @@ describe('challenger placement policy', () => {
     expect(loadConfig({ CHALLENGER_THREAD: '0' }).api.challengerThread).toBe('off');
     expect(() => loadConfig({ CHALLENGER_THREAD: 'sometimes' })).toThrow(/CHALLENGER_THREAD/);
     expect(() => loadConfig({ CHALLENGER_INLINE_MAX_US: '-1' })).toThrow(/CHALLENGER_INLINE_MAX_US/);
+    expect(placementFor(loadConfig({}))).toBeDefined();
+    expect(placementFor(loadConfig({ CHALLENGER_THREAD: 'on' }))).toBeUndefined();
   });
 });
 

@@ -13,6 +13,9 @@
  * A version slow from its first runs never scores on the main thread.
  */
 
+import type { Config } from '../config.js';
+import type { Logger } from '../logger.js';
+
 /** Runs timed in the thread before a version may leave it, and the window whose median decides. */
 export const TIMED_RUNS = 8;
 /** On the main thread, one call in this many is timed in the thread again. */
@@ -69,4 +72,18 @@ export function createPlacement(maxRunUs: number, onChange?: PlacementChange): P
     },
     inline: (ref) => versions.get(ref)?.inline ?? false,
   };
+}
+
+/** The placement CHALLENGER_THREAD asks for: with `auto`, one whose every move is logged; otherwise none. */
+export function placementFor(config: Config, logger?: Logger): Placement | undefined {
+  const { challengerThread, challengerInlineMaxUs: maxRunUs } = config.api;
+  if (challengerThread !== 'auto') return undefined;
+  return createPlacement(maxRunUs, (model, inline, medianRunUs) =>
+    logger?.info(
+      { model, medianRunUs: Math.round(medianRunUs), maxRunUs },
+      inline
+        ? 'challenger canary calls score on the main thread'
+        : 'challenger canary calls score in the scoring thread',
+    ),
+  );
 }

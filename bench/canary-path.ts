@@ -21,7 +21,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { createMetrics } from '../api/metrics.js';
 import { createOnline } from '../api/online.js';
-import { createPlacement } from '../api/placement.js';
+import { placementFor } from '../api/placement.js';
 import { createPredictionLog, type PredictionRecord } from '../api/prediction-log.js';
 import { turnDraws } from '../api/routing.js';
 import { loadConfig } from '../config.js';
@@ -92,8 +92,7 @@ if (!twinModel) throw new Error(`ride-duration@${TWIN} did not load`);
 const online = createOnline(config, scorer, createMetrics(), {
   is: (m) => m.version === TWIN,
   thread: config.api.challengerThread === 'off' ? undefined : thread,
-  placement:
-    config.api.challengerThread === 'auto' ? createPlacement(config.api.challengerInlineMaxUs) : undefined,
+  placement: placementFor(config),
   holdMs: config.api.canaryHoldMs,
 });
 

@@ -1,12 +1,12 @@
 /**
  * `npm run bench:online -- --side-by-side <req/s>`: every variant's /predict driven at the same moment, each at the
- * same fixed rate below saturation, for `--duration` seconds a round. The cells of a saturation run follow one
- * another, and on this machine two cells a few seconds apart differ by up to half (an A/A pair shows it), far more
- * than a 5 % target; here whatever the hypervisor or the other tenants take at a moment, every variant loses alike.
- * Per variant and round: the API main thread's CPU per request (at saturation that thread bounds /predict's req/s:
- * it is busy 0.95-0.99 of a core), the whole API process's, and the answers' p99. Reported: each variant's medians
- * and, paired per round, its main thread's CPU per request over the first variant's, which is the inverse of the
- * req/s ratio the saturated main threads would reach.
+ * same fixed rate (one it cannot reach, e.g. 20000, saturates them all at once), for --side-rounds rounds of
+ * --side-seconds. The cells of a saturation run follow one another, and on this machine two cells a few seconds
+ * apart differ by up to half (an A/A pair shows it), far more than a 5 % target; here whatever the hypervisor or the
+ * other tenants take at a moment, every variant loses alike. Per variant and round: req/s, the API main thread's CPU
+ * per request (at saturation that thread bounds /predict's req/s: it is busy 0.95-0.99 of a core), the whole API
+ * process's, and the answers' p99. Reported: each variant's medians and, paired per round against the first
+ * variant, its req/s ratio and its main thread's CPU per request over the first's.
  */
 import autocannon from 'autocannon';
 import { formatSpread, spread } from './batch-stats.js';
@@ -86,20 +86,28 @@ export async function sideBySide(o: {
 
 function report(servers: SideBySideServer[], cells: SideBySideCell[]): void {
   const first = servers[0]?.mode;
-  const of = (mode: string) => cells.filter((c) => c.mode === mode);
   for (const { mode } of servers) {
-    const mine = of(mode);
+    const mine = cells.filter((c) => c.mode === mode);
     const main = spread(mine.map((c) => c.mainUsPerReq));
     const all = spread(mine.map((c) => c.processUsPerReq));
     let line = `side by side ${mode.padEnd(16)} main ${formatSpread(main, 1)} us/req, process ${formatSpread(all, 1)} us/req`;
     if (mode !== first) {
-      const ratios: number[] = [];
-      for (const c of mine) {
-        const base = cells.find((b) => b.mode === first && b.round === c.round);
-        if (base) ratios.push(c.mainUsPerReq / base.mainUsPerReq);
-      }
-      const r = spread(ratios);
-      line += `; main thread per request x ${formatSpread(r, 3)} of ${first} (paired), so saturated req/s x ${(1 / r.median).toFixed(3)}`;
+      const paired = (of: (c: SideBySideCell) => number) =>
+        spread(
+          mine.flatMap((c) => {
+            const base = cells.find((b) => b.mode === first && b.round === c.round);
+            return base ? [of(c) / of(base)] : [];
+          }),
+        );
+      line +=
+        `; paired against ${first}: req/s x ${formatSpread(
+          paired((c) => c.reqPerSec),
+          3,
+        )}, ` +
+        `main thread per request x ${formatSpread(
+          paired((c) => c.mainUsPerReq),
+          3,
+        )}`;
     }
     console.log(line);
   }

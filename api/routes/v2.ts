@@ -267,7 +267,7 @@ export function v2Routes(deps: AppDeps, online: Online, metrics: ApiMetrics) {
       ...(request.id !== undefined ? { id: request.id } : {}),
       outputs,
     };
-    if (chunks.length === 0) return routed ? routedJson(c, response, routed) : c.json(response);
+    if (chunks.length === 0) return routedJson(c, response, routed);
     const header = Buffer.from(JSON.stringify(response), 'utf8');
     const payload = Buffer.concat([header, ...chunks]);
     return c.body(payload, 200, {
