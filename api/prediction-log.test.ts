@@ -131,6 +131,24 @@ describe('prediction log', () => {
     expect(ids).toEqual([...Array.from({ length: 9 }, (_, i) => `ref-${i}`), 'ref-later']);
   });
 
+  it('drops alone a row JSON cannot encode, and writes the rest of its batch', async () => {
+    const log = createPredictionLog({ pool: db.pool });
+    const features = { PULocationID: 43, trip_distance: 2.5 };
+    const cyclic: Record<string, unknown> = { PULocationID: 1 };
+    cyclic.self = cyclic;
+    log.record([row('json-1', { features }), row('json-bad', { features: { big: 10n } }), row('json-2')]);
+    log.record([row('json-cycle', { features: cyclic })]);
+    await log.close();
+    expect({ written: log.written(), dropped: log.dropped(), refused: log.refused() }).toEqual({
+      written: 2,
+      dropped: 2,
+      refused: 2,
+    });
+    const rows = await stored('json-');
+    expect(rows.map((r) => r.request_id)).toEqual(['json-1', 'json-2']);
+    expect(rows[0]?.features).toEqual({ PULocationID: 43, trip_distance: 2.5 });
+  });
+
   it('keeps what it could not write while the database refuses connections, and writes it once when it can', async () => {
     const admin = new pg.Client(databaseUrl('postgres'));
     await admin.connect();
