@@ -2,8 +2,9 @@
  * `npm run bench:log`: the online prediction log (api/prediction-log.ts) on embedded Postgres: rows like a canary
  * call's (features, output, deployment, role, record key) recorded 100 at a time and flushed, per round. Reports
  * per row: wall time, the CPU of this process (the API's share) and of the Postgres server tree (its share).
- * `--baseline <checkout>` loads the log module of another checkout (a worktree of an older commit) and runs both
- * sides in one run, each into its own table copy, rotating which goes first each round.
+ * `--baseline <checkout>` loads the log module and the migrations of another checkout (a worktree of an older
+ * commit: its encoding and its table's indexes) and runs both sides in one run, each into its own database,
+ * rotating which goes first each round.
  * Options: --rows 20000 (per side and round), --rounds 7.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -31,9 +32,11 @@ const ROWS = Number(values.rows);
 const ROUNDS = Number(values.rounds);
 
 type CreateLog = (o: PredictionLogOptions) => PredictionLog;
+type Migrate = (pool: ReturnType<typeof createPool>) => Promise<unknown>;
 interface Side {
   label: string;
   create: CreateLog;
+  migrate: Migrate;
   db: string;
 }
 
@@ -64,13 +67,20 @@ async function main() {
     {
       label: 'this checkout',
       create: (await import('../api/prediction-log.js')).createPredictionLog,
+      migrate,
       db: 'log_this',
     },
   ];
   if (values.baseline) {
-    const file = pathToFileURL(path.join(path.resolve(values.baseline), 'api/prediction-log.ts')).href;
-    const mod = (await import(file)) as { createPredictionLog: CreateLog };
-    sides.push({ label: `baseline ${values.baseline}`, create: mod.createPredictionLog, db: 'log_base' });
+    const file = (f: string) => pathToFileURL(path.join(path.resolve(values.baseline ?? ''), f)).href;
+    const mod = (await import(file('api/prediction-log.ts'))) as { createPredictionLog: CreateLog };
+    const schema = (await import(file('db/migrate.ts'))) as { migrate: Migrate };
+    sides.push({
+      label: `baseline ${values.baseline}`,
+      create: mod.createPredictionLog,
+      migrate: schema.migrate,
+      db: 'log_base',
+    });
   }
   const pg = await startPostgres({
     dataDir: path.join(dir, 'pg'),
@@ -84,7 +94,10 @@ async function main() {
   );
   try {
     const pools = new Map(sides.map((s) => [s.label, createPool(pg.urlFor(s.db), { max: 2 })]));
-    for (const pool of pools.values()) await migrate(pool);
+    for (const side of sides) {
+      const pool = pools.get(side.label);
+      if (pool) await side.migrate(pool);
+    }
     const at = new Date();
     const rows = Array.from({ length: ROWS }, (_, i) => canaryRow(i, at));
     for (let round = 0; round <= ROUNDS; round++) {
