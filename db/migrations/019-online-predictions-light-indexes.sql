@@ -1,5 +1,5 @@
 -- The online prediction log takes a row for every canary and shadow call (and every call with PREDICTION_LOG=on), and
--- its indexes were most of what a row cost Postgres. Every query of the table asks for a time window or for one key,
+-- each of its indexes added to what a row cost Postgres. Every query of the table asks for a time window or for one key,
 -- so (bench:log against the indexes before this migration: 11.0 against 13.5 µs of Postgres CPU a row):
 -- - created_at: a BRIN index. Rows are written in the order they were made, give or take one flush, so their heap
 --   pages form a few block ranges per window; the gate, drift and monitoring queries read just those.
