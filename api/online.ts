@@ -99,8 +99,15 @@ export function createOnline(
   };
   const main = createBatcher(scorer, options);
   const onMain: ScoreRecords = (model, input) => main.score(model, input);
-  const { records, shadow } = challengers
-    ? challengerLane(main, scorer, challengers, config.batching.enabled ? config.batching.maxSize : 1)
+  // Without a scoring thread (CHALLENGER_THREAD=off) a challenger is a version like any other.
+  const { records, shadow } = challengers?.thread
+    ? challengerLane(
+        main,
+        scorer,
+        challengers,
+        challengers.thread,
+        config.batching.enabled ? config.batching.maxSize : 1,
+      )
     : { records: main, shadow: onMain };
   const tensors = createLaneBatcher<TensorRows, TensorOutputs>(
     { rows: (input) => input.rows, run: (ref, inputs) => runTensors(loaded(scorer, ref), inputs) },
@@ -138,10 +145,10 @@ function challengerLane(
   main: Batcher,
   scorer: ModelScorer,
   c: Challengers,
+  thread: ThreadScorer,
   maxRows: number,
 ): { records: Batcher; shadow: ScoreRecords } {
-  const { thread, placement } = c;
-  if (!thread) return { records: main, shadow: (model, input) => main.score(model, input) };
+  const { placement } = c;
   const direct: ScoreRecords = (model, input) =>
     thread.score(loaded(scorer, model), input, (runUs) => placement?.timed(refOf(model), runUs));
   const toThread =

@@ -1,8 +1,9 @@
 /**
  * The 200 JSON answer of a routed prediction, with `x-model-role` (champion, canary) while the deployment has a
- * challenger (none for an unrouted call). The header goes out as a plain object on the Response: set with `c.header()`, or passed to `c.json`
- * beside its content type, it makes Hono build a Headers object that @hono/node-server then copies into Node's
- * response, a few µs on every routed request (bench/README.md, Rollouts). Without a challenger it is `c.json` as is.
+ * challenger (none for an unrouted call). The header goes out as a plain object on the Response: set with
+ * `c.header()`, or passed to `c.json` beside its content type, it makes Hono build a Headers object that
+ * @hono/node-server then copies into Node's response, a few µs on every routed request (bench/README.md, Rollouts).
+ * Without a challenger it is `c.json` as is.
  */
 import type { Context } from 'hono';
 import type { Routed } from './routing.js';
