@@ -44,13 +44,13 @@ export function sourceColumns(deployment: Deployment, model: LoadedModel): Profi
   });
 }
 
-/** The same fields read from a prediction row's recorded inputs (`<alias>.features`, JSON). */
+/** The same fields read from a prediction row's recorded inputs (`<alias>.features`, json or jsonb: the value is cast). */
 export function recordedColumns(model: LoadedModel, alias: string): ProfiledColumn[] {
   return signatureFields(model).map(({ field, kind }) => ({
     field,
     kind,
     value: (arg) => {
-      const v = `${alias}.features -> ${arg(field)}`;
+      const v = `(${alias}.features -> ${arg(field)})::jsonb`;
       return kind === 'numeric'
         ? `CASE WHEN jsonb_typeof(${v}) = 'number' THEN (${v} #>> '{}')::float8 END`
         : `CASE WHEN jsonb_typeof(${v}) IN ('string', 'number') THEN ${v} #>> '{}' END`;

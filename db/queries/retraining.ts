@@ -150,7 +150,7 @@ export async function labelledRows(
   },
 ): Promise<LabelledRow[]> {
   const parts = [
-    `SELECT DISTINCT ON (l.record_key) l.record_key AS key, l.label, l.received_at, p.features AS row, 'online' AS src, 2 AS rank
+    `SELECT DISTINCT ON (l.record_key) l.record_key AS key, l.label, l.received_at, p.features::jsonb AS row, 'online' AS src, 2 AS rank
        FROM labels l JOIN online_predictions p ON p.deployment = l.deployment AND p.record_key = l.record_key
       WHERE l.deployment = $1 AND l.received_at >= $2 AND l.received_at < $3 AND p.role <> 'shadow'
       ORDER BY l.record_key, p.created_at DESC`,
