@@ -1,7 +1,6 @@
 import { executionAsyncId } from 'node:async_hooks';
-import { afterAll, describe, expect, inject, it } from 'vitest';
-import type { Client } from '@temporalio/client';
-import { connectClient } from './temporal.js';
+import { afterAll, describe, expect, it } from 'vitest';
+import { connectTestTemporal, type TestTemporal } from '../test/helpers.js';
 
 const DEADLINE_EXCEEDED = 4; // gRPC status code
 
@@ -11,15 +10,15 @@ async function idAfterAwait(): Promise<number> {
   return executionAsyncId();
 }
 
-describe('connectClient on a real Temporal server', () => {
-  let client: Client | undefined;
-  afterAll(() => client?.connection.close());
+describe('connectClient (through connectTestTemporal) on a real Temporal server', () => {
+  let temporal: TestTemporal | undefined;
+  afterAll(() => temporal?.close());
 
   it('leaves promise tracking off after connecting, and deadlines still apply to later calls', async () => {
     // The premise: nothing in this test process tracks promises before the client connects.
     expect(await idAfterAwait()).toBe(0);
-    const connected = await connectClient(inject('temporalAddress'), 'default');
-    client = connected;
+    temporal = await connectTestTemporal();
+    const connected = temporal.client;
     expect(await idAfterAwait()).toBe(0);
 
     const found = await connected.workflowService.describeNamespace({ namespace: 'default' });

@@ -29,9 +29,8 @@ export function clientRetryInterceptors() {
 /**
  * A client on a checked connection. Connecting checks the server inside the connection's call-context
  * AsyncLocalStorage (withDeadline), and an AsyncLocalStorage once run turns on Node's promise hooks for the whole
- * process from then on: in the API that cost about 5 µs of main thread on every request (promiseInitHook,
- * trackPromise, lookupPublicResource in a CPU profile of `npm run bench:online`), for a context nothing reads
- * between calls. So the storage is disabled once connected; a later withDeadline or withAbortSignal turns it on
+ * process from then on: in the API that cost 13-22 µs of main thread on every /predict request (bench/README.md,
+ * "The API without promise hooks"), for a context nothing reads between calls. So the storage is disabled once connected; a later withDeadline or withAbortSignal turns it on
  * again for its own calls (and then it stays on).
  */
 export async function connectClient(address: string, namespace: string): Promise<Client> {
